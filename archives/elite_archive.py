@@ -1,0 +1,208 @@
+"""One elite per cell; a cell is a class of the target classifier.
+
+Struct of arrays, as in pyribs: each field is one preallocated array indexed by cell, so a whole
+batch is inserted with vectorised index arithmetic. A candidate competes for EVERY cell (as in the
+original code), not only for its argmax class: it replaces each elite whose fitness it beats
+strictly. Within a batch the first of equally good candidates wins, which is what inserting the
+batch one candidate at a time with a strict comparison would give.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archives.atomic import atomic_save_npz
+
+ARCHIVE_FORMAT = "fooling-archive"
+ARCHIVE_VERSION = 1
+GENOME_PREFIX = "genome/"
+
+
+class ArchiveError(ValueError):
+    """A saved archive or checkpoint is missing, corrupt or from something else."""
+
+
+class EliteArchive:
+    """Per-class elites: genomes, fitness, full probability vectors and when each was found.
+
+    ``cell_classes[i]`` is the index, in the target's output, of the class that cell ``i`` holds.
+    ``genomes`` is the encoding's empty genome storage for ``len(cell_classes)`` cells.
+    """
+
+    def __init__(
+        self,
+        cell_classes: Sequence[int],
+        class_names: Sequence[str],
+        genomes: np.ndarray,
+    ) -> None:
+        self.cell_classes = np.asarray(cell_classes, dtype=np.int64)
+        self.class_names = list(class_names)
+        cells = len(self.cell_classes)
+        if len(genomes) != cells:
+            raise ValueError(f"genome storage holds {len(genomes)} cells, expected {cells}")
+        if cells and (self.cell_classes.min() < 0 or self.cell_classes.max() >= len(class_names)):
+            raise ValueError("cell_classes must index class_names")
+        self.genomes = genomes
+        self.fitness = np.full(cells, -np.inf)
+        self.probabilities = np.zeros((cells, len(self.class_names)))
+        self.generation = np.full(cells, -1, dtype=np.int64)
+        self.evaluation = np.full(cells, -1, dtype=np.int64)
+
+    @property
+    def num_cells(self) -> int:
+        """Number of cells (classes competed for)."""
+        return len(self.cell_classes)
+
+    @property
+    def occupied(self) -> np.ndarray:
+        """Boolean mask of cells that hold an elite."""
+        return np.isfinite(self.fitness)
+
+    @property
+    def cell_names(self) -> list[str]:
+        """The class name of each cell."""
+        return [self.class_names[c] for c in self.cell_classes]
+
+    def insert(
+        self,
+        genomes: np.ndarray,
+        probabilities: np.ndarray,
+        generation: int,
+        evaluations_before: int,
+    ) -> np.ndarray:
+        """Insert a scored batch; return the indices of the cells whose elite was replaced.
+
+        ``probabilities`` is ``[N, num_classes]``; candidate ``j`` is counted as evaluation number
+        ``evaluations_before + j + 1`` of the run.
+        """
+        probabilities = np.asarray(probabilities)
+        if probabilities.shape != (len(genomes), len(self.class_names)):
+            raise ValueError(
+                f"probabilities have shape {probabilities.shape}, "
+                f"expected ({len(genomes)}, {len(self.class_names)})"
+            )
+        fitness = probabilities[:, self.cell_classes]
+        best = fitness.argmax(axis=0)
+        best_fitness = fitness[best, np.arange(self.num_cells)]
+        cells = np.flatnonzero(best_fitness > self.fitness)
+        if cells.size:
+            winners = best[cells]
+            self.genomes[cells] = genomes[winners]
+            self.fitness[cells] = best_fitness[cells]
+            self.probabilities[cells] = probabilities[winners]
+            self.generation[cells] = generation
+            self.evaluation[cells] = evaluations_before + winners + 1
+        return cells
+
+    def cell_fitness(self) -> np.ndarray:
+        """Fitness per cell with empty cells counted as 0 (no confidence)."""
+        return np.where(self.occupied, self.fitness, 0.0)
+
+    def stats(self, threshold: float) -> dict[str, Any]:
+        """Coverage, QD-score (sum of cell fitness) and the spread of cell fitness.
+
+        Empty cells count as fitness 0, so the minimum is the weakest class's confidence.
+        """
+        values = self.cell_fitness()
+        empty = self.num_cells == 0
+        return {
+            "coverage": float(self.occupied.mean()) if not empty else 0.0,
+            "qd_score": float(values.sum()),
+            "min": float(values.min()) if not empty else 0.0,
+            "median": float(np.median(values)) if not empty else 0.0,
+            "mean": float(values.mean()) if not empty else 0.0,
+            "max": float(values.max()) if not empty else 0.0,
+            "cells_at_threshold": int((values >= threshold).sum()),
+            "threshold": threshold,
+        }
+
+    def all_at(self, threshold: float) -> bool:
+        """Whether every cell holds an elite of fitness >= ``threshold``."""
+        return bool(self.num_cells) and bool((self.cell_fitness() >= threshold).all())
+
+    def best_by_class(self) -> dict[str, float]:
+        """Map from class name to the best confidence found for it (0 when empty)."""
+        return {
+            name: float(v) for name, v in zip(self.cell_names, self.cell_fitness(), strict=True)
+        }
+
+    # ----------------------------------------------------------------------------- persistence
+    def to_arrays(self, encoding: Any) -> dict[str, np.ndarray]:
+        """All fields as plain arrays (genomes through ``encoding.to_arrays``), for ``np.savez``."""
+        meta = {
+            "format": ARCHIVE_FORMAT,
+            "version": ARCHIVE_VERSION,
+            "class_names": self.class_names,
+            "encoding": encoding.name,
+        }
+        arrays = {
+            "meta": np.array(json.dumps(meta)),
+            "cell_classes": self.cell_classes,
+            "fitness": self.fitness,
+            "probabilities": self.probabilities,
+            "generation": self.generation,
+            "evaluation": self.evaluation,
+        }
+        for key, value in encoding.to_arrays(self.genomes).items():
+            arrays[GENOME_PREFIX + key] = value
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], encoding: Any) -> EliteArchive:
+        """Rebuild an archive saved by :meth:`to_arrays`; raise :class:`ArchiveError` if foreign."""
+        try:
+            meta = json.loads(str(arrays["meta"]))
+            if meta.get("format") != ARCHIVE_FORMAT:
+                raise ArchiveError("not a fooling archive")
+            if meta.get("version") != ARCHIVE_VERSION:
+                raise ArchiveError(f"archive format version {meta.get('version')} is not supported")
+            if meta.get("encoding") != encoding.name:
+                raise ArchiveError(
+                    f"archive holds {meta.get('encoding')} genomes, expected {encoding.name}"
+                )
+            genome_arrays = {
+                key[len(GENOME_PREFIX) :]: arrays[key]
+                for key in arrays
+                if key.startswith(GENOME_PREFIX)
+            }
+            genomes = encoding.from_arrays(genome_arrays)
+            archive = cls(arrays["cell_classes"], meta["class_names"], genomes)
+            archive.fitness = np.array(arrays["fitness"], dtype=np.float64)
+            archive.probabilities = np.array(arrays["probabilities"], dtype=np.float64)
+            archive.generation = np.array(arrays["generation"], dtype=np.int64)
+            archive.evaluation = np.array(arrays["evaluation"], dtype=np.int64)
+            cells, classes = archive.num_cells, len(archive.class_names)
+            if archive.fitness.shape != (cells,) or archive.probabilities.shape != (cells, classes):
+                raise ArchiveError("archive fields have inconsistent shapes")
+        except ArchiveError:
+            raise
+        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+            raise ArchiveError(f"archive is corrupt or foreign ({exc})") from None
+        return archive
+
+    def save(self, path: str | Path, encoding: Any) -> None:
+        """Write the archive atomically as ``.npz`` (no pickle)."""
+        atomic_save_npz(path, self.to_arrays(encoding))
+
+    @classmethod
+    def load(cls, path: str | Path, encoding: Any) -> EliteArchive:
+        """Load an archive written by :meth:`save`."""
+        return cls.from_arrays(read_npz(path), encoding)
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` without pickle; raise :class:`ArchiveError` if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArchiveError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise ArchiveError(f"{path} is corrupt or not an npz file ({exc})") from None

@@ -1,0 +1,173 @@
+"""Compile CPPN genomes into flat programs and pack a population into padded arrays.
+
+A program is the genome's network in evaluation order. Value slots 0..3 hold the inputs
+(x, y, d, bias); slot 4 + k holds the k-th evaluated node. Node k computes
+``activation(bias + response * sum(weight * slot[source]))`` over its links. Which nodes and links
+are evaluated follows neat-python's ``FeedForwardNetwork.create`` exactly: enabled connections
+only, nodes that feed no output are dropped, and a required node without inputs evaluates
+``activation(bias)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from neat.graphs import required_for_output
+
+from cppn import activations
+from cppn.profile import NUM_INPUTS
+
+
+@dataclass(frozen=True)
+class Program:
+    """One genome, compiled. Arrays are indexed by evaluated node (``k``) or by link."""
+
+    activation: np.ndarray  # int32 [K], ids of cppn.activations.NAMES
+    bias: np.ndarray  # float64 [K]
+    response: np.ndarray  # float64 [K]
+    link_start: np.ndarray  # int32 [K + 1]: node k's links are link_start[k]:link_start[k + 1]
+    link_source: np.ndarray  # int32 [L], value slot read by each link
+    link_weight: np.ndarray  # float64 [L]
+    output_slot: np.ndarray  # int32 [C], value slot of each output
+    node_keys: np.ndarray  # int64 [K], genome node key of each evaluated node
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of evaluated nodes."""
+        return len(self.activation)
+
+
+def compile_genome(genome: Any, genome_config: Any) -> Program:
+    """Compile one neat-python genome into a :class:`Program`."""
+    input_keys = list(genome_config.input_keys)
+    output_keys = list(genome_config.output_keys)
+    enabled = [(key, cg.weight) for key, cg in genome.connections.items() if cg.enabled]
+    required = required_for_output(input_keys, output_keys, [key for key, _ in enabled])
+    readable = required | set(input_keys)
+    incoming: dict[int, list[tuple[int, float]]] = {node: [] for node in required}
+    for (source, target), weight in enabled:
+        if target in incoming and source in readable:
+            incoming[target].append((source, weight))
+
+    # Kahn's algorithm; ties broken by node key so the order is deterministic.
+    waiting = {node: sum(1 for s, _ in links if s in required) for node, links in incoming.items()}
+    consumers: dict[int, list[int]] = {node: [] for node in required}
+    for node, links in incoming.items():
+        for source, _ in links:
+            if source in required:
+                consumers[source].append(node)
+    ready = sorted(node for node, count in waiting.items() if count == 0)
+    order: list[int] = []
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for consumer in consumers[node]:
+            waiting[consumer] -= 1
+            if waiting[consumer] == 0:
+                ready.append(consumer)
+        ready.sort()
+    if len(order) != len(required):
+        raise ValueError(f"genome {genome.key} is not feed-forward")
+
+    slot = {key: i for i, key in enumerate(input_keys)}
+    slot.update({node: NUM_INPUTS + k for k, node in enumerate(order)})
+    link_start = [0]
+    sources: list[int] = []
+    weights: list[float] = []
+    for node in order:
+        for source, weight in incoming[node]:
+            sources.append(slot[source])
+            weights.append(weight)
+        link_start.append(len(sources))
+    nodes = [genome.nodes[node] for node in order]
+    return Program(
+        activation=np.array([activations.IDS[n.activation] for n in nodes], dtype=np.int32),
+        bias=np.array([n.bias for n in nodes], dtype=np.float64),
+        response=np.array([n.response for n in nodes], dtype=np.float64),
+        link_start=np.array(link_start, dtype=np.int32),
+        link_source=np.array(sources, dtype=np.int32),
+        link_weight=np.array(weights, dtype=np.float64),
+        output_slot=np.array([slot[key] for key in output_keys], dtype=np.int32),
+        node_keys=np.array(order, dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class PackedPrograms:
+    """A population of programs in padded arrays (genome-major) for batch renderers.
+
+    Padding nodes are never read: ``num_nodes`` bounds the loop (CPU), or they compute
+    harmless values into slots no output reads (GPU).
+    """
+
+    num_nodes: np.ndarray  # int32 [N]
+    activation: np.ndarray  # int32 [N, K]
+    bias: np.ndarray  # float64 [N, K]
+    response: np.ndarray  # float64 [N, K]
+    link_start: np.ndarray  # int32 [N, K + 1]
+    link_source: np.ndarray  # int32 [N, L]
+    link_weight: np.ndarray  # float64 [N, L]
+    output_slot: np.ndarray  # int32 [N, C]
+
+    def __len__(self) -> int:
+        return len(self.num_nodes)
+
+    @property
+    def max_nodes(self) -> int:
+        """K, the padded node count."""
+        return self.activation.shape[1]
+
+    def dense_links(self) -> tuple[np.ndarray, np.ndarray]:
+        """Links as [N, K, F] (source, weight) with F the largest fan-in; padding has weight 0.
+
+        The GPU renderer evaluates one node of every genome per step with these.
+        """
+        n, k = self.activation.shape
+        fan_in = np.diff(self.link_start, axis=1)
+        width = max(1, int(fan_in.max(initial=0)))
+        source = np.zeros((n, k, width), dtype=np.int64)
+        weight = np.zeros((n, k, width), dtype=np.float64)
+        g, node = np.nonzero(fan_in)
+        for gi, ki in zip(g.tolist(), node.tolist(), strict=True):
+            a, b = self.link_start[gi, ki], self.link_start[gi, ki + 1]
+            source[gi, ki, : b - a] = self.link_source[gi, a:b]
+            weight[gi, ki, : b - a] = self.link_weight[gi, a:b]
+        return source, weight
+
+
+def pack(programs: Sequence[Program]) -> PackedPrograms:
+    """Pad and stack programs (all with the same number of outputs)."""
+    n = len(programs)
+    k = max([p.num_nodes for p in programs], default=0)
+    links = max([len(p.link_source) for p in programs], default=0)
+    channels = len(programs[0].output_slot) if programs else 0
+    packed = PackedPrograms(
+        num_nodes=np.zeros(n, dtype=np.int32),
+        activation=np.zeros((n, k), dtype=np.int32),
+        bias=np.zeros((n, k), dtype=np.float64),
+        response=np.ones((n, k), dtype=np.float64),
+        link_start=np.zeros((n, k + 1), dtype=np.int32),
+        link_source=np.zeros((n, max(links, 1)), dtype=np.int32),
+        link_weight=np.zeros((n, max(links, 1)), dtype=np.float64),
+        output_slot=np.zeros((n, channels), dtype=np.int32),
+    )
+    for i, p in enumerate(programs):
+        m, nl = p.num_nodes, len(p.link_source)
+        packed.num_nodes[i] = m
+        packed.activation[i, :m] = p.activation
+        packed.bias[i, :m] = p.bias
+        packed.response[i, :m] = p.response
+        packed.link_start[i, : m + 1] = p.link_start
+        packed.link_start[i, m + 1 :] = p.link_start[-1]  # padding nodes have no links
+        packed.link_source[i, :nl] = p.link_source
+        packed.link_weight[i, :nl] = p.link_weight
+        packed.output_slot[i] = p.output_slot
+    return packed
+
+
+def compile_population(genomes: Sequence[Any], genome_config: Any) -> PackedPrograms:
+    """Compile and pack a population."""
+    return pack([compile_genome(g, genome_config) for g in genomes])

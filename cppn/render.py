@@ -1,0 +1,71 @@
+"""Render a population of CPPN genomes with a chosen renderer: the one entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from cppn import image
+from cppn.program import compile_population
+
+RENDERERS = ("auto", "numba", "numpy", "gpu")
+
+
+def resolve_renderer(renderer: str) -> str:
+    """'auto' -> 'gpu' when torch sees CUDA, else 'numba'; other names are checked."""
+    if renderer not in RENDERERS:
+        raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
+    if renderer != "auto":
+        return renderer
+    try:
+        import torch
+    except ImportError:
+        return "numba"
+    return "gpu" if torch.cuda.is_available() else "numba"
+
+
+@lru_cache(maxsize=8)
+def _grid(height: int, width: int, coordinates: str) -> np.ndarray:
+    grid = image.input_grid(height, width, coordinates)
+    grid.flags.writeable = False
+    return grid
+
+
+def render_genomes(
+    genomes: Sequence[Any],
+    genome_config: Any,
+    height: int,
+    width: int,
+    color: str = "gray",
+    coordinates: str = "normalized",
+    renderer: str = "numba",
+    device: Any = "cuda",
+) -> Any:
+    """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes.
+
+    NumPy array for the 'numba' and 'numpy' renderers; a torch tensor on ``device`` for 'gpu'.
+    """
+    name = resolve_renderer(renderer)
+    if len(genomes) == 0:
+        empty = np.zeros((0, genome_config.num_outputs, height, width), dtype=np.float32)
+        if name == "gpu":
+            import torch
+
+            return torch.from_numpy(empty).to(device)
+        return empty
+    programs = compile_population(genomes, genome_config)
+    grid = _grid(int(height), int(width), coordinates)
+    if name == "numba":
+        from cppn import render_numba
+
+        return render_numba.render(programs, grid, height, width, color)
+    if name == "numpy":
+        from cppn import render_numpy
+
+        return render_numpy.render(programs, grid, height, width, color)
+    from cppn import render_gpu
+
+    return render_gpu.render(programs, grid, height, width, color, device)

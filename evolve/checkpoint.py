@@ -1,0 +1,86 @@
+"""Checkpoints: the archive, the run counters, the generator state and the encoding's state in
+one ``.npz`` written atomically, so a run killed at any moment resumes from the last one exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archives import ArchiveError, EliteArchive
+from archives.atomic import atomic_save_npz
+from archives.elite_archive import read_npz
+from evolve.config import RunConfig
+from evolve.encodings.base import Encoding
+from evolve.errors import RunError
+from evolve.map_elites import RunState
+
+CHECKPOINT_FORMAT = "fooling-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def save_checkpoint(
+    path: Path,
+    archive: EliteArchive,
+    encoding: Encoding,
+    state: RunState,
+    extra: dict[str, Any],
+) -> None:
+    """Write archive + state atomically. ``extra`` holds JSON-able bookkeeping (e.g. queries)."""
+    run_state = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "generation": state.generation,
+        "evaluations": state.evaluations,
+        "elapsed_s": state.elapsed_s,
+        "rng": state.rng.bit_generator.state,
+        "encoding_state": encoding.state_dict(),
+        **extra,
+    }
+    arrays = archive.to_arrays(encoding)
+    arrays["run_state"] = np.array(json.dumps(run_state))
+    atomic_save_npz(path, arrays)
+
+
+def load_checkpoint(
+    path: Path, encoding: Encoding, config: RunConfig
+) -> tuple[EliteArchive, RunState, dict[str, Any]]:
+    """Read a checkpoint written by :func:`save_checkpoint` for the run described by ``config``.
+
+    Restores the encoding's state in place; returns the archive, the run state and the extras.
+    """
+    try:
+        arrays = read_npz(path)
+        if "run_state" not in arrays:
+            raise ArchiveError("it holds no run state")
+        run_state = json.loads(str(arrays.pop("run_state")))
+        if run_state.get("format") != CHECKPOINT_FORMAT:
+            raise ArchiveError("not a fooling checkpoint")
+        if run_state.get("version") != CHECKPOINT_VERSION:
+            raise ArchiveError(f"unsupported checkpoint version {run_state.get('version')}")
+        archive = EliteArchive.from_arrays(arrays, encoding)
+        if archive.class_names != config.class_names or list(archive.cell_classes) != list(
+            config.cell_classes
+        ):
+            raise ArchiveError("its classes differ from this run's configuration")
+        if len(archive.genomes) != archive.num_cells:
+            raise ArchiveError("its genome store does not match its cells")
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = run_state["rng"]
+        state = RunState(
+            rng=rng,
+            generation=int(run_state["generation"]),
+            evaluations=int(run_state["evaluations"]),
+            elapsed_s=float(run_state["elapsed_s"]),
+        )
+        encoding.load_state_dict(run_state.get("encoding_state", {}))
+    except ArchiveError as exc:
+        raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+        raise RunError(f"checkpoint {path} is corrupt or foreign ({exc})") from None
+    known = {"format", "version", "generation", "evaluations", "elapsed_s", "rng", "encoding_state"}
+    extra = {key: value for key, value in run_state.items() if key not in known}
+    return archive, state, extra

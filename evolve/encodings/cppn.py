@@ -1,0 +1,130 @@
+"""The CPPN (indirect) encoding: neat-python genomes rendered as images.
+
+Genomes, mutation and the shipped profile live in the ``cppn`` package; this module adapts them
+to the :class:`evolve.encodings.base.Encoding` protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cppn import image, serialize
+from cppn.genomes import CppnBreeder
+from cppn.profile import load_profile
+from cppn.render import RENDERERS, render_genomes, resolve_renderer
+
+#: Colour modes allowed per channel count; the first is the default.
+COLORS_FOR_CHANNELS = {1: ("gray",), 3: ("hls", "hls_full", "rgb")}
+
+
+class CppnEncoding:
+    """CPPN genomes (x, y, d, bias -> 1 or 3 outputs) evolved by mutation only.
+
+    ``color``: None picks "gray" for 1 channel and "hls" (the original code's 8-bit HLS with its
+    0..255 hue quirk) for 3; see :data:`cppn.image.COLOR_MODES`. ``coordinates``: "normalized"
+    (x, y in [-1, 1]) or "raw" (the original code's pixel indices). ``config_path``: a neat-python
+    INI merged over ``cppn/default.cfg``. ``renderer``: "auto" (GPU when CUDA is available, else
+    Numba), "numba", "numpy" or "gpu"; GPU renderers return torch tensors on the device.
+    """
+
+    name = "cppn"
+
+    def __init__(
+        self,
+        channels: int = 1,
+        height: int = 28,
+        width: int = 28,
+        color: str | None = None,
+        coordinates: str = "normalized",
+        config_path: str | None = None,
+        renderer: str = "auto",
+    ) -> None:
+        if channels not in COLORS_FOR_CHANNELS:
+            raise ValueError(f"channels must be 1 or 3, got {channels}")
+        color = COLORS_FOR_CHANNELS[channels][0] if color is None else color
+        if color not in COLORS_FOR_CHANNELS[channels]:
+            raise ValueError(
+                f"color {color!r} needs channels="
+                f"{1 if color == 'gray' else 3}, got channels={channels}"
+            )
+        if coordinates not in image.COORDINATES:
+            raise ValueError(f"coordinates must be one of {image.COORDINATES}")
+        if renderer not in RENDERERS:
+            raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
+        if height < 1 or width < 1:
+            raise ValueError(f"image size must be positive, got {height}x{width}")
+        self.channels, self.height, self.width = int(channels), int(height), int(width)
+        self.color, self.coordinates = color, coordinates
+        self.config_path = None if config_path is None else str(config_path)
+        self.renderer = renderer
+        self.image_shape = (self.channels, self.height, self.width)
+        self.profile = load_profile(self.config_path, num_outputs=self.channels)
+        self.breeder = CppnBreeder(self.profile)
+
+    @property
+    def genome_config(self) -> Any:
+        """neat-python's genome config (with the project's activations registered)."""
+        return self.profile.genome_config
+
+    def empty(self, n: int) -> np.ndarray:
+        """``n`` unoccupied genome cells (None)."""
+        return np.full(n, None, dtype=object)
+
+    def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` random genomes: inputs fully connected to outputs, no hidden node."""
+        return _object_array(self.breeder.random(n, rng))
+
+    def vary(self, parents: np.ndarray, rng: np.random.Generator, generation: int) -> np.ndarray:
+        """One mutated child per parent (mutation rates are constant: ``generation`` unused)."""
+        del generation
+        return _object_array(self.breeder.vary(list(parents), rng))
+
+    def express(self, genomes: np.ndarray, size: tuple[int, int] | None = None) -> Any:
+        """Images float32 [N, C, H, W] in [0, 1]; ``size`` = (height, width) overrides."""
+        height, width = (self.height, self.width) if size is None else size
+        return render_genomes(
+            list(genomes),
+            self.genome_config,
+            height,
+            width,
+            self.color,
+            self.coordinates,
+            resolve_renderer(self.renderer),
+        )
+
+    def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
+        """{"genomes": unicode array of JSON, "" for empty cells}."""
+        return {"genomes": serialize.genomes_to_array(genomes)}
+
+    def from_arrays(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """Inverse of :meth:`to_arrays`."""
+        return serialize.genomes_from_array(arrays["genomes"], self.genome_config)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments plus ``name``."""
+        return {
+            "name": self.name,
+            "channels": self.channels,
+            "height": self.height,
+            "width": self.width,
+            "color": self.color,
+            "coordinates": self.coordinates,
+            "config_path": self.config_path,
+            "renderer": self.renderer,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Genome-key, node-id and innovation counters."""
+        return self.breeder.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.breeder.load_state_dict(state)
+
+
+def _object_array(items: list[Any]) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out

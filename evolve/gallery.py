@@ -1,0 +1,155 @@
+"""``fooling gallery``: export a run's elites as pictures and arrays, and re-score the 8-bit PNGs.
+
+An 8-bit PNG can change an image (the CPPN renders in float), so every elite is re-scored from
+the PNG file itself and both confidences are reported.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archives import EliteArchive
+from archives.atomic import atomic_save_npz, atomic_write_json
+from archives.export import read_png, to_uint8, upscale_nearest, write_grid, write_png
+from evolve.config import RunConfig
+from evolve.encodings import build_encoding
+from evolve.errors import RunError
+from evolve.runner import ARCHIVE_FILE, CHECKPOINT_FILE, CONFIG_FILE
+from fitness.loading import TargetOptions, load_target
+
+
+def as_numpy(images: Any) -> np.ndarray:
+    """Images from any renderer (NumPy, or a torch tensor on a device) as a NumPy array."""
+    if isinstance(images, np.ndarray):
+        return images
+    return images.detach().cpu().numpy()
+
+
+def load_run_archive(run_dir: Path, encoding: Any) -> EliteArchive:
+    """The final archive, else the last checkpoint's (a run killed before it ended)."""
+    for name in (ARCHIVE_FILE, CHECKPOINT_FILE):
+        if (run_dir / name).exists():
+            return EliteArchive.load(run_dir / name, encoding)
+    raise RunError(f"{run_dir} has no archive.npz or checkpoint.npz yet")
+
+
+def safe_name(name: str) -> str:
+    """A class name usable in a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "class"
+
+
+def make_gallery(
+    run_dir: Path,
+    out_dir: Path | None = None,
+    *,
+    size: int | None = None,
+    columns: int = 5,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write grid.png, a PNG per elite, elites.npz and gallery.json; return the latter's data."""
+    config = RunConfig.load(run_dir / CONFIG_FILE)
+    encoding = build_encoding(config.encoding)
+    archive = load_run_archive(run_dir, encoding)
+    target = load_target(TargetOptions.from_dict(config.target), progress=progress)
+    if target.fingerprint != config.target_fingerprint:
+        raise RunError("the target's weights differ from those this run was evolved against")
+    out_dir = out_dir or run_dir / "gallery"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "elites").mkdir(exist_ok=True)
+
+    cells = np.flatnonzero(archive.occupied)
+    names = [archive.cell_names[c] for c in cells]
+    images = as_numpy(encoding.express(archive.genomes[cells])).astype(np.float32)
+    pixels = to_uint8(images)
+    png_paths = []
+    for cell, name, image in zip(cells, names, pixels, strict=True):
+        path = out_dir / "elites" / f"{cell:04d}_{safe_name(name)}.png"
+        write_png(path, image)
+        png_paths.append(path)
+    rescored = (
+        target.probabilities(np.stack([read_png(p) for p in png_paths]))
+        if len(cells)
+        else (np.zeros((0, archive.probabilities.shape[1])))
+    )
+    class_of_cell = archive.cell_classes[cells]
+    png_confidence = rescored[np.arange(len(cells)), class_of_cell]
+
+    large = None
+    if size is not None and len(cells):
+        large = render_large(encoding, archive.genomes[cells], pixels, size)
+        for cell, name, image in zip(cells, names, large, strict=True):
+            write_png(out_dir / "elites" / f"{cell:04d}_{safe_name(name)}_{size}.png", image)
+    networks = export_networks(encoding, archive.genomes[cells], cells, names, out_dir)
+
+    labels = [f"{n}\n{c:.8f}" for n, c in zip(names, archive.fitness[cells], strict=True)]
+    write_grid(
+        out_dir / "grid.png",
+        large if large is not None else pixels,
+        labels,
+        columns,
+        title=f"{config.target.get('target')} · {encoding.name} encoding",
+    )
+    atomic_save_npz(
+        out_dir / "elites.npz",
+        {
+            "images": images,
+            "class_index": class_of_cell,
+            "confidence": archive.fitness[cells],
+            "confidence_png": png_confidence,
+            "probabilities": archive.probabilities[cells],
+        },
+    )
+    result = {
+        "run_dir": str(run_dir),
+        "out_dir": str(out_dir),
+        "cells": [
+            {
+                "class": name,
+                "class_index": int(class_of_cell[i]),
+                "confidence": float(archive.fitness[cells[i]]),
+                "confidence_png": float(png_confidence[i]),
+                "png_argmax": target.class_names[int(rescored[i].argmax())],
+                "png": str(png_paths[i].relative_to(out_dir)),
+                "generation": int(archive.generation[cells[i]]),
+                "evaluation": int(archive.evaluation[cells[i]]),
+                **({"network": networks[i]} if networks else {}),
+            }
+            for i, name in enumerate(names)
+        ],
+    }
+    atomic_write_json(out_dir / "gallery.json", result)
+    return result
+
+
+def render_large(encoding: Any, genomes: np.ndarray, pixels: np.ndarray, size: int) -> np.ndarray:
+    """Elites at ``size`` x ``size``: re-rendered where the encoding can, else upscaled."""
+    if encoding.name == "cppn":
+        return to_uint8(as_numpy(encoding.express(genomes, size=(size, size))))
+    return np.stack([upscale_nearest(image, size) for image in pixels])
+
+
+def export_networks(
+    encoding: Any, genomes: np.ndarray, cells: np.ndarray, names: list[str], out_dir: Path
+) -> list[dict[str, str]]:
+    """CPPN elites: each network as JSON and as a picture; nothing for other encodings."""
+    if encoding.name != "cppn":
+        return []
+    from cppn.network_export import draw_network, write_network_json
+
+    (out_dir / "networks").mkdir(exist_ok=True)
+    exported = []
+    for cell, name, genome in zip(cells, names, genomes, strict=True):
+        stem = out_dir / "networks" / f"{cell:04d}_{safe_name(name)}"
+        write_network_json(genome, encoding.genome_config, stem.with_suffix(".json"))
+        draw_network(genome, encoding.genome_config, stem.with_suffix(".png"))
+        exported.append(
+            {
+                "json": str(stem.with_suffix(".json").relative_to(out_dir)),
+                "png": str(stem.with_suffix(".png").relative_to(out_dir)),
+            }
+        )
+    return exported

@@ -1,0 +1,315 @@
+"""Running MAP-Elites in a run directory: config, metrics, checkpoints, signals, progress.
+
+RUN_DIR holds ``config.json`` (enough to rerun), ``metrics.jsonl`` (one line per generation),
+``summary.json`` (at each checkpoint and at the end), ``checkpoint.npz`` (archive and run state)
+and ``archive.npz`` / ``archive.json`` (the final archive and its statistics).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from archives import EliteArchive
+from archives.atomic import atomic_write_bytes, atomic_write_json
+from evolve.checkpoint import load_checkpoint, save_checkpoint
+from evolve.config import RunConfig
+from evolve.encodings.base import Encoding
+from evolve.errors import Interrupted, RunError
+from evolve.map_elites import RunState, initialise, step
+from fitness import Target
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+CHECKPOINT_FILE = "checkpoint.npz"
+ARCHIVE_FILE = "archive.npz"
+ARCHIVE_STATS_FILE = "archive.json"
+# What --overwrite removes: only files this tool writes, never anything else in the folder.
+RUN_ARTIFACTS = (
+    CONFIG_FILE,
+    METRICS_FILE,
+    SUMMARY_FILE,
+    CHECKPOINT_FILE,
+    ARCHIVE_FILE,
+    ARCHIVE_STATS_FILE,
+    "confidence.png",
+    "gallery",
+)
+
+
+def prepare_new_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """Create ``run_dir`` for a new run; refuse to clobber an earlier run unless ``overwrite``."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"{run_dir} exists and is not a directory")
+    existing = [name for name in RUN_ARTIFACTS if (run_dir / name).exists()]
+    if existing and not overwrite:
+        raise RunError(
+            f"{run_dir} already holds a run ({existing[0]}); use --resume to continue it "
+            "or --overwrite to start again"
+        )
+    for name in existing:
+        path = run_dir / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def signals_caught() -> Iterator[list[int]]:
+    """Turn SIGINT/SIGTERM into a flag checked between generations (so a checkpoint is whole)."""
+    received: list[int] = []
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def truncate_metrics(path: Path, last_generation: int) -> None:
+    """Drop metric lines after the checkpoint (and a torn last line) before a resumed run."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("generation", 1 << 62) <= last_generation:
+            kept.append(line + "\n")
+    atomic_write_bytes(path, "".join(kept).encode("utf-8"))
+
+
+class Evolution:
+    """One run: a configuration, its target and encoding, the archive and the run state."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        config: RunConfig,
+        target: Target,
+        encoding: Encoding,
+        *,
+        progress: bool = True,
+    ) -> None:
+        if target.fingerprint != config.target_fingerprint:
+            raise RunError("the target's weights differ from those this run was started with")
+        if tuple(encoding.image_shape) != target.spec.shape:
+            raise RunError(
+                f"the encoding makes images of shape {tuple(encoding.image_shape)} but the target "
+                f"expects {target.spec.shape}"
+            )
+        self.run_dir = Path(run_dir)
+        self.config = config
+        self.target = target
+        self.encoding = encoding
+        self.progress = progress
+        self.archive = EliteArchive(
+            config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
+        )
+        self.state = RunState(rng=np.random.default_rng(config.seed))
+        self.target_queries = 0  # answered in earlier processes of this run
+        self.reached: dict[str, Any] | None = None  # when every class first met the threshold
+
+    # ---------------------------------------------------------------------------- set-up
+    @classmethod
+    def create(
+        cls,
+        run_dir: Path,
+        config: RunConfig,
+        target: Target,
+        encoding: Encoding,
+        *,
+        overwrite: bool = False,
+        progress: bool = True,
+    ) -> Evolution:
+        """A new run: prepare the directory and write config.json."""
+        evolution = cls(run_dir, config, target, encoding, progress=progress)
+        prepare_new_run_dir(evolution.run_dir, overwrite)
+        config.save(evolution.run_dir / CONFIG_FILE)
+        return evolution
+
+    @classmethod
+    def resume(
+        cls,
+        run_dir: Path,
+        config: RunConfig,
+        target: Target,
+        encoding: Encoding,
+        *,
+        progress: bool = True,
+    ) -> Evolution:
+        """Continue a run from its last checkpoint (from scratch if it had none yet)."""
+        evolution = cls(run_dir, config, target, encoding, progress=progress)
+        checkpoint = evolution.run_dir / CHECKPOINT_FILE
+        if checkpoint.exists():
+            evolution.archive, evolution.state, extra = load_checkpoint(
+                checkpoint, encoding, config
+            )
+            evolution.target_queries = int(extra.get("target_queries", 0))
+            evolution.reached = extra.get("reached")
+        truncate_metrics(evolution.run_dir / METRICS_FILE, evolution.state.generation)
+        config.save(evolution.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
+        return evolution
+
+    # ---------------------------------------------------------------------------- reporting
+    @property
+    def queries(self) -> int:
+        """Images the target has scored for this run, over all its processes."""
+        return self.target_queries + self.target.queries
+
+    def summary(self, stop_reason: str) -> dict[str, Any]:
+        """The run's headline figures (summary.json)."""
+        stats = self.archive.stats(self.config.threshold)
+        return {
+            "stop_reason": stop_reason,
+            "generations": max(self.state.generation, 0),
+            "evaluations": self.state.evaluations,
+            "elapsed_s": self.state.elapsed_s,
+            "evaluations_per_s": self.state.evaluations / self.state.elapsed_s
+            if self.state.elapsed_s > 0
+            else None,
+            "best_confidence": self.archive.best_by_class(),
+            "classes_at_threshold": stats["cells_at_threshold"],
+            "threshold": self.config.threshold,
+            "all_at_threshold": self.reached,
+            "median_confidence": stats["median"],
+            "min_confidence": stats["min"],
+            "coverage": stats["coverage"],
+            "qd_score": stats["qd_score"],
+            "target_queries": self.queries,
+        }
+
+    def _metrics_record(self) -> dict[str, Any]:
+        stats = self.archive.stats(self.config.threshold)
+        return {
+            "generation": self.state.generation,
+            "evaluations": self.state.evaluations,
+            "elapsed_s": round(self.state.elapsed_s, 6),
+            "best_confidence": self.archive.cell_fitness().tolist(),
+            "coverage": stats["coverage"],
+            "qd_score": stats["qd_score"],
+            "min": stats["min"],
+            "median": stats["median"],
+        }
+
+    def checkpoint(self, stop_reason: str, metrics: IO[str] | None = None) -> None:
+        """Flush metrics, then write checkpoint and summary atomically."""
+        if metrics is not None:
+            metrics.flush()
+        save_checkpoint(
+            self.run_dir / CHECKPOINT_FILE,
+            self.archive,
+            self.encoding,
+            self.state,
+            {"target_queries": self.queries, "reached": self.reached},
+        )
+        atomic_write_json(self.run_dir / SUMMARY_FILE, self.summary(stop_reason))
+
+    def save_archive(self) -> None:
+        """Write the archive and its statistics (archive.npz, archive.json)."""
+        self.archive.save(self.run_dir / ARCHIVE_FILE, self.encoding)
+        stats = self.archive.stats(self.config.threshold)
+        cells = [
+            {
+                "class": name,
+                "class_index": int(self.archive.cell_classes[i]),
+                "confidence": float(self.archive.cell_fitness()[i]),
+                "generation": int(self.archive.generation[i]),
+                "evaluation": int(self.archive.evaluation[i]),
+            }
+            for i, name in enumerate(self.archive.cell_names)
+        ]
+        atomic_write_json(self.run_dir / ARCHIVE_STATS_FILE, {"stats": stats, "cells": cells})
+
+    # ---------------------------------------------------------------------------- the loop
+    def stop_reason(self) -> str | None:
+        """Why the run should stop now, or ``None`` to go on."""
+        stop, state = self.config.stop, self.state
+        if stop.until is not None and state.started and self.archive.all_at(stop.until):
+            return "threshold"
+        if stop.max_generations is not None and state.generation >= stop.max_generations:
+            return "max_generations"
+        if stop.max_evaluations is not None and state.evaluations >= stop.max_evaluations:
+            return "max_evaluations"
+        if stop.time_limit_s is not None and state.elapsed_s >= stop.time_limit_s:
+            return "time_limit"
+        return None
+
+    def _note_threshold(self) -> None:
+        if self.reached is None and self.archive.all_at(self.config.threshold):
+            self.reached = {
+                "generation": self.state.generation,
+                "evaluations": self.state.evaluations,
+                "elapsed_s": self.state.elapsed_s,
+            }
+
+    def run(self) -> dict[str, Any]:
+        """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.
+
+        Raises :class:`Interrupted` after checkpointing when a signal arrives.
+        """
+        config, state = self.config, self.state
+        total = config.stop.max_generations
+        bar = tqdm(
+            total=None if total is None else total + 1,
+            initial=state.generation + 1,
+            unit="gen",
+            desc="evolving",
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
+        reason = self.stop_reason()
+        with (
+            signals_caught() as received,
+            open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as metrics,
+        ):
+            started = time.perf_counter()
+            base_elapsed = state.elapsed_s
+            while reason is None:
+                if state.started:
+                    step(state, self.encoding, self.target, self.archive, config.batch)
+                else:
+                    initialise(
+                        state, self.encoding, self.target, self.archive, config.initial_population
+                    )
+                state.elapsed_s = base_elapsed + (time.perf_counter() - started)
+                self._note_threshold()
+                record = self._metrics_record()
+                metrics.write(json.dumps(record) + "\n")
+                bar.update(1)
+                bar.set_postfix_str(
+                    f"{state.evaluations / max(state.elapsed_s, 1e-9):,.0f} evals/s "
+                    f"min {record['min']:.5f} median {record['median']:.5f}",
+                    refresh=False,
+                )
+                reason = self.stop_reason()
+                if received:
+                    self.checkpoint("interrupted", metrics)
+                    self.save_archive()
+                    bar.close()
+                    raise Interrupted(
+                        received[0],
+                        f"interrupted at generation {state.generation}; checkpoint saved; "
+                        f"continue with: fooling evolve --resume --out {self.run_dir}",
+                    )
+                if reason is None and state.generation % config.checkpoint_every == 0:
+                    self.checkpoint("running", metrics)
+            self.checkpoint(reason, metrics)
+        bar.close()
+        self.save_archive()
+        return self.summary(reason)

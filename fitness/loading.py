@@ -1,0 +1,191 @@
+"""Turning a ``--target`` string and its options into a :class:`Target`."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fitness.builtin import (
+    LENET_SPEC,
+    MNIST_CLASS_NAMES,
+    LenetSettings,
+    first_line,
+    lenet_from_weights,
+    load_state_dict,
+    trained_lenet,
+)
+from fitness.target import InputSpec, Target, TargetError
+
+BUILTIN_TARGETS = ("mnist-lenet",)
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Everything needed to load a target again (stored in a run's config.json)."""
+
+    target: str = "mnist-lenet"
+    weights: str | None = None
+    input_shape: tuple[int, int, int] | None = None
+    class_names_file: str | None = None
+    input_scale: float = 1.0
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    outputs: str = "logits"
+    device: str = "auto"
+    max_batch: int = 1024
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form with paths made absolute, so a run can be resumed from anywhere."""
+        data = asdict(self)
+        for key in ("weights", "class_names_file"):
+            if data[key] is not None:
+                data[key] = str(Path(data[key]).resolve())
+        if self.target not in BUILTIN_TARGETS and ":" not in self.target:
+            data["target"] = str(Path(self.target).resolve())
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TargetOptions:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise TargetError(f"unknown target option(s): {', '.join(sorted(unknown))}")
+        data = dict(data)
+        for key in ("input_shape", "mean", "std"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` means CUDA when available, else CPU."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TargetError(f"device {device!r} asked for, but no CUDA GPU is available")
+    return device
+
+
+def read_class_names(path: str) -> list[str]:
+    """One class name per line (blank lines ignored)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"cannot read class names file {path}: {first_line(exc)}") from None
+    names = [line.strip() for line in lines if line.strip()]
+    if not names:
+        raise TargetError(f"class names file {path} is empty")
+    if len(set(names)) != len(names):
+        raise TargetError(f"class names file {path} repeats a name")
+    return names
+
+
+def _user_model(options: TargetOptions) -> torch.nn.Module:
+    if ":" in options.target and not Path(options.target).exists():
+        module_name, _, factory_name = options.target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module_name), factory_name)
+            model = factory()
+        except Exception as exc:  # import or construction failed: report it as bad input
+            raise TargetError(f"cannot build model {options.target}: {first_line(exc)}") from None
+        if not isinstance(model, torch.nn.Module):
+            raise TargetError(f"{options.target} returned {type(model).__name__}, not a Module")
+        if options.weights is not None:
+            load_state_dict(model, options.weights)
+        return model
+    path = Path(options.target)
+    if not path.is_file():
+        raise TargetError(
+            f"unknown target {options.target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
+            "a TorchScript file or package.module:factory"
+        )
+    if options.weights is not None:
+        raise TargetError("--weights applies to built-in and factory models, not TorchScript")
+    try:
+        return torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:  # torch raises RuntimeError/ValueError/zip errors for bad files
+        raise TargetError(
+            f"{path} is not a loadable TorchScript model: {first_line(exc)}"
+        ) from None
+
+
+def _builtin(options: TargetOptions, progress: bool) -> tuple[torch.nn.Module, InputSpec, list]:
+    for name in ("input_shape", "class_names_file", "mean", "std"):
+        if getattr(options, name) is not None:
+            raise TargetError(f"--{name.replace('_', '-')} applies to your own models only")
+    if options.weights is not None:
+        model, class_names = lenet_from_weights(options.weights)
+        return model, LENET_SPEC, class_names
+    model, _ = trained_lenet(LenetSettings(), progress=progress)
+    return model, LENET_SPEC, MNIST_CLASS_NAMES
+
+
+def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
+    """Build the target ``options`` describe and check that it answers sensibly."""
+    device = resolve_device(options.device)
+    if options.target in BUILTIN_TARGETS:
+        model, spec, class_names = _builtin(options, progress)
+    else:
+        if options.input_shape is None:
+            raise TargetError("--input-shape C,H,W is required for your own model")
+        channels, height, width = options.input_shape
+        spec = InputSpec(
+            channels,
+            height,
+            width,
+            scale=options.input_scale,
+            mean=options.mean or (0.0,),
+            std=options.std or (1.0,),
+        )
+        model = _user_model(options)
+        class_names = (
+            read_class_names(options.class_names_file) if options.class_names_file else None
+        )
+        if class_names is None:
+            class_names = [str(i) for i in range(_probe_output_size(model, spec))]
+    target = Target(
+        model,
+        spec,
+        class_names,
+        device=device,
+        max_batch=options.max_batch,
+        outputs=options.outputs,
+        name=options.target,
+    )
+    _probe(target)
+    return target
+
+
+def _probe_output_size(model: torch.nn.Module, spec: InputSpec) -> int:
+    try:
+        with torch.inference_mode():
+            out = model(torch.zeros(2, *spec.shape))
+    except Exception as exc:  # the model rejected an input of the declared shape
+        raise TargetError(
+            f"model fails on input of shape [N, {', '.join(map(str, spec.shape))}]: "
+            f"{first_line(exc)}"
+        ) from None
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise TargetError("model must return a 2-D tensor [N, classes]")
+    return int(out.shape[1])
+
+
+def _probe(target: Target) -> None:
+    """Score two blank images: catches wrong input shapes and output sizes before a run starts."""
+    import numpy as np
+
+    try:
+        target.probabilities(np.zeros((2, *target.spec.shape), dtype=np.float32))
+    except TargetError:
+        raise
+    except Exception as exc:  # the model itself failed
+        raise TargetError(
+            f"model fails on input of shape [N, {', '.join(map(str, target.spec.shape))}]: "
+            f"{first_line(exc)}"
+        ) from None
+    target.queries = 0

@@ -1,0 +1,88 @@
+"""Training and evaluating classifiers (the built-in LeNet, and the retraining study)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from fitness.target import InputSpec
+
+
+def as_unit_images(images: np.ndarray, spec: InputSpec) -> torch.Tensor:
+    """uint8 ``[N, H, W]`` / ``[N, C, H, W]`` or float images in [0, 1] as float32 NCHW."""
+    array = np.asarray(images)
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.dtype == np.uint8:
+        tensor = torch.from_numpy(array).float().div_(255.0)
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+    if tuple(tensor.shape[1:]) != spec.shape:
+        raise ValueError(f"images have shape {tuple(tensor.shape[1:])}, expected {spec.shape}")
+    return tensor
+
+
+def train_classifier(
+    model: nn.Module,
+    spec: InputSpec,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    progress: bool = True,
+    description: str = "training",
+) -> list[dict[str, float]]:
+    """Train ``model`` in place with Adam and cross-entropy; return per-epoch loss and accuracy.
+
+    Shuffling uses its own seeded generator, so the same settings give the same weights.
+    """
+    x = as_unit_images(images, spec)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    generator = torch.Generator().manual_seed(seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    model.train()
+    bar = tqdm(range(epochs), desc=description, unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        order = torch.randperm(len(x), generator=generator)
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]
+            logits = model(spec.prepare(x[batch]))
+            loss = loss_fn(logits, y[batch])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total_loss += float(loss.detach()) * len(batch)
+            correct += int((logits.argmax(1) == y[batch]).sum())
+        record = {"epoch": epoch + 1, "loss": total_loss / len(x), "accuracy": correct / len(x)}
+        history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.4f}", acc=f"{record['accuracy']:.4f}")
+    model.eval()
+    return history
+
+
+def predict(
+    model: nn.Module, spec: InputSpec, images: np.ndarray, batch_size: int = 1000
+) -> np.ndarray:
+    """Argmax class of each image."""
+    x = as_unit_images(images, spec)
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            out.append(model(spec.prepare(x[start : start + batch_size])).argmax(1))
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def accuracy(model: nn.Module, spec: InputSpec, images: np.ndarray, labels: np.ndarray) -> float:
+    """Share of ``images`` whose argmax class equals ``labels``."""
+    if len(labels) == 0:
+        return float("nan")
+    return float((predict(model, spec, images) == np.asarray(labels)).mean())

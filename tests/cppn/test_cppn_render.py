@@ -1,0 +1,163 @@
+"""Renderers against neat-python's FeedForwardNetwork, and the pixel conventions."""
+
+import colorsys
+
+import numpy as np
+import pytest
+from neat.nn import FeedForwardNetwork
+
+from cppn import image, render_numba, render_numpy
+from cppn.genomes import CppnBreeder
+from cppn.profile import load_profile
+from cppn.program import compile_population
+from cppn.render import render_genomes
+
+
+def evolved(tmp_path, name, text, n, generations, outputs=3, seed=0):
+    path = tmp_path / f"{name}.cfg"
+    path.write_text(text)
+    profile = load_profile(path, num_outputs=outputs)
+    breeder = CppnBreeder(profile)
+    rng = np.random.default_rng(seed)
+    pop = breeder.random(n, rng)
+    for _ in range(generations):
+        pop = breeder.vary(pop, rng)
+    return profile, pop
+
+
+@pytest.fixture(scope="module")
+def populations(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cfg")
+    return {
+        "default": evolved(tmp, "default", "", 20, 40),
+        # Deep: mostly node splits, so chains of many hidden nodes.
+        "deep": evolved(
+            tmp,
+            "deep",
+            "[DefaultGenome]\nnode_add_prob = 1\nnode_delete_prob = 0\nconn_delete_prob = 0.1\n",
+            8,
+            60,
+        ),
+        # Wide: many connections per node.
+        "wide": evolved(
+            tmp,
+            "wide",
+            "[DefaultGenome]\nconn_add_prob = 1\nconn_delete_prob = 0\nnode_delete_prob = 0.05\n",
+            8,
+            80,
+            outputs=1,
+        ),
+    }
+
+
+def neat_outputs(profile, genomes, grid):
+    out = np.empty((len(genomes), profile.num_outputs, grid.shape[1]))
+    for i, genome in enumerate(genomes):
+        net = FeedForwardNetwork.create(genome, profile)
+        for p in range(grid.shape[1]):
+            out[i, :, p] = net.activate([float(v) for v in grid[:, p]])
+    return out
+
+
+def torch_cpu_outputs(programs, grid):
+    pytest.importorskip("torch")
+    from cppn import render_gpu
+
+    return render_gpu.render_outputs(programs, grid, device="cpu").numpy()
+
+
+RENDERERS = {
+    "numpy": render_numpy.render_outputs,
+    "numba": render_numba.render_outputs,
+    "torch-cpu": torch_cpu_outputs,
+}
+
+
+@pytest.mark.parametrize("kind", ["default", "deep", "wide"])
+@pytest.mark.parametrize("coordinates", ["normalized", "raw"])
+@pytest.mark.parametrize("renderer", list(RENDERERS))
+def test_renderers_match_neat_python(populations, kind, coordinates, renderer):
+    profile, genomes = populations[kind]
+    if kind == "deep":
+        assert max(len(g.nodes) for g in genomes) > 40
+    if kind == "wide":
+        assert max(len(g.connections) for g in genomes) > 60
+    grid = image.input_grid(6, 7, coordinates)
+    expected = neat_outputs(profile, genomes, grid)
+    got = RENDERERS[renderer](compile_population(genomes, profile.genome_config), grid)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+def test_images_quantise_outputs_to_8_bits(populations):
+    profile, genomes = populations["default"]
+    grid = image.input_grid(5, 4)
+    expected = np.floor(np.clip(np.abs(neat_outputs(profile, genomes, grid)), 0, 1) * 255) / 255
+    for renderer in ("numpy", "numba"):
+        images = render_genomes(genomes, profile.genome_config, 5, 4, "rgb", renderer=renderer)
+        assert images.dtype == np.float32 and images.shape == (20, 3, 5, 4)
+        mismatch = np.abs(images - expected.reshape(images.shape)) > 1e-6
+        assert mismatch.mean() < 0.01  # only floor() ties between float64 evaluations
+
+
+@pytest.mark.parametrize("color, hue_degrees_per_byte", [("hls", 2.0), ("hls_full", 360 / 255)])
+def test_hls_conversion_matches_colorsys(color, hue_degrees_per_byte):
+    rng = np.random.default_rng(0)
+    h, lum, s = rng.integers(0, 256, (3, 500)).astype(np.float64)
+    scale = image.HUE_SECTORS_PER_BYTE[color]
+    got = np.stack([image.hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)])
+    ref = np.array(
+        [
+            colorsys.hls_to_rgb((a * hue_degrees_per_byte % 360) / 360, b / 255, c / 255)
+            for a, b, c in zip(h, lum, s, strict=True)
+        ]
+    ).T
+    np.testing.assert_array_equal(got, np.rint(ref * 255) / 255)
+
+
+@pytest.mark.parametrize("color", ["hls", "hls_full"])
+def test_colour_renderers_agree(populations, color):
+    profile, genomes = populations["default"]
+    args = (genomes, profile.genome_config, 9, 11, color)
+    reference = render_genomes(*args, renderer="numpy")
+    assert reference.shape == (20, 3, 9, 11)
+    np.testing.assert_array_equal(render_genomes(*args, renderer="numba"), reference)
+    pytest.importorskip("torch")
+    from cppn import render_gpu
+
+    programs = compile_population(genomes, profile.genome_config)
+    torch_images = render_gpu.render(programs, image.input_grid(9, 11), 9, 11, color, "cpu")
+    np.testing.assert_array_equal(torch_images.numpy(), reference)
+
+
+def test_input_grid_conventions():
+    grid = image.input_grid(3, 5)
+    assert grid.shape == (4, 15)
+    x, y, d, bias = grid.reshape(4, 3, 5)
+    np.testing.assert_allclose(x[0], [-1, -0.5, 0, 0.5, 1])
+    np.testing.assert_allclose(y[:, 0], [-1, 0, 1])
+    assert d[1, 2] == 0 and d[0, 0] == pytest.approx(np.sqrt(2))
+    assert np.all(bias == 1)
+    raw = image.input_grid(3, 5, "raw").reshape(4, 3, 5)
+    np.testing.assert_array_equal(raw[0][0], [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(raw[1][:, 0], [0, 1, 2])
+    np.testing.assert_array_equal(raw[2], d)
+
+
+def test_any_resolution_and_degenerate_sizes(populations):
+    profile, genomes = populations["default"]
+    for h, w in [(1, 1), (1, 17), (300, 2), (64, 64)]:
+        images = render_genomes(genomes[:3], profile.genome_config, h, w, "rgb")
+        assert images.shape == (3, 3, h, w)
+        assert images.min() >= 0 and images.max() <= 1
+    assert render_genomes([], profile.genome_config, 4, 4, "rgb").shape[0] == 0
+
+
+def test_gpu_renderer_on_cuda(populations):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    profile, genomes = populations["deep"]
+    images = render_genomes(genomes, profile.genome_config, 32, 32, "hls", renderer="gpu")
+    assert images.is_cuda and images.dtype == torch.float32
+    reference = render_genomes(genomes, profile.genome_config, 32, 32, "hls", renderer="numpy")
+    assert (np.abs(images.cpu().numpy() - reference) > 1e-6).mean() < 0.01

@@ -1,0 +1,79 @@
+"""CppnEncoding against the Encoding protocol."""
+
+import inspect
+import json
+
+import numpy as np
+import pytest
+
+from evolve.encodings.base import Encoding
+from evolve.encodings.cppn import CppnEncoding
+
+
+def test_implements_the_protocol_and_rebuilds_from_config():
+    enc = CppnEncoding(channels=3, height=20, width=24, renderer="numba")
+    assert isinstance(enc, Encoding)
+    assert enc.name == "cppn" and enc.image_shape == (3, 20, 24)
+    cfg = json.loads(json.dumps(enc.config()))
+    params = set(inspect.signature(CppnEncoding).parameters)
+    assert params == set(cfg) - {"name"}
+    rebuilt = CppnEncoding(**{k: v for k, v in cfg.items() if k != "name"})
+    assert rebuilt.config() == enc.config() and rebuilt.color == "hls"
+
+
+def test_random_vary_express_and_arrays():
+    enc = CppnEncoding(channels=1, height=28, width=28, renderer="numba")
+    rng = np.random.default_rng(0)
+    empty = enc.empty(5)
+    assert empty.dtype == object and all(g is None for g in empty)
+    parents = enc.random(10, rng)
+    assert parents.dtype == object and parents.shape == (10,)
+    children = enc.vary(parents[[0, 0, 3]], rng, generation=1)
+    assert children.shape == (3,) and len({c.key for c in children}) == 3
+    images = enc.express(children)
+    assert images.dtype == np.float32 and images.shape == (3, 1, 28, 28)
+    assert np.all((images >= 0) & (images <= 1))
+    np.testing.assert_array_equal(np.round(images * 255), images * 255)  # 8-bit levels
+    assert enc.express(children, size=(64, 48)).shape == (3, 1, 64, 48)
+    archive = enc.empty(4)
+    archive[[1, 3]] = children[:2]
+    back = enc.from_arrays(enc.to_arrays(archive))
+    assert back[0] is None and back[2] is None
+    np.testing.assert_array_equal(enc.express(back[[1, 3]]), images[:2])
+
+
+def test_resume_from_state_and_arrays_reproduces_the_run():
+    def run(resume_at=None):
+        enc = CppnEncoding(channels=3, height=8, width=8, renderer="numpy")
+        rng = np.random.default_rng(9)
+        pop = enc.random(16, rng)
+        for gen in range(8):
+            if gen == resume_at:
+                saved = (json.dumps(enc.state_dict()), enc.to_arrays(pop), rng.bit_generator.state)
+                enc = CppnEncoding(**{k: v for k, v in enc.config().items() if k != "name"})
+                enc.load_state_dict(json.loads(saved[0]))
+                pop = enc.from_arrays(saved[1])
+                rng = np.random.default_rng()
+                rng.bit_generator.state = saved[2]
+            pop = enc.vary(pop[rng.integers(0, len(pop), len(pop))], rng, gen)
+        return enc.to_arrays(pop)["genomes"].tolist(), enc.express(pop)
+
+    (texts_a, images_a), (texts_b, images_b) = run(), run(resume_at=4)
+    assert texts_a == texts_b
+    np.testing.assert_array_equal(images_a, images_b)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"channels": 2},
+        {"channels": 1, "color": "hls"},
+        {"channels": 3, "color": "gray"},
+        {"coordinates": "pixels"},
+        {"renderer": "opencl"},
+        {"height": 0},
+    ],
+)
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        CppnEncoding(**kwargs)
