@@ -44,6 +44,8 @@ class RunConfig:
     stop: StopConditions = field(default_factory=StopConditions)
     checkpoint_every: int = 100
     threshold: float = DEFAULT_THRESHOLD
+    # When set, every new elite at or above this confidence is kept in elite_log.npz.
+    elite_log_min: float | None = None
 
     @property
     def cell_names(self) -> list[str]:

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from archives import EliteArchive
 from archives.atomic import atomic_write_bytes, atomic_write_json
+from archives.elite_log import EliteLog
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.encodings.base import Encoding
@@ -34,6 +35,7 @@ SUMMARY_FILE = "summary.json"
 CHECKPOINT_FILE = "checkpoint.npz"
 ARCHIVE_FILE = "archive.npz"
 ARCHIVE_STATS_FILE = "archive.json"
+ELITE_LOG_FILE = "elite_log.npz"
 # What --overwrite removes: only files this tool writes, never anything else in the folder.
 RUN_ARTIFACTS = (
     CONFIG_FILE,
@@ -42,6 +44,7 @@ RUN_ARTIFACTS = (
     CHECKPOINT_FILE,
     ARCHIVE_FILE,
     ARCHIVE_STATS_FILE,
+    ELITE_LOG_FILE,
     "confidence.png",
     "gallery",
 )
@@ -124,6 +127,7 @@ class Evolution:
         self.state = RunState(rng=np.random.default_rng(config.seed))
         self.target_queries = 0  # answered in earlier processes of this run
         self.reached: dict[str, Any] | None = None  # when every class first met the threshold
+        self.elite_log = EliteLog() if config.elite_log_min is not None else None
 
     # ---------------------------------------------------------------------------- set-up
     @classmethod
@@ -162,6 +166,10 @@ class Evolution:
             )
             evolution.target_queries = int(extra.get("target_queries", 0))
             evolution.reached = extra.get("reached")
+            log_path = evolution.run_dir / ELITE_LOG_FILE
+            if evolution.elite_log is not None and log_path.exists():
+                evolution.elite_log = EliteLog.load(log_path)
+                evolution.elite_log.truncate(evolution.state.generation)
         truncate_metrics(evolution.run_dir / METRICS_FILE, evolution.state.generation)
         config.save(evolution.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
         return evolution
@@ -211,6 +219,8 @@ class Evolution:
         """Flush metrics, then write checkpoint and summary atomically."""
         if metrics is not None:
             metrics.flush()
+        if self.elite_log is not None:  # before the checkpoint: a resume truncates it to that
+            self.elite_log.save(self.run_dir / ELITE_LOG_FILE)
         save_checkpoint(
             self.run_dir / CHECKPOINT_FILE,
             self.archive,
@@ -250,6 +260,18 @@ class Evolution:
             return "time_limit"
         return None
 
+    def _log_elites(self, improved: np.ndarray) -> None:
+        if self.elite_log is None or improved.size == 0:
+            return
+        cells = improved[self.archive.fitness[improved] >= self.config.elite_log_min]
+        if cells.size:
+            self.elite_log.append(
+                self.encoding.to_arrays(self.archive.genomes[cells]),
+                cells,
+                self.state.generation,
+                self.archive.fitness[cells],
+            )
+
     def _note_threshold(self) -> None:
         if self.reached is None and self.archive.all_at(self.config.threshold):
             self.reached = {
@@ -282,11 +304,12 @@ class Evolution:
             base_elapsed = state.elapsed_s
             while reason is None:
                 if state.started:
-                    step(state, self.encoding, self.target, self.archive, config.batch)
+                    improved = step(state, self.encoding, self.target, self.archive, config.batch)
                 else:
-                    initialise(
+                    improved = initialise(
                         state, self.encoding, self.target, self.archive, config.initial_population
                     )
+                self._log_elites(improved)
                 state.elapsed_s = base_elapsed + (time.perf_counter() - started)
                 self._note_threshold()
                 record = self._metrics_record()
