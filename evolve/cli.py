@@ -15,9 +15,10 @@ from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import Interrupted, RunError
 from evolve.options import NumberList, select_cells
+from evolve.retrain_cli import retrain
 from evolve.runner import CONFIG_FILE, Evolution
 from fitness.loading import BUILTIN_TARGETS, TargetOptions, load_target
-from fitness.target import TargetError
+from fitness.target import CROPS, PRECISIONS, TargetError
 
 #: Generations the original code runs when no stop condition is given (protocol.md).
 DEFAULT_GENERATIONS = {"direct": 1010, "cppn": 1001}
@@ -104,7 +105,33 @@ def target_options(func: Any) -> Any:
             type=click.IntRange(min=1),
             default=1024,
             show_default=True,
-            help="Largest chunk scored in one forward pass.",
+            help="Largest number of model inputs (images x crops) in one forward pass.",
+        ),
+        click.option(
+            "--genome-size",
+            type=NumberList(int, positive=True),
+            help="H[,W] of the evolved images (default: the target's input size); they reach "
+            "the model through --crops.",
+        ),
+        click.option(
+            "--crops",
+            type=click.Choice(CROPS),
+            default="resize",
+            show_default=True,
+            help="How --genome-size images become model inputs: bilinear resize, the centre "
+            "crop, or ten crops (corners, centre and mirrors; softmax averaged, as the paper).",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(list(PRECISIONS)),
+            default="fp32",
+            show_default=True,
+            help="Forward pass in float32 or autocast to bfloat16/float16.",
+        ),
+        click.option(
+            "--channels-last",
+            is_flag=True,
+            help="Run the model in channels-last memory layout (faster convolutions on GPUs).",
         ),
     ]
     for option in reversed(options):
@@ -125,7 +152,20 @@ def target_options_from(kwargs: dict[str, Any]) -> TargetOptions:
         outputs=kwargs.pop("model_outputs"),
         device=kwargs.pop("device"),
         max_batch=kwargs.pop("max_batch"),
+        image_size=genome_size(kwargs.pop("genome_size")),
+        crops=kwargs.pop("crops"),
+        precision=kwargs.pop("precision"),
+        channels_last=kwargs.pop("channels_last"),
     )
+
+
+def genome_size(value: tuple[int, ...] | None) -> tuple[int, int] | None:
+    """``--genome-size`` H or H,W as (H, W)."""
+    if value is None:
+        return None
+    if len(value) not in (1, 2):
+        raise click.BadParameter("give H or H,W", param_hint="'--genome-size'")
+    return (value[0], value[-1])
 
 
 # ----------------------------------------------------------------------------------------- evolve
@@ -219,7 +259,11 @@ UNIT = click.FloatRange(0.0, 1.0)
     type=click.Path(dir_okay=False),
     help="CPPN: a neat-python INI merged over the shipped profile.",
 )
-@click.option("--color", help="CPPN: gray (1 channel), or hls, hls_full, rgb (3 channels).")
+@click.option(
+    "--color",
+    help="Reading of the outputs/genes: gray (1 channel), or rgb, hls, hls_full (3 channels; "
+    "default: direct rgb, cppn hls, the original code's 8-bit HLS).",
+)
 @click.option(
     "--coordinates",
     type=click.Choice(["normalized", "raw"]),
@@ -296,7 +340,7 @@ def stop_conditions(stop_given: dict[str, Any], encoding: str) -> StopConditions
 
 
 def encoding_config(kwargs: dict[str, Any], shape: tuple[int, int, int]) -> dict[str, Any]:
-    """The encoding's settings from the command line, for the target's input shape."""
+    """The encoding's settings from the command line, for the target's image shape."""
     channels, height, width = shape
     if kwargs["encoding"] == "direct":
         return {
@@ -309,6 +353,7 @@ def encoding_config(kwargs: dict[str, Any], shape: tuple[int, int, int]) -> dict
             "crossover_rate": kwargs["crossover_rate"],
             "crossover_eta": kwargs["crossover_eta"],
             "halve_every": kwargs["halve_every"],
+            "color": kwargs["color"],
         }
     cppn_config = kwargs["cppn_config"]
     if cppn_config is not None and not Path(cppn_config).is_file():
@@ -339,7 +384,7 @@ def new_run(
     target = load_target(options, progress=progress)
     cells = select_cells(target.class_names, kwargs["only_classes"])
     try:
-        encoding = build_encoding(encoding_config(kwargs, target.spec.shape))
+        encoding = build_encoding(encoding_config(kwargs, target.image_shape))
     except ValueError as exc:
         if isinstance(exc, user_errors()):
             raise
@@ -495,6 +540,9 @@ def train_target(
     )
     if not quiet:
         echo_json(info)
+
+
+cli.add_command(retrain)
 
 
 # ------------------------------------------------------------------------------------ entry point

@@ -111,10 +111,10 @@ class Evolution:
     ) -> None:
         if target.fingerprint != config.target_fingerprint:
             raise RunError("the target's weights differ from those this run was started with")
-        if tuple(encoding.image_shape) != target.spec.shape:
+        if tuple(encoding.image_shape) != target.image_shape:
             raise RunError(
                 f"the encoding makes images of shape {tuple(encoding.image_shape)} but the target "
-                f"expects {target.spec.shape}"
+                f"expects {target.image_shape}"
             )
         self.run_dir = Path(run_dir)
         self.config = config

@@ -18,9 +18,10 @@ from fitness.builtin import (
     load_state_dict,
     trained_lenet,
 )
+from fitness.imagenet import IMAGENET_TARGETS, efficientnet_lite
 from fitness.target import InputSpec, Target, TargetError
 
-BUILTIN_TARGETS = ("mnist-lenet",)
+BUILTIN_TARGETS = ("mnist-lenet", *IMAGENET_TARGETS)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class TargetOptions:
     outputs: str = "logits"
     device: str = "auto"
     max_batch: int = 1024
+    image_size: tuple[int, int] | None = None  # evolved images' (H, W); None: the model's input
+    crops: str = "resize"
+    precision: str = "fp32"
+    channels_last: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form with paths made absolute, so a run can be resumed from anywhere."""
@@ -56,7 +61,7 @@ class TargetOptions:
         if unknown:
             raise TargetError(f"unknown target option(s): {', '.join(sorted(unknown))}")
         data = dict(data)
-        for key in ("input_shape", "mean", "std"):
+        for key in ("input_shape", "mean", "std", "image_size"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
@@ -118,6 +123,8 @@ def _builtin(options: TargetOptions, progress: bool) -> tuple[torch.nn.Module, I
     for name in ("input_shape", "class_names_file", "mean", "std"):
         if getattr(options, name) is not None:
             raise TargetError(f"--{name.replace('_', '-')} applies to your own models only")
+    if options.target in IMAGENET_TARGETS:
+        return efficientnet_lite(options.target, options.weights)
     if options.weights is not None:
         model, class_names = lenet_from_weights(options.weights)
         return model, LENET_SPEC, class_names
@@ -131,6 +138,11 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
     if options.target in BUILTIN_TARGETS:
         model, spec, class_names = _builtin(options, progress)
     else:
+        if ":" not in options.target and not Path(options.target).is_file():
+            raise TargetError(
+                f"unknown target {options.target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
+                "a TorchScript file or package.module:factory"
+            )
         if options.input_shape is None:
             raise TargetError("--input-shape C,H,W is required for your own model")
         channels, height, width = options.input_shape
@@ -156,6 +168,10 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
         max_batch=options.max_batch,
         outputs=options.outputs,
         name=options.target,
+        image_size=options.image_size,
+        crops=options.crops,
+        precision=options.precision,
+        channels_last=options.channels_last,
     )
     _probe(target)
     return target
@@ -180,7 +196,7 @@ def _probe(target: Target) -> None:
     import numpy as np
 
     try:
-        target.probabilities(np.zeros((2, *target.spec.shape), dtype=np.float32))
+        target.probabilities(np.zeros((2, *target.image_shape), dtype=np.float32))
     except TargetError:
         raise
     except Exception as exc:  # the model itself failed

@@ -1,8 +1,11 @@
 """A target classifier: a PyTorch model with its input spec, class names and device.
 
-Images handed to a target are float32 ``[N, C, H, W]`` in [0, 1] (NumPy or a torch tensor); the
-target maps them to the model's input range, scores the whole batch in as few forward passes as
-its ``max_batch`` allows, and returns softmax probabilities.
+Images handed to a target are float32 ``[N, C, H, W]`` in [0, 1] (NumPy, a torch tensor or any
+DLPack array) at the target's ``image_size``, which may differ from the model's input size: the
+target then resizes or crops them to the model's input on its device (``crops``: "resize", a
+centre crop, or the paper's ten crops with the softmax averaged over them). It maps them to the
+model's input range, scores the whole batch in as few forward passes as ``max_batch`` allows
+(optionally in bf16/fp16 autocast and channels-last layout) and returns softmax probabilities.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+#: How images at the target's image size become model inputs. "resize": bilinear (antialiased)
+#: to the input size; "center": the central input-sized crop; "ten": the four corner crops, the
+#: centre crop and their mirror images, softmax averaged over the ten (the paper's AlexNet).
+CROPS = ("resize", "center", "ten")
+#: Forward-pass precision: float32, or autocast to bfloat16 / float16 (mixed precision).
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class TargetError(ValueError):
@@ -82,11 +93,29 @@ class Target:
         max_batch: int = 1024,
         outputs: str = "logits",
         name: str = "",
+        image_size: tuple[int, int] | None = None,
+        crops: str = "resize",
+        precision: str = "fp32",
+        channels_last: bool = False,
     ) -> None:
         if outputs not in ("logits", "probabilities"):
             raise TargetError(f"outputs must be 'logits' or 'probabilities', got {outputs!r}")
         if max_batch < 1:
             raise TargetError(f"max_batch must be >= 1, got {max_batch}")
+        if crops not in CROPS:
+            raise TargetError(f"crops must be one of {', '.join(CROPS)}, got {crops!r}")
+        if precision not in PRECISIONS:
+            raise TargetError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+            )
+        height, width = (spec.height, spec.width) if image_size is None else map(int, image_size)
+        if min(height, width) < 1:
+            raise TargetError(f"image size must be positive, got {height}x{width}")
+        if crops != "resize" and (height < spec.height or width < spec.width):
+            raise TargetError(
+                f"{crops} crops of {spec.height}x{spec.width} need images at least that large, "
+                f"got {height}x{width} (use resize)"
+            )
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.spec = spec
@@ -94,52 +123,107 @@ class Target:
         self.max_batch = max_batch
         self.outputs = outputs
         self.name = name
+        self.image_size = (height, width)
+        self.crops = crops
+        self.precision = precision
+        self.channels_last = bool(channels_last)
         self.queries = 0
         self.fingerprint = model_fingerprint(self.model)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
 
     @property
     def num_classes(self) -> int:
         """Number of classes the model outputs."""
         return len(self.class_names)
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of the images this target scores (the evolved images)."""
+        return (self.spec.channels, *self.image_size)
+
+    @property
+    def views(self) -> int:
+        """Model inputs per image: 10 for ten crops, else 1."""
+        return 10 if self.crops == "ten" else 1
+
     def _as_tensor(self, images: Any) -> torch.Tensor:
         if isinstance(images, np.ndarray):
             images = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
         elif not isinstance(images, torch.Tensor):
             images = torch.from_dlpack(images)  # CuPy and other array libraries, no copy
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.spec.shape:
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
             raise TargetError(
                 f"images have shape {tuple(images.shape)}, target expects [N, "
-                f"{', '.join(map(str, self.spec.shape))}]"
+                f"{', '.join(map(str, self.image_shape))}]"
             )
         return images.to(self.device, torch.float32, non_blocking=True)
 
-    def logits(self, images: Any) -> torch.Tensor:
-        """Raw model outputs ``[N, num_classes]`` on the device, in chunks of ``max_batch``."""
-        x = self._as_tensor(images)
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, x.shape[0], self.max_batch):
-                outputs.append(self.model(self.spec.prepare(x[start : start + self.max_batch])))
-        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
-        if out.ndim != 2 or out.shape[1] != self.num_classes:
+    def model_views(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``[n, C, H, W]`` -> model-sized views ``[views * n, C, h, w]``, view-major."""
+        h, w = self.spec.height, self.spec.width
+        height, width = images.shape[-2:]
+        if (height, width) == (h, w) and self.crops != "ten":
+            return images
+        if self.crops == "resize":
+            return F.interpolate(
+                images, size=(h, w), mode="bilinear", align_corners=False, antialias=True
+            )
+        top, left = (height - h) // 2, (width - w) // 2
+        if self.crops == "center":
+            return images[..., top : top + h, left : left + w]
+        corners = ((0, 0), (0, width - w), (height - h, 0), (height - h, width - w), (top, left))
+        crops = [images[..., y : y + h, x : x + w] for y, x in corners]
+        return torch.cat([*crops, *(crop.flip(-1) for crop in crops)])
+
+    def _forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Model outputs ``[views, n, num_classes]`` (float32) for one chunk of images."""
+        x = self.spec.prepare(self.model_views(images))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        dtype = PRECISIONS[self.precision]
+        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
+            out = self.model(x)
+        if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] != self.num_classes:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise TargetError(
-                f"model output has shape {tuple(out.shape)}, expected [N, {self.num_classes}] "
+                f"model output has shape {shape}, expected [N, {self.num_classes}] "
                 f"({self.num_classes} class names)"
             )
-        bad = int((~torch.isfinite(out)).any(dim=1).sum())
+        return out.float().reshape(self.views, images.shape[0], -1)
+
+    def _outputs(self, images: Any) -> list[torch.Tensor]:
+        """Outputs ``[views, n, K]`` per chunk; a chunk is at most ``max_batch`` model inputs."""
+        x = self._as_tensor(images)
+        chunk = max(1, self.max_batch // self.views)
+        with torch.inference_mode():
+            parts = [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
+        bad = sum(int((~torch.isfinite(p)).any(dim=2).any(dim=0).sum()) for p in parts)
         if bad:
-            raise TargetError(f"model returned NaN or inf for {bad} of {out.shape[0]} images")
+            raise TargetError(f"model returned NaN or inf for {bad} of {x.shape[0]} images")
         self.queries += x.shape[0]
-        return out
+        return parts
+
+    def logits(self, images: Any) -> torch.Tensor:
+        """Raw model outputs ``[N, num_classes]`` on the device (mean over ten crops)."""
+        parts = [part.mean(dim=0) for part in self._outputs(images)]
+        if not parts:
+            return torch.empty((0, self.num_classes), device=self.device)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def probabilities(self, images: Any) -> np.ndarray:
         """Softmax probabilities float64 ``[N, num_classes]`` for images in [0, 1].
 
         Softmax runs in float64 so that confidences near 1 keep their order: in float32 every
-        image above 0.99999994 would tie at 1.0 and evolution could not tell them apart.
+        image above 0.99999994 would tie at 1.0 and evolution could not tell them apart. With ten
+        crops the softmax of each crop is averaged, as in the paper.
         """
-        out = self.logits(images).double()
-        if self.outputs == "logits":
-            out = out.softmax(dim=1)
-        return out.cpu().numpy()
+        parts = []
+        for part in self._outputs(images):
+            out = part.double()
+            if self.outputs == "logits":
+                out = out.softmax(dim=2)
+            parts.append(out.mean(dim=0))
+        if not parts:
+            return np.zeros((0, self.num_classes))
+        return torch.cat(parts).cpu().numpy()

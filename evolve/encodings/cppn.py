@@ -82,7 +82,11 @@ class CppnEncoding:
         return _object_array(self.breeder.vary(list(parents), rng))
 
     def express(self, genomes: np.ndarray, size: tuple[int, int] | None = None) -> Any:
-        """Images float32 [N, C, H, W] in [0, 1]; ``size`` = (height, width) overrides."""
+        """Images float32 [N, C, H, W] in [0, 1]; ``size`` = (height, width) overrides.
+
+        At another size the picture is the same, sampled more finely or coarsely: with raw
+        coordinates, x and y stay pixel indices of the encoding's own height and width.
+        """
         height, width = (self.height, self.width) if size is None else size
         return render_genomes(
             list(genomes),
@@ -92,6 +96,7 @@ class CppnEncoding:
             self.color,
             self.coordinates,
             resolve_renderer(self.renderer),
+            native=(self.height, self.width),
         )
 
     def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:

@@ -16,6 +16,13 @@ from typing import Any
 import numba
 import numpy as np
 
+from cppn.image import HUE_SECTORS_PER_BYTE, outputs_to_image
+
+#: Colour readings of 3-channel genes: "rgb" (the default) reads them as R, G, B; "hls" as 8-bit
+#: H, L, S converted like the original code (hue byte 0..255 handed to OpenCV's 0..180 hue range);
+#: "hls_full" with the hue byte spanning the colour circle once. See :mod:`cppn.image`.
+COLORS = ("gray", "rgb", *HUE_SECTORS_PER_BYTE)
+
 EPSILON = 1e-14
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -117,7 +124,11 @@ def vary_genes(
 
 
 class DirectEncoding:
-    """Raw pixel genomes ``[N, C*H*W]`` (float32 genes in [0, 1]); pixel = floor(gene * 255)."""
+    """Raw pixel genomes ``[N, C*H*W]`` (float32 genes in [0, 1]); pixel = floor(gene * 255).
+
+    ``color``: None picks "rgb" for 3 channels and "gray" (plain values per channel) otherwise;
+    3-channel genes can instead be read as 8-bit HLS ("hls", "hls_full"), see :data:`COLORS`.
+    """
 
     name = "direct"
 
@@ -131,9 +142,15 @@ class DirectEncoding:
         crossover_rate: float = 0.5,
         crossover_eta: float = 10.0,
         halve_every: int = 0,
+        color: str | None = None,
     ) -> None:
         if min(channels, height, width) < 1:
             raise ValueError("image shape must be positive")
+        color = ("rgb" if channels == 3 else "gray") if color is None else color
+        if color not in COLORS:
+            raise ValueError(f"color must be one of {', '.join(COLORS)}, got {color!r}")
+        if (color != "gray") != (channels == 3):
+            raise ValueError(f"color {color!r} does not fit channels={channels}")
         if not 0.0 <= mutation_rate <= 1.0 or not 0.0 <= crossover_rate <= 1.0:
             raise ValueError("mutation and crossover rates must lie in [0, 1]")
         if mutation_eta < 0 or crossover_eta < 0 or halve_every < 0:
@@ -144,6 +161,7 @@ class DirectEncoding:
         self.crossover_rate = float(crossover_rate)
         self.crossover_eta = float(crossover_eta)
         self.halve_every = int(halve_every)
+        self.color = color
 
     @property
     def num_genes(self) -> int:
@@ -182,9 +200,12 @@ class DirectEncoding:
         """8-bit images as float32 ``[N, C, H, W]`` in [0, 1]; ``size`` must be the genome's."""
         if size is not None and tuple(size) != self.image_shape[1:]:
             raise ValueError("the direct encoding renders only at its own resolution")
-        images = np.floor(np.asarray(genomes, dtype=np.float32) * np.float32(255.0))
+        genes = np.asarray(genomes, dtype=np.float32).reshape(len(genomes), *self.image_shape)
+        if self.color in HUE_SECTORS_PER_BYTE:
+            return outputs_to_image(genes, self.color)  # bytes floor(gene * 255) read as H, L, S
+        images = np.floor(genes * np.float32(255.0))
         images *= np.float32(1.0 / 255.0)
-        return images.reshape(len(genomes), *self.image_shape)
+        return images
 
     def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         """The gene matrix itself."""
@@ -210,6 +231,7 @@ class DirectEncoding:
             "crossover_rate": self.crossover_rate,
             "crossover_eta": self.crossover_eta,
             "halve_every": self.halve_every,
+            "color": self.color,
         }
 
     def state_dict(self) -> dict[str, Any]:

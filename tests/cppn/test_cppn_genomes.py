@@ -147,3 +147,68 @@ def test_polynomial_mutation_rate_bounds_and_spread():
     step = np.abs(mutated - values)[changed]
     # eta = 15 on a range of 20: small steps (median about 20 * (1 - 0.5 ** (1/16)) / ...).
     assert 0.1 < np.median(step) < 1.5 and step.max() <= 20.0
+
+
+def test_copy_genome_copies_every_gene_into_new_objects():
+    from cppn.genomes import copy_genome
+
+    breeder = CppnBreeder(load_profile())
+    rng = np.random.default_rng(4)
+    pop = breeder.random(5, rng)
+    for _ in range(5):
+        pop = breeder.vary(pop, rng)
+    parent = pop[0]
+    parent.fitness = 0.5
+    child = copy_genome(parent, 99)
+    assert child.key == 99 and child.fitness is None and type(child) is type(parent)
+    assert json.loads(genome_to_json(child))["nodes"] == json.loads(genome_to_json(parent))["nodes"]
+    assert list(child.connections) == list(parent.connections)
+    for key, gene in child.connections.items():
+        assert gene is not parent.connections[key]
+        assert vars(gene) == vars(parent.connections[key])
+    for key, gene in child.nodes.items():
+        assert gene is not parent.nodes[key] and vars(gene) == vars(parent.nodes[key])
+    before = genome_to_json(parent)
+    next(iter(child.connections.values())).weight = 123.0
+    next(iter(child.nodes.values())).activation = "gaussian"
+    child.nodes.clear()
+    assert genome_to_json(parent) == before
+
+
+def test_default_profile_changes_only_activations_and_weights():
+    breeder = CppnBreeder(load_profile())
+    assert breeder._fast_attributes
+    rng = np.random.default_rng(6)
+    parents = breeder.random(200, rng)
+    children = breeder.vary(parents, rng)
+    redrawn = changed_weights = kept = 0
+    for p, c in zip(parents, children, strict=True):
+        for key, ng in c.nodes.items():
+            assert ng.bias == 0.0 and ng.response == 1.0 and ng.aggregation == "sum"
+            if key in p.nodes and ng.activation != p.nodes[key].activation:
+                redrawn += 1
+        for key, cg in c.connections.items():
+            if key in p.connections:
+                if cg.weight != p.connections[key].weight:
+                    changed_weights += 1
+                else:
+                    kept += 1
+    # About 0.1 of the 200 output activations redrawn, 3/4 of those to another function.
+    assert 5 <= redrawn <= 30
+    assert 0.05 < changed_weights / (changed_weights + kept) < 0.16
+
+
+def test_configs_with_other_attribute_mutations_use_neats_per_gene_mutation(tmp_path):
+    path = tmp_path / "gauss.cfg"
+    path.write_text(
+        "[DefaultGenome]\nweight_mutate_rate = 1\nweight_mutate_power = 0.5\n"
+        "node_add_prob = 0\nnode_delete_prob = 0\nconn_add_prob = 0\nconn_delete_prob = 0\n"
+        "[Cppn]\nweight_polynomial_rate = 0\n"
+    )
+    breeder = CppnBreeder(load_profile(path))
+    assert not breeder._fast_attributes
+    rng = np.random.default_rng(0)
+    parent = breeder.random(1, rng)[0]
+    child = breeder.vary([parent], rng)[0]
+    steps = [child.connections[k].weight - cg.weight for k, cg in parent.connections.items()]
+    assert all(s != 0.0 for s in steps) and max(abs(s) for s in steps) < 3.0

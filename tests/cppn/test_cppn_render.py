@@ -161,3 +161,40 @@ def test_gpu_renderer_on_cuda(populations):
     assert images.is_cuda and images.dtype == torch.float32
     reference = render_genomes(genomes, profile.genome_config, 32, 32, "hls", renderer="numpy")
     assert (np.abs(images.cpu().numpy() - reference) > 1e-6).mean() < 0.01
+
+
+def test_compile_population_matches_packing_each_compiled_genome(populations):
+    from dataclasses import fields
+
+    from cppn.program import compile_genome, pack
+
+    for profile, genomes in populations.values():
+        gc = profile.genome_config
+        fast = compile_population(genomes, gc)
+        slow = pack([compile_genome(g, gc) for g in genomes])
+        for f in fields(fast):
+            a, b = getattr(fast, f.name), getattr(slow, f.name)
+            assert a.dtype == b.dtype and a.shape == b.shape, f.name
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+
+
+@pytest.mark.parametrize("coordinates", ["normalized", "raw"])
+def test_rendering_at_another_size_samples_the_same_picture(populations, coordinates):
+    profile, genomes = populations["wide"]
+    small = render_genomes(
+        genomes, profile.genome_config, 28, 28, coordinates=coordinates, native=(28, 28)
+    )
+    large = render_genomes(
+        genomes, profile.genome_config, 55, 55, coordinates=coordinates, native=(28, 28)
+    )
+    np.testing.assert_array_equal(large[:, :, ::2, ::2], small)
+
+
+def test_raw_coordinates_are_pixel_indices_of_the_native_size():
+    grid = image.input_grid(4, 7, "raw")
+    assert grid[0].reshape(4, 7)[0].tolist() == list(range(7))
+    assert grid[1].reshape(4, 7)[:, 0].tolist() == list(range(4))
+    scaled = image.input_grid(7, 13, "raw", native=(4, 7))
+    np.testing.assert_allclose(scaled[0].reshape(7, 13)[0], np.linspace(0, 6, 13))
+    np.testing.assert_allclose(scaled[1].reshape(7, 13)[:, 0], np.linspace(0, 3, 7))
+    np.testing.assert_array_equal(scaled[2], image.input_grid(7, 13)[2])  # d unchanged

@@ -1,0 +1,580 @@
+"""The retraining study: evolve fooling images, add them as an extra class, retrain, repeat.
+
+Nguyen, Yosinski & Clune (2015), section 3.3: DNN_1 is the normally trained network. Round i
+evolves fooling images against DNN_i in several independent MAP-Elites runs, collects about as
+many of them as one real class has training images (plus a held-out share), adds them to the
+training set labelled "fooling" (earlier rounds' fooling images stay), and trains DNN_{i+1}. The
+study ends with one more evolution, against the last network, so every retrained network is
+attacked. Against an 11-class network the archive's cells are the 10 real classes only: the
+softmax counts what the network gives to "fooling" against an image.
+
+STUDY_DIR holds::
+
+    study.json            the whole configuration (enough to rerun the study)
+    state.json            progress and results, written atomically after every step
+    networks/dnn_01.pt    each network's weights (state dict; +TorchScript for a user's model)
+    round_01/run_1 ...    MAP-Elites run directories (resumable on their own)
+    round_01/fooling.npz  the round's fooling images (train and held-out)
+    round_01/gallery/     the elites of the round's first run, re-scored as 8-bit PNGs
+    rounds.csv  fooling_shares.csv  report.md  rounds.png
+
+A killed study (even kill -9) continues with ``fooling retrain --resume --out STUDY_DIR``: done
+steps are read from state.json, an interrupted run continues from its own checkpoint, and an
+interrupted collection, training or evaluation is redone. Every random choice is seeded from the
+study's seed, so a resumed study gives the same networks, images and figures as an uninterrupted
+one (on the same machine and thread count; wall times differ).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archives.atomic import atomic_write_json
+from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
+from evolve.encodings import build_encoding
+from evolve.errors import Interrupted, RunError
+from evolve.fooling_set import FoolingSet, collect, image_digests, pool_from_logs
+from evolve.runner import CONFIG_FILE, ELITE_LOG_FILE, Evolution
+from fitness.loading import TargetOptions, load_target
+from fitness.retrainable import (
+    TrainingSet,
+    TrainSettings,
+    predict_classes,
+    retrainable,
+    train_network,
+    training_set,
+)
+from fitness.target import Target, TargetError
+
+STUDY_FILE = "study.json"
+STATE_FILE = "state.json"
+STUDY_FORMAT = "fooling-retrain-study"
+STATE_FORMAT = "fooling-retrain-state"
+VERSION = 1
+NETWORKS_DIR = "networks"
+FOOLING_FILE = "fooling.npz"
+REPORT_FILES = ("rounds.csv", "fooling_shares.csv", "report.md", "rounds.png")
+# What --overwrite removes: only what a study writes (round_NN folders are matched separately).
+STUDY_ARTIFACTS = (STUDY_FILE, STATE_FILE, NETWORKS_DIR, *REPORT_FILES)
+
+
+@dataclass
+class StudyConfig:
+    """Everything a study was asked to do (study.json)."""
+
+    target: dict[str, Any]  # TargetOptions of DNN_1's family (with --weights: DNN_1 itself)
+    encoding: dict[str, Any]  # the encoding's config(), for the target's image shape
+    rounds: int = 15
+    runs: int = 2
+    seed: int = 0
+    batch: int = 200
+    initial_population: int = 200
+    stop: StopConditions = field(
+        default_factory=lambda: StopConditions(max_generations=200, until=DEFAULT_THRESHOLD)
+    )
+    threshold: float = DEFAULT_THRESHOLD
+    collect_min: float = DEFAULT_THRESHOLD
+    per_round: int | None = None  # fooling images added per round; None: one real class's count
+    held_out: int | None = None  # extra fooling images held out per round; None: per_round // 10
+    train: TrainSettings = field(default_factory=TrainSettings)
+    fine_tune: bool = False
+    data_dir: str | None = None
+    train_dir: str | None = None
+    test_dir: str | None = None
+    test_fraction: float = 0.1
+    checkpoint_every: int = 20
+    gallery: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, tagged with the format and version."""
+        return {"format": STUDY_FORMAT, "version": VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = STUDY_FILE) -> StudyConfig:
+        """Inverse of :meth:`to_dict`; a :class:`RunError` naming the problem."""
+        data = dict(data)
+        if data.pop("format", None) != STUDY_FORMAT:
+            raise RunError(f"{where} is not a fooling retraining study")
+        if data.pop("version", None) != VERSION:
+            raise RunError(f"{where} has an unsupported study version")
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise RunError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
+        try:
+            data["stop"] = StopConditions(**data.get("stop", {}))
+            data["train"] = TrainSettings(**data.get("train", {}))
+            return cls(**data)
+        except TypeError as exc:
+            raise RunError(f"{where} is corrupt ({exc})") from None
+
+
+def derived_seed(seed: int, *path: int) -> int:
+    """A 31-bit seed for one step of the study (round, run, purpose), independent of the rest."""
+    return int(np.random.SeedSequence([seed, *path]).generate_state(1, np.uint32)[0] >> 1)
+
+
+# Purposes of derived seeds, after the round number.
+SEED_RUN, SEED_COLLECT, SEED_TRAIN, SEED_SPLIT = 0, 1, 2, 3
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from ``path``; a :class:`RunError` if it is missing or corrupt."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path.parent} has no {path.name}: not a {what}") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+    if not isinstance(data, dict):
+        raise RunError(f"{path} is corrupt")
+    return data
+
+
+class Study:
+    """A retraining study in ``study_dir``: its configuration, data, networks and progress."""
+
+    def __init__(
+        self,
+        study_dir: Path,
+        config: StudyConfig,
+        state: dict[str, Any],
+        *,
+        log: Callable[[str], None] = lambda line: None,
+        progress: bool = False,
+    ) -> None:
+        self.dir = Path(study_dir)
+        self.config = config
+        self.state = state
+        self.log = log
+        self.progress = progress
+        self.family = retrainable(TargetOptions.from_dict(config.target), config.train_dir)
+        self.data: TrainingSet | None = None
+        self._started = time.perf_counter()
+        self._session_index: int | None = None
+
+    # ------------------------------------------------------------------------------ set-up
+    @classmethod
+    def create(
+        cls,
+        study_dir: Path,
+        config: StudyConfig,
+        *,
+        overwrite: bool = False,
+        log: Callable[[str], None] = lambda line: None,
+        progress: bool = False,
+    ) -> Study:
+        """A new study: validate, load the data, then prepare the folder and write study.json."""
+        study_dir = Path(study_dir)
+        if study_dir.exists() and not study_dir.is_dir():
+            raise RunError(f"{study_dir} exists and is not a directory")
+        if (study_dir / STUDY_FILE).exists() and not overwrite:
+            raise RunError(
+                f"{study_dir} already holds a study; use --resume to continue it "
+                "or --overwrite to start again"
+            )
+        study = cls(study_dir, config, {}, log=log, progress=progress)
+        data = study.training_data()
+        counts = data.class_counts()
+        if config.per_round is None:
+            config.per_round = int(np.median(counts))
+        if config.held_out is None:
+            config.held_out = config.per_round // 10
+        if overwrite:
+            remove_study(study_dir)
+        study_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(study_dir / STUDY_FILE, config.to_dict())
+        study.state = {
+            "format": STATE_FORMAT,
+            "version": VERSION,
+            "data": {
+                "source": data.source,
+                "classes": data.class_names,
+                "train_size": int(len(data.train_labels)),
+                "test_size": int(len(data.test_labels)),
+            },
+            "networks": [],
+            "rounds": [],
+            "finished": False,
+            "torch_threads": torch.get_num_threads(),
+            "sessions": [],
+        }
+        study.save_state()
+        return study
+
+    @classmethod
+    def resume(
+        cls,
+        study_dir: Path,
+        *,
+        log: Callable[[str], None] = lambda line: None,
+        progress: bool = False,
+    ) -> Study:
+        """The study in ``study_dir``, to continue where state.json says it stopped."""
+        study_dir = Path(study_dir)
+        config = StudyConfig.from_dict(
+            read_json(study_dir / STUDY_FILE, "retraining study"), str(study_dir / STUDY_FILE)
+        )
+        state = read_json(study_dir / STATE_FILE, "retraining study")
+        if state.get("format") != STATE_FORMAT or state.get("version") != VERSION:
+            raise RunError(f"{study_dir / STATE_FILE} is not a study state of this version")
+        state.setdefault("sessions", [])
+        return cls(study_dir, config, state, log=log, progress=progress)
+
+    def training_data(self) -> TrainingSet:
+        """The real classes' train and test data (loaded once)."""
+        if self.data is None:
+            c = self.config
+            self.data = training_set(
+                self.family,
+                data_dir=c.data_dir,
+                train_dir=c.train_dir,
+                test_dir=c.test_dir,
+                test_fraction=c.test_fraction,
+                seed=derived_seed(c.seed, 0, SEED_SPLIT),
+            )
+        return self.data
+
+    # ------------------------------------------------------------------------------ state
+    def save_state(self) -> None:
+        """Write state.json atomically, with this process's wall time so far."""
+        sessions = self.state["sessions"]
+        elapsed = round(time.perf_counter() - self._started, 3)
+        if self._session_index is None:
+            sessions.append(elapsed)
+            self._session_index = len(sessions) - 1
+        sessions[self._session_index] = elapsed
+        atomic_write_json(self.dir / STATE_FILE, self.state)
+
+    def round_dir(self, index: int) -> Path:
+        """Folder of round ``index`` (1-based)."""
+        return self.dir / f"round_{index:02d}"
+
+    def network_options(self, index: int) -> TargetOptions:
+        """Target options of DNN_index."""
+        return TargetOptions.from_dict(self.state["networks"][index - 1]["target"])
+
+    @property
+    def real_classes(self) -> list[int]:
+        """Indices of the real classes in every network's output."""
+        return list(range(len(self.family.class_names)))
+
+    # ------------------------------------------------------------------------------ the loop
+    def run(self) -> dict[str, Any]:
+        """Run (or continue) the study to its end; return the state."""
+        config = self.config
+        if not self.state["networks"]:
+            self.first_network()
+        for index in range(1, config.rounds + 2):
+            if index <= len(self.state["rounds"]) and self.state["rounds"][index - 1].get("done"):
+                continue
+            if index > len(self.state["rounds"]):
+                self.state["rounds"].append({"round": index, "runs": []})
+            record = self.state["rounds"][index - 1]
+            if "evolution" not in record:
+                self.evolve(index, record)
+            final = index == config.rounds + 1
+            if not final:
+                if "collection" not in record:
+                    self.collect(index, record)
+                if len(self.state["networks"]) < index + 1:
+                    self.train(index)
+                if "evaluation" not in self.state["networks"][index]:
+                    self.evaluate(index + 1)
+            record["done"] = True
+            self.state["finished"] = final
+            self.save_state()
+            self.write_reports()
+        return self.state
+
+    def first_network(self) -> None:
+        """DNN_1: the given weights, or trained now on the real classes like every later one."""
+        options = TargetOptions.from_dict(self.config.target)
+        started = time.perf_counter()
+        training: dict[str, Any] | None = None
+        if options.weights is None:
+            data = self.training_data()
+            self.log(f"training DNN_1 on {len(data.train_labels):,} images ({data.source})")
+            model, history = train_network(
+                self.family,
+                len(self.family.class_names),
+                data.train_images,
+                data.train_labels,
+                self.config.train,
+                seed=derived_seed(self.config.seed, 1, SEED_TRAIN),
+                progress=self.progress,
+            )
+            (self.dir / NETWORKS_DIR).mkdir(exist_ok=True)
+            options = self.family.save(
+                model, len(self.family.class_names), self.dir / NETWORKS_DIR / "dnn_01"
+            )
+            training = {
+                "seconds": time.perf_counter() - started,
+                "train_size": int(len(data.train_labels)),
+                "fooling_in_training": 0,
+                "history": history,
+            }
+        self.state["networks"].append(
+            {"network": 1, "target": options.to_dict(), "training": training}
+        )
+        self.save_state()
+        self.evaluate(1)
+
+    def load(self, index: int) -> Target:
+        """DNN_index as a target; its output classes must be the study's."""
+        target = load_target(self.network_options(index), progress=self.progress)
+        names = self.family.names_for(target.num_classes)
+        if target.class_names != names:
+            raise TargetError(
+                f"DNN_{index} has classes {target.class_names[:12]}, expected {names[:12]}"
+            )
+        if tuple(target.image_shape) != self.family.spec.shape:
+            raise TargetError(
+                "retraining needs evolved images at the model's input size "
+                f"({self.family.spec.shape}), not {tuple(target.image_shape)}"
+            )
+        return target
+
+    def evolve(self, index: int, record: dict[str, Any]) -> None:
+        """Round ``index``'s runs against DNN_index, each resumed where it stopped."""
+        config = self.config
+        target = self.load(index)
+        encoding = build_encoding(config.encoding)
+        folder = self.round_dir(index)
+        folder.mkdir(exist_ok=True)
+        for run in range(len(record["runs"]) + 1, config.runs + 1):
+            started = time.perf_counter()
+            run_dir = folder / f"run_{run}"
+            target.queries = 0  # an Evolution counts its own run's queries on top of this
+            try:
+                if (run_dir / CONFIG_FILE).exists():
+                    run_config = RunConfig.load(run_dir / CONFIG_FILE)
+                    evolution = Evolution.resume(
+                        run_dir, run_config, target, encoding, progress=self.progress
+                    )
+                else:
+                    run_config = self.run_config(index, run, target)
+                    evolution = Evolution.create(
+                        run_dir,
+                        run_config,
+                        target,
+                        encoding,
+                        overwrite=True,
+                        progress=self.progress,
+                    )
+                summary = evolution.run()
+            except Interrupted as exc:
+                raise Interrupted(
+                    exc.signum,
+                    f"interrupted in round {index}, run {run}; checkpoint saved; continue with: "
+                    f"fooling retrain --resume --out {self.dir}",
+                ) from None
+            summary["wall_s"] = time.perf_counter() - started
+            summary["seed"] = run_config.seed
+            record["runs"].append(summary)
+            self.save_state()
+            reached = summary["all_at_threshold"]
+            self.log(
+                f"round {index} run {run}/{config.runs} vs DNN_{index}: "
+                f"{summary['classes_at_threshold']}/{len(self.real_classes)} classes >= "
+                f"{config.threshold} after {summary['evaluations']:,} evaluations"
+                + (f" (all at {reached['evaluations']:,})" if reached else " (not all reached)")
+                + f", median {summary['median_confidence']:.6f}, {summary['wall_s']:.1f} s"
+            )
+        started = time.perf_counter()
+        record["evolution"] = summarise_runs(record["runs"], config.threshold)
+        if config.gallery:
+            from evolve.gallery import make_gallery
+
+            make_gallery(folder / "run_1", folder / "gallery", progress=False)
+            record["gallery_s"] = time.perf_counter() - started
+        self.save_state()
+
+    def run_config(self, index: int, run: int, target: Target) -> RunConfig:
+        """Configuration of run ``run`` of round ``index``: real classes only, elites logged."""
+        c = self.config
+        return RunConfig(
+            target=self.network_options(index).to_dict(),
+            target_fingerprint=target.fingerprint,
+            class_names=target.class_names,
+            cell_classes=self.real_classes,
+            encoding=c.encoding,
+            batch=c.batch,
+            initial_population=c.initial_population,
+            seed=derived_seed(c.seed, index, SEED_RUN, run),
+            stop=StopConditions(**asdict(c.stop)),
+            checkpoint_every=c.checkpoint_every,
+            threshold=c.threshold,
+            elite_log_min=c.collect_min,
+        )
+
+    def fooling_sets(self, upto: int) -> list[FoolingSet]:
+        """The collected fooling images of rounds 1..upto."""
+        return [FoolingSet.load(self.round_dir(i) / FOOLING_FILE) for i in range(1, upto + 1)]
+
+    def collect(self, index: int, record: dict[str, Any]) -> None:
+        """Draw round ``index``'s fooling images from its runs' elite logs."""
+        started = time.perf_counter()
+        c = self.config
+        encoding = build_encoding(c.encoding)
+        folder = self.round_dir(index)
+        logs = [folder / f"run_{run}" / ELITE_LOG_FILE for run in range(1, c.runs + 1)]
+        pool = pool_from_logs(logs, encoding, self.real_classes)
+        seen: set[bytes] = set()
+        for earlier in self.fooling_sets(index - 1):
+            seen.update(image_digests(earlier.images))
+        rng = np.random.default_rng(derived_seed(c.seed, index, SEED_COLLECT))
+        chosen, counts = collect(pool, c.per_round, c.held_out, rng, seen)
+        chosen.save(folder / FOOLING_FILE)
+        record["collection"] = {**counts, "seconds": time.perf_counter() - started}
+        self.save_state()
+        self.log(
+            f"round {index}: {counts['train']} fooling images for training and "
+            f"{counts['held_out']} held out, from {counts['distinct']:,} distinct of "
+            f"{counts['logged']:,} logged elites >= {c.collect_min}"
+        )
+
+    def train(self, index: int) -> None:
+        """Train DNN_{index+1} on the real classes plus rounds 1..index's fooling images."""
+        started = time.perf_counter()
+        data = self.training_data()
+        fooling = [s.train_images for s in self.fooling_sets(index)]
+        extra = np.concatenate(fooling) if fooling else data.train_images[:0]
+        images = np.concatenate([data.train_images, extra])
+        fooling_label = len(self.family.class_names)
+        labels = np.concatenate([data.train_labels, np.full(len(extra), fooling_label)])
+        start_from = None
+        if self.config.fine_tune:
+            start_from = {
+                k: v.detach().cpu() for k, v in self.load(index).model.state_dict().items()
+            }
+        network = index + 1
+        self.log(
+            f"training DNN_{network} on {len(images):,} images ({len(extra):,} fooling)"
+            + (f", fine-tuning DNN_{index}" if start_from is not None else "")
+        )
+        model, history = train_network(
+            self.family,
+            fooling_label + 1,
+            images,
+            labels,
+            self.config.train,
+            seed=derived_seed(self.config.seed, network, SEED_TRAIN),
+            start_from=start_from,
+            progress=self.progress,
+        )
+        (self.dir / NETWORKS_DIR).mkdir(exist_ok=True)
+        options = self.family.save(
+            model, fooling_label + 1, self.dir / NETWORKS_DIR / f"dnn_{network:02d}"
+        )
+        self.state["networks"].append(
+            {
+                "network": network,
+                "target": options.to_dict(),
+                "training": {
+                    "seconds": time.perf_counter() - started,
+                    "train_size": int(len(labels)),
+                    "fooling_in_training": int(len(extra)),
+                    "fine_tuned_from": index if start_from is not None else None,
+                    "history": history,
+                },
+            }
+        )
+        self.save_state()
+
+    def evaluate(self, network: int) -> None:
+        """DNN_network's clean test accuracy and the share of each round's fooling images it
+        labels "fooling" (training and held-out images separately)."""
+        started = time.perf_counter()
+        data = self.training_data()
+        target = self.load(network)
+        fooling_index = len(self.family.class_names)
+        predicted = predict_classes(target, data.test_images)
+        evaluation: dict[str, Any] = {
+            "test_accuracy": float((predicted == data.test_labels).mean()),
+            "test_labelled_fooling": float((predicted == fooling_index).mean()),
+            "fooling_detected": [],
+        }
+        for source, images in enumerate(self.fooling_sets(network - 1), start=1):
+            for split, subset in (
+                ("train", images.train_images),
+                ("held_out", images.held_out_images),
+            ):
+                labels = predict_classes(target, subset)
+                evaluation["fooling_detected"].append(
+                    {
+                        "round": source,
+                        "split": split,
+                        "images": int(len(subset)),
+                        "share": float((labels == fooling_index).mean()) if len(subset) else None,
+                    }
+                )
+        evaluation["seconds"] = time.perf_counter() - started
+        self.state["networks"][network - 1]["evaluation"] = evaluation
+        self.save_state()
+        held = [d for d in evaluation["fooling_detected"] if d["split"] == "held_out"]
+        self.log(
+            f"DNN_{network}: test accuracy {evaluation['test_accuracy']:.4f}"
+            + (
+                f", held-out fooling images of round {network - 1} labelled fooling: "
+                f"{held[-1]['share']:.3f}"
+                if held and held[-1]["share"] is not None
+                else ""
+            )
+        )
+
+    def write_reports(self) -> None:
+        """rounds.csv, fooling_shares.csv, report.md and rounds.png from the state so far."""
+        from evolve.retrain_report import write_reports
+
+        started = time.perf_counter()
+        write_reports(self.dir, self.config, self.state)
+        self.state.setdefault("report_s", 0.0)
+        self.state["report_s"] += time.perf_counter() - started
+        self.save_state()
+
+
+def summarise_runs(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Best confidence per class over the runs, its median and minimum, and the effort to reach
+    the threshold in every class (per run; ``None`` where a run did not reach it)."""
+    names = list(runs[0]["best_confidence"])
+    best = {name: max(run["best_confidence"][name] for run in runs) for name in names}
+    values = np.array(list(best.values()))
+    reached = [run["all_at_threshold"] for run in runs]
+    evaluations = [r["evaluations"] for r in reached if r]
+    generations = [r["generation"] for r in reached if r]
+    return {
+        "best_confidence": best,
+        "median_confidence": float(np.median(values)),
+        "min_confidence": float(values.min()),
+        "classes_at_threshold": int((values >= threshold).sum()),
+        "runs": len(runs),
+        "runs_reached": len(evaluations),
+        "evaluations_to_threshold": [r["evaluations"] if r else None for r in reached],
+        "generations_to_threshold": [r["generation"] if r else None for r in reached],
+        "median_evaluations_to_threshold": float(np.median(evaluations)) if evaluations else None,
+        "median_generations_to_threshold": float(np.median(generations)) if generations else None,
+        "evaluations": int(sum(run["evaluations"] for run in runs)),
+        "seconds": float(sum(run["wall_s"] for run in runs)),
+    }
+
+
+def remove_study(study_dir: Path) -> None:
+    """Delete what a study wrote in ``study_dir`` (and nothing else)."""
+    for name in STUDY_ARTIFACTS:
+        path = study_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    for path in study_dir.glob("round_[0-9][0-9]*"):
+        if path.is_dir():
+            shutil.rmtree(path)

@@ -1,0 +1,277 @@
+"""``fooling retrain``: the retraining study with an extra "fooling images" class.
+
+Examples::
+
+    fooling retrain --rounds 15 --out study15                 # mnist-lenet, direct encoding
+    fooling retrain -e cppn --runs 5 --epochs 10 --out study_cppn
+    fooling retrain --resume --out study15                    # after Ctrl-C or kill -9
+
+    # your own model: factory(num_classes=K) builds it; train/<class>/<image files>
+    fooling retrain --target mypkg.models:small_cnn --input-shape 3,32,32 \\
+        --train-dir data/train --test-dir data/test --out study_mine
+
+See :mod:`evolve.retrain` for the study and :mod:`fitness.image_folder` for the folder layout.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evolve.config import DEFAULT_THRESHOLD, StopConditions
+from evolve.encodings import ENCODING_NAMES, build_encoding
+from evolve.errors import Interrupted
+from evolve.options import NumberList
+from evolve.retrain import Study, StudyConfig
+from fitness.loading import TargetOptions
+from fitness.retrainable import TrainSettings, retrainable
+from fitness.target import InputSpec
+
+UNIT = click.FloatRange(0.0, 1.0)
+#: Defaults sized so that 15 rounds of the direct encoding against mnist-lenet on the bundled
+#: digits take about 20 minutes on 2 CPU cores (see the benchmark in the study's report).
+DEFAULT_RUNS = 2
+DEFAULT_MAX_GENERATIONS = 200
+DEFAULT_EPOCHS = 4
+# Options a resumed study may not change (it reads them from study.json).
+RESUME_OPTIONS = {"run_dir", "resume", "quiet", "progress"}
+
+
+def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
+    """The encoding's settings for the target's input, with ``fooling evolve``'s defaults."""
+    channels, height, width = spec.shape
+    if name == "direct":
+        config = {"crossover_rate": 0.0, "halve_every": 1000}
+    else:
+        config = {"coordinates": "normalized", "renderer": "auto"}
+    config = {"name": name, "channels": channels, "height": height, "width": width, **config}
+    return build_encoding(config).config()
+
+
+@click.command("retrain")
+@click.option(
+    "--target",
+    "-t",
+    default="mnist-lenet",
+    show_default=True,
+    help="mnist-lenet, or package.module:factory where factory(num_classes=K) builds your model.",
+)
+@click.option(
+    "--weights",
+    type=click.Path(dir_okay=False),
+    help="DNN_1's state dict (default: DNN_1 is trained by the study like every later network).",
+)
+@click.option("--input-shape", type=NumberList(int, 3, positive=True), help="C,H,W (your model).")
+@click.option(
+    "--class-names",
+    "class_names_file",
+    type=click.Path(dir_okay=False),
+    help="Your model's class names, one a line (default: the --train-dir sub-folders, sorted).",
+)
+@click.option("--input-scale", type=float, default=1.0, show_default=True)
+@click.option("--mean", type=NumberList(float), help="Per-channel mean (comma list).")
+@click.option("--std", type=NumberList(float, positive=True), help="Per-channel std.")
+@click.option("--device", default="auto", show_default=True, help="Where evolution scores images.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=1024, show_default=True)
+@click.option(
+    "--encoding",
+    "-e",
+    type=click.Choice(ENCODING_NAMES),
+    default="direct",
+    show_default=True,
+)
+@click.option("--rounds", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_RUNS,
+    show_default=True,
+    help="Independent MAP-Elites runs per round.",
+)
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--batch", "-b", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--initial-population", type=click.IntRange(min=1), help="Default: --batch.")
+@click.option(
+    "--until",
+    type=UNIT,
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="A run stops once every real class is >= this confidence (the threshold reported).",
+)
+@click.option(
+    "--max-generations",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_GENERATIONS,
+    show_default=True,
+    help="Per-run budget in generations (0: none).",
+)
+@click.option("--max-evaluations", type=click.IntRange(min=1), help="Per-run budget in images.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Per-run budget in seconds (makes results depend on the machine's speed).",
+)
+@click.option(
+    "--collect-min",
+    type=UNIT,
+    help="Fooling images are elites at or above this confidence (default: --until).",
+)
+@click.option(
+    "--per-round",
+    type=click.IntRange(min=1),
+    help="Fooling images added to training per round (default: a real class's count).",
+)
+@click.option(
+    "--held-out",
+    type=click.IntRange(min=0),
+    help="Extra fooling images per round kept out of training (default: --per-round / 10).",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+)
+@click.option("--fine-tune", is_flag=True, help="Start DNN_{i+1} from DNN_i (default: scratch).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="mnist-lenet: folder of MNIST IDX files (default: the bundled 5,000 digits).",
+)
+@click.option(
+    "--train-dir",
+    type=click.Path(file_okay=False),
+    help="Training images in class sub-folders (any target).",
+)
+@click.option(
+    "--test-dir", type=click.Path(file_okay=False), help="Test images in class sub-folders."
+)
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Without --test-dir: share of each --train-dir class held out for testing.",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Runs checkpoint every N generations.",
+)
+@click.option("--no-gallery", is_flag=True, help="Skip each round's gallery.")
+@click.option(
+    "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Study folder."
+)
+@click.option("--resume", is_flag=True, help="Continue the study in --out.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier study in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No per-step lines.")
+@click.option("--progress", is_flag=True, help="Progress bars for runs and training.")
+@click.pass_context
+def retrain(ctx: click.Context, **kwargs: Any) -> None:
+    """Retraining study: evolve fooling images against DNN_i, add them as a "fooling" class,
+    train DNN_{i+1}, repeat for --rounds rounds, then attack the last network too.
+
+    Writes study.json, state.json, networks/, round_NN/ (runs, fooling.npz, gallery), rounds.csv,
+    fooling_shares.csv, report.md and rounds.png. Ctrl-C or kill -9 and --resume continues.
+    """
+    study_dir = Path(kwargs["run_dir"])
+    log = (lambda line: None) if kwargs["quiet"] else click.echo
+    try:
+        if kwargs["resume"]:
+            given = [
+                name
+                for name in ctx.params
+                if name not in RESUME_OPTIONS
+                and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+            ]
+            if given:
+                raise click.UsageError(
+                    f"--{given[0].replace('_', '-')} cannot be given with --resume "
+                    "(the study reads its configuration from study.json)"
+                )
+            study = Study.resume(study_dir, log=log, progress=kwargs["progress"])
+        else:
+            study = Study.create(
+                study_dir,
+                study_config(kwargs),
+                overwrite=kwargs["overwrite"],
+                log=log,
+                progress=kwargs["progress"],
+            )
+        state = study.run()
+    except KeyboardInterrupt:
+        raise Interrupted(
+            signal.SIGINT,
+            f"interrupted; continue with: fooling retrain --resume --out {study_dir}",
+        ) from None
+    rows = state["networks"]
+    last = state["rounds"][-1]["evolution"]
+    click.echo(
+        f"{study.config.rounds} rounds done; DNN_{len(rows)} test accuracy "
+        f"{rows[-1]['evaluation']['test_accuracy']:.4f}; evolution against it: "
+        f"{last['classes_at_threshold']}/{len(last['best_confidence'])} classes >= "
+        f"{study.config.threshold}, median best {last['median_confidence']:.6f}"
+    )
+    click.echo(f"results in {study_dir}/ (report.md, rounds.csv, rounds.png)")
+
+
+def study_config(kwargs: dict[str, Any]) -> StudyConfig:
+    """A study's configuration from the command line (checked, with the encoding resolved)."""
+    options = TargetOptions(
+        target=kwargs["target"],
+        weights=kwargs["weights"],
+        input_shape=kwargs["input_shape"],
+        class_names_file=kwargs["class_names_file"],
+        input_scale=kwargs["input_scale"],
+        mean=kwargs["mean"],
+        std=kwargs["std"],
+        device=kwargs["device"],
+        max_batch=kwargs["max_batch"],
+    )
+    if kwargs["target"] == "mnist-lenet":
+        for name in ("input_shape", "class_names_file", "mean", "std"):
+            if kwargs[name] is not None:
+                raise click.UsageError(
+                    f"--{name.replace('_', '-')} applies to your own models only"
+                )
+    elif kwargs["data_dir"] is not None:
+        raise click.UsageError("--data-dir applies to mnist-lenet; use --train-dir")
+    if kwargs["test_dir"] is not None and kwargs["train_dir"] is None:
+        raise click.UsageError("--test-dir needs --train-dir")
+    family = retrainable(options, kwargs["train_dir"])
+    stop = StopConditions(
+        max_generations=kwargs["max_generations"] or None,
+        max_evaluations=kwargs["max_evaluations"],
+        time_limit_s=kwargs["time_limit"],
+        until=kwargs["until"],
+    )
+    if stop.max_generations is None and stop.max_evaluations is None and stop.time_limit_s is None:
+        raise click.UsageError(
+            "give each run a budget (--max-generations, --max-evaluations or --time-limit)"
+        )
+    return StudyConfig(
+        target=options.to_dict(),
+        encoding=encoding_config(kwargs["encoding"], family.spec),
+        rounds=kwargs["rounds"],
+        runs=kwargs["runs"],
+        seed=kwargs["seed"],
+        batch=kwargs["batch"],
+        initial_population=kwargs["initial_population"] or kwargs["batch"],
+        stop=stop,
+        threshold=kwargs["until"],
+        collect_min=kwargs["collect_min"] if kwargs["collect_min"] is not None else kwargs["until"],
+        per_round=kwargs["per_round"],
+        held_out=kwargs["held_out"],
+        train=TrainSettings(kwargs["epochs"], kwargs["batch_size"], kwargs["learning_rate"]),
+        fine_tune=kwargs["fine_tune"],
+        data_dir=None if kwargs["data_dir"] is None else str(Path(kwargs["data_dir"]).resolve()),
+        train_dir=None if kwargs["train_dir"] is None else str(Path(kwargs["train_dir"]).resolve()),
+        test_dir=None if kwargs["test_dir"] is None else str(Path(kwargs["test_dir"]).resolve()),
+        test_fraction=kwargs["test_fraction"],
+        checkpoint_every=kwargs["checkpoint_every"],
+        gallery=not kwargs["no_gallery"],
+    )

@@ -1,0 +1,261 @@
+"""The retraining study's results: rounds.csv, fooling_shares.csv, report.md and rounds.png.
+
+One row per network DNN_k: its clean test accuracy, the share of earlier rounds' fooling images it
+labels "fooling", what evolution against it reached, and the wall time of each phase (the
+evolution against DNN_k, the training and the evaluation of DNN_k). :func:`plot_studies` draws
+several studies (e.g. one per encoding) in one figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archives.atomic import atomic_write_bytes
+
+PAPER_NOTE = (
+    "Paper (Nguyen, Yosinski & Clune 2015, MNIST, 15 iterations): evolution still produced "
+    "images classified with >= 99.99% confidence against every retrained network."
+)
+
+
+def share(entries: list[dict[str, Any]]) -> float | None:
+    """Pooled share labelled "fooling" over ``entries`` (weighted by their image counts)."""
+    images = sum(e["images"] for e in entries if e["share"] is not None)
+    if not images:
+        return None
+    return sum(e["share"] * e["images"] for e in entries if e["share"] is not None) / images
+
+
+def network_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat record per network (the rows of rounds.csv)."""
+    rows = []
+    rounds = state.get("rounds", [])
+    for network in state.get("networks", []):
+        k = network["network"]
+        training = network.get("training") or {}
+        evaluation = network.get("evaluation") or {}
+        detected = evaluation.get("fooling_detected", [])
+        held = [d for d in detected if d["split"] == "held_out"]
+        evolution = rounds[k - 1].get("evolution") if k <= len(rounds) else None
+        row: dict[str, Any] = {
+            "network": k,
+            "fooling_in_training": training.get("fooling_in_training", 0),
+            "test_accuracy": evaluation.get("test_accuracy"),
+            "test_labelled_fooling": evaluation.get("test_labelled_fooling"),
+            "heldout_prev_round_fooling": share([d for d in held if d["round"] == k - 1]),
+            "heldout_all_rounds_fooling": share(held),
+            "train_fooling_fooling": share([d for d in detected if d["split"] == "train"]),
+        }
+        if evolution:
+            row.update(
+                {
+                    "runs": evolution["runs"],
+                    "runs_reached": evolution["runs_reached"],
+                    "median_best": evolution["median_confidence"],
+                    "min_best": evolution["min_confidence"],
+                    "classes_at_threshold": evolution["classes_at_threshold"],
+                    "median_evals_to_threshold": evolution["median_evaluations_to_threshold"],
+                    "median_gens_to_threshold": evolution["median_generations_to_threshold"],
+                    "evaluations": evolution["evaluations"],
+                }
+            )
+            for name, value in evolution["best_confidence"].items():
+                row[f"best_{name}"] = value
+        collection = rounds[k - 1].get("collection") if k <= len(rounds) else None
+        row["evolution_s"] = evolution["seconds"] if evolution else None
+        row["collection_s"] = collection["seconds"] if collection else None
+        row["training_s"] = training.get("seconds")
+        row["evaluation_s"] = evaluation.get("seconds")
+        rows.append(row)
+    return rows
+
+
+def phase_totals(state: dict[str, Any]) -> dict[str, float]:
+    """Wall seconds per phase over the whole study, and the processes' total."""
+    networks, rounds = state.get("networks", []), state.get("rounds", [])
+    evolution = sum(r["evolution"]["seconds"] for r in rounds if "evolution" in r)
+    evolution += sum(run["wall_s"] for r in rounds if "evolution" not in r for run in r["runs"])
+    return {
+        "evolution": evolution,
+        "collection": sum(r["collection"]["seconds"] for r in rounds if "collection" in r),
+        "training": sum((n.get("training") or {}).get("seconds", 0.0) for n in networks),
+        "evaluation": sum((n.get("evaluation") or {}).get("seconds", 0.0) for n in networks),
+        "gallery_and_report": sum(r.get("gallery_s", 0.0) for r in rounds)
+        + state.get("report_s", 0.0),
+        "total_wall": float(sum(state.get("sessions", []))),
+    }
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Rows with the union of their keys as columns (first-seen order)."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
+def fmt(value: Any, spec: str = ".4f", missing: str = "–") -> str:
+    """A table cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return missing
+    return format(value, spec)
+
+
+def conf(value: float | None) -> str:
+    """A confidence near 1 shown with enough digits to tell 0.9999 from 0.99999."""
+    return fmt(value, ".6f")
+
+
+def markdown(config: Any, state: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """report.md: the configuration, the per-network table, phase times and the paper's result."""
+    totals = phase_totals(state)
+    threshold = config.threshold
+    data = state.get("data", {})
+    lines = [
+        '# Retraining study with an extra "fooling" class',
+        "",
+        f"Target {config.target.get('target')}, {config.encoding['name']} encoding; data "
+        f"{data.get('source')} ({data.get('train_size')} training / {data.get('test_size')} test "
+        f"images). {config.rounds} rounds of {config.runs} runs (batch {config.batch}; each run "
+        f"until every class >= {threshold} or {budget(config)}); {config.per_round} fooling "
+        f"images added per round (+{config.held_out} held out), drawn from elites >= "
+        f"{config.collect_min}; each network trained "
+        + ("by fine-tuning the previous one" if config.fine_tune else "from scratch")
+        + f" for {config.train.epochs} epochs. Seed {config.seed}.",
+        "",
+        "Row k is DNN_k: its clean test accuracy, the share of fooling images it labels "
+        '"fooling" (held out of round k-1; held out of all rounds < k; the training images), and '
+        "the evolution against it (best confidence per class over the runs; evaluations per run "
+        "until every class reached the threshold, median over the runs that did).",
+        "",
+        "| DNN | test acc. | test→fooling | held-out k-1 | held-out all | train fooling "
+        f"| median best | min best | classes ≥ {threshold} | runs reached | evals to thr. "
+        "| evol. s | train s | eval. s |",
+        "|---:" * 14 + "|",
+    ]
+    for row in rows:
+        runs = f"{row['runs_reached']}/{row['runs']}" if "runs" in row else "–"
+        evals = fmt(row.get("median_evals_to_threshold"), ",.0f", "not reached")
+        if "runs" not in row:
+            evals = "–"
+        lines.append(
+            f"| {row['network']} | {fmt(row['test_accuracy'])} | "
+            f"{fmt(row['test_labelled_fooling'], '.3f')} | "
+            f"{fmt(row['heldout_prev_round_fooling'], '.3f')} | "
+            f"{fmt(row['heldout_all_rounds_fooling'], '.3f')} | "
+            f"{fmt(row['train_fooling_fooling'], '.3f')} | {conf(row.get('median_best'))} | "
+            f"{conf(row.get('min_best'))} | {fmt(row.get('classes_at_threshold'), 'd')} | "
+            f"{runs} | {evals} | {fmt(row['evolution_s'], '.1f')} | "
+            f"{fmt(row['training_s'], '.1f')} | {fmt(row['evaluation_s'], '.1f')} |"
+        )
+    lines += [
+        "",
+        "Wall time per phase (s): "
+        + ", ".join(f"{name.replace('_', ' ')} {seconds:.1f}" for name, seconds in totals.items())
+        + f". Torch threads: {state.get('torch_threads')}.",
+        "",
+        PAPER_NOTE,
+        "",
+        "Status: " + ("finished." if state.get("finished") else "in progress."),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def budget(config: Any) -> str:
+    """The per-run budget in words."""
+    stop = config.stop
+    parts = []
+    if stop.max_generations is not None:
+        parts.append(f"{stop.max_generations} generations")
+    if stop.max_evaluations is not None:
+        parts.append(f"{stop.max_evaluations:,} evaluations")
+    if stop.time_limit_s is not None:
+        parts.append(f"{stop.time_limit_s:g} s")
+    return " / ".join(parts) or "no budget"
+
+
+def write_reports(study_dir: Path, config: Any, state: dict[str, Any]) -> None:
+    """Write every report file of a study from its state."""
+    rows = network_rows(state)
+    write_csv(study_dir / "rounds.csv", rows)
+    shares = [
+        {"network": n["network"], "source_round": d["round"], **d}
+        for n in state.get("networks", [])
+        for d in (n.get("evaluation") or {}).get("fooling_detected", [])
+    ]
+    for entry in shares:
+        entry.pop("round")
+    write_csv(study_dir / "fooling_shares.csv", shares)
+    atomic_write_bytes(study_dir / "report.md", markdown(config, state, rows).encode("utf-8"))
+    plot_studies(
+        [(f"{config.encoding['name']} encoding", config.threshold, rows)], study_dir / "rounds.png"
+    )
+
+
+def plot_studies(studies: list[tuple[str, float, list[dict[str, Any]]]], out_file: Path) -> Path:
+    """Confidence, effort and detection per network, one line style per study (encoding)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
+    for label, threshold, rows in studies:
+        evolved = [r for r in rows if "median_best" in r]
+        k = [r["network"] for r in evolved]
+        median = np.array([r["median_best"] for r in evolved])
+        low = np.array([r["min_best"] for r in evolved])
+        (line,) = top.plot(k, np.clip(1 - median, 1e-12, 1), "o-", label=f"{label}: median")
+        top.plot(
+            k, np.clip(1 - low, 1e-12, 1), "v--", color=line.get_color(), label=f"{label}: min"
+        )
+        top.axhline(1 - threshold, color="gray", ls=":", lw=1)
+        effort = [r.get("median_evals_to_threshold") for r in evolved]
+        reached = [(n, e) for n, e in zip(k, effort, strict=True) if e is not None]
+        missed = [n for n, e in zip(k, effort, strict=True) if e is None]
+        if reached:
+            middle.plot(*zip(*reached, strict=True), "o-", color=line.get_color(), label=label)
+        if missed:
+            ceiling = max([e for _, e in reached], default=1.0) * 1.5
+            middle.plot(
+                missed,
+                [ceiling] * len(missed),
+                "x",
+                color=line.get_color(),
+                label=f"{label}: not reached",
+            )
+        nets = [r["network"] for r in rows if r["heldout_prev_round_fooling"] is not None]
+        held = [r["heldout_prev_round_fooling"] for r in rows if r["network"] in nets]
+        middle_color = line.get_color()
+        bottom.plot(nets, held, "o-", color=middle_color, label=f"{label}: held-out → fooling")
+        acc = [(r["network"], r["test_accuracy"]) for r in rows if r["test_accuracy"] is not None]
+        if acc:
+            bottom.plot(
+                *zip(*acc, strict=True), "s--", color=middle_color, label=f"{label}: test accuracy"
+            )
+    top.set_yscale("log")
+    top.set_ylabel("1 - best confidence")
+    top.set_title("evolution against DNN_k (dotted: threshold)")
+    top.legend(fontsize=8)
+    middle.set_ylabel("evaluations until all classes\n>= threshold (median of runs)")
+    middle.legend(fontsize=8)
+    bottom.set_ylim(0, 1.02)
+    bottom.set_ylabel("share")
+    bottom.set_xlabel("network DNN_k")
+    bottom.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(out_file, buffer.getvalue())
+    return out_file

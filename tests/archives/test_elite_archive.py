@@ -1,0 +1,104 @@
+"""The per-class archive: insertion semantics, statistics, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from archives import ArchiveError, EliteArchive
+from evolve.encodings import DirectEncoding
+
+ENCODING = DirectEncoding(channels=1, height=2, width=2)
+
+
+def make_archive(classes: int = 3) -> EliteArchive:
+    return EliteArchive(range(classes), [f"c{i}" for i in range(classes)], ENCODING.empty(classes))
+
+
+def genomes(n: int) -> np.ndarray:
+    return np.arange(n * 4, dtype=np.float32).reshape(n, 4) / (n * 4)
+
+
+def test_a_candidate_takes_every_class_it_beats() -> None:
+    archive = make_archive()
+    probs = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    improved = archive.insert(genomes(2), probs, generation=0, evaluations_before=0)
+    assert sorted(improved) == [0, 1, 2]
+    # Candidate 0 holds classes 0 and 1 although its argmax is class 0 only.
+    np.testing.assert_array_equal(archive.genomes[0], genomes(2)[0])
+    np.testing.assert_array_equal(archive.genomes[1], genomes(2)[0])
+    np.testing.assert_array_equal(archive.genomes[2], genomes(2)[1])
+    np.testing.assert_allclose(archive.fitness, [0.5, 0.3, 0.8])
+    np.testing.assert_allclose(archive.probabilities[1], probs[0])
+    assert list(archive.evaluation) == [1, 1, 2]
+
+
+def test_replacement_is_strict_and_first_of_equals_wins() -> None:
+    archive = make_archive()
+    archive.insert(genomes(1), np.array([[0.4, 0.4, 0.2]]), 0, 0)
+    tie = np.array([[0.4, 0.3, 0.3], [0.2, 0.5, 0.3], [0.2, 0.3, 0.5]])
+    improved = archive.insert(genomes(3) + 1, tie, generation=1, evaluations_before=1)
+    assert sorted(improved) == [1, 2]
+    assert archive.generation[0] == 0  # 0.4 does not beat 0.4
+    np.testing.assert_array_equal(archive.genomes[0], genomes(1)[0])
+    np.testing.assert_array_equal(archive.genomes[1], genomes(3)[1] + 1)
+    np.testing.assert_array_equal(archive.genomes[2], genomes(3)[2] + 1)
+    assert list(archive.evaluation) == [1, 1 + 2, 1 + 3]
+    assert list(archive.generation) == [0, 1, 1]
+
+
+def test_ties_inside_a_batch_go_to_the_first_candidate() -> None:
+    archive = make_archive(1)
+    archive.insert(genomes(3), np.array([[0.7], [0.7], [0.1]]), 0, 10)
+    np.testing.assert_array_equal(archive.genomes[0], genomes(3)[0])
+    assert archive.evaluation[0] == 11
+
+
+def test_cells_can_cover_a_subset_of_classes() -> None:
+    archive = EliteArchive([2, 0], ["a", "b", "c"], ENCODING.empty(2))
+    archive.insert(genomes(2), np.array([[0.1, 0.1, 0.8], [0.6, 0.3, 0.1]]), 0, 0)
+    assert archive.cell_names == ["c", "a"]
+    np.testing.assert_allclose(archive.fitness, [0.8, 0.6])
+
+
+def test_statistics_count_empty_cells_as_zero() -> None:
+    archive = make_archive()
+    archive.insert(genomes(1), np.array([[0.99995, 0.00004, 0.00001]]), 0, 0)
+    archive.fitness[2] = -np.inf  # empty the third cell
+    stats = archive.stats(threshold=0.9999)
+    assert stats["coverage"] == pytest.approx(2 / 3)
+    assert stats["min"] == 0.0
+    assert stats["max"] == pytest.approx(0.99995)
+    assert stats["qd_score"] == pytest.approx(0.99995 + 0.00004)
+    assert stats["cells_at_threshold"] == 1
+    assert not archive.all_at(0.9999)
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    archive = make_archive()
+    archive.insert(genomes(2), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]), 3, 7)
+    archive.save(tmp_path / "a.npz", ENCODING)
+    loaded = EliteArchive.load(tmp_path / "a.npz", ENCODING)
+    for field in ("genomes", "fitness", "probabilities", "generation", "evaluation"):
+        np.testing.assert_array_equal(getattr(loaded, field), getattr(archive, field))
+    assert loaded.class_names == archive.class_names
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]  # no temporary file left behind
+
+
+def test_corrupt_and_foreign_files_are_named(tmp_path) -> None:
+    (tmp_path / "bad.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(ArchiveError, match="corrupt"):
+        EliteArchive.load(tmp_path / "bad.npz", ENCODING)
+    np.savez(tmp_path / "foreign.npz", x=np.zeros(3))
+    with pytest.raises(ArchiveError, match="corrupt or foreign"):
+        EliteArchive.load(tmp_path / "foreign.npz", ENCODING)
+    with pytest.raises(ArchiveError, match="no such file"):
+        EliteArchive.load(tmp_path / "missing.npz", ENCODING)
+
+
+def test_genomes_of_another_shape_are_refused(tmp_path) -> None:
+    archive = make_archive()
+    archive.insert(genomes(1), np.array([[0.5, 0.3, 0.2]]), 0, 0)
+    archive.save(tmp_path / "a.npz", ENCODING)
+    with pytest.raises(ArchiveError, match="gene"):
+        EliteArchive.load(tmp_path / "a.npz", DirectEncoding(channels=1, height=3, width=3))

@@ -1,0 +1,31 @@
+"""Shared fixtures: an isolated cache (FOOLING_HOME) and the small real LeNet trained once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS_DIR))  # tests/model_factories.py, for package.module:factory targets
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fooling_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test (and subprocess) trains and caches targets in one temporary FOOLING_HOME."""
+    home = tmp_path_factory.mktemp("fooling_home")
+    os.environ["FOOLING_HOME"] = str(home)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(TESTS_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    return home
+
+
+@pytest.fixture(scope="session")
+def lenet_target(fooling_home: Path):
+    """The built-in mnist-lenet, really trained on the bundled digits (cached for the session)."""
+    from fitness.loading import TargetOptions, load_target
+
+    return load_target(TargetOptions(device="cpu"), progress=False)

@@ -1,0 +1,200 @@
+"""Bad input: one line naming the problem, exit status 2, no traceback, nothing on disk damaged."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from cli_helpers import run_cli, snapshot
+
+from fitness.builtin import save_state_dict
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, lenet_target):
+    """A small finished run, shared by the tests that must not damage it."""
+    from evolve.cli import main
+
+    run = tmp_path_factory.mktemp("runs") / "run"
+    main(["evolve", "--max-generations", "5", "--batch", "20", "--out", str(run), "-q"])
+    return run
+
+
+@pytest.fixture()
+def run_copy(finished_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory, lenet_target):
+    folder = tmp_path_factory.mktemp("models")
+    torch.jit.script(lenet_target.model).save(str(folder / "lenet.pt"))
+    (folder / "junk.pt").write_bytes(b"\x00not a model" * 20)
+    (folder / "three.txt").write_text("a\nb\nc\n")
+    save_state_dict(torch.nn.Linear(3, 3), folder / "linear.pt")
+    return folder
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--target", "alexnet-imagenet-9000"], ["unknown target 'alexnet-imagenet-9000'"]),
+        (
+            ["--target", "{models}/junk.pt", "--input-shape", "1,28,28"],
+            ["junk.pt is not a loadable TorchScript model"],
+        ),
+        (["--weights", "{models}/linear.pt"], ["linear.pt"]),
+        (["--weights", "{models}/missing.pt"], ["weights file not found"]),
+        (
+            [
+                "--target",
+                "{models}/lenet.pt",
+                "--input-shape",
+                "1,28,28",
+                "--class-names",
+                "{models}/three.txt",
+            ],
+            ["expected [N, 3] (3 class names)"],
+        ),
+        (
+            ["--target", "{models}/lenet.pt", "--input-shape", "1,32,32"],
+            ["model fails on input of shape [N, 1, 32, 32]"],
+        ),
+        (["--target", "{models}/lenet.pt", "--input-shape", "1,28"], ["needs exactly 3 values"]),
+        (
+            ["--target", "model_factories:nan_model", "--input-shape", "1,28,28"],
+            ["model returned NaN or inf"],
+        ),
+        (["--batch", "many"], ["'many' is not a valid integer"]),
+        (["--batch", "0"], ["--batch", "0 is not in the range x>=1"]),
+        (["--until", "1.5"], ["--until", "1.5 is not in the range"]),
+        (["--time-limit", "-3"], ["--time-limit"]),
+        (["--encoding", "bitmap"], ["'bitmap' is not one of"]),
+        (["--only-classes", "3,eleven"], ["'eleven' is neither a class name nor a class index"]),
+        (["--no-such-option"], ["No such option '--no-such-option'"]),
+        (
+            ["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "tpu"],
+            ["device"],
+        ),
+    ],
+)
+def test_bad_options_for_a_new_run(tmp_path, capsys, model_files, args, fragments):
+    args = [a.replace("{models}", str(model_files)) for a in args]
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "evolve", "--max-generations", "2", "--out", run, "-q", *args)
+    assert_one_line_error(code, err, *fragments)
+    assert not run.exists()  # nothing created for a run that could not start
+
+
+def test_existing_run_dir_needs_resume_or_overwrite(run_copy, capsys):
+    before = snapshot(run_copy)
+    code, _, err = run_cli(capsys, "evolve", "--max-generations", "2", "--out", run_copy)
+    assert_one_line_error(code, err, "already holds a run", "--resume", "--overwrite")
+    assert snapshot(run_copy) == before
+
+
+def test_overwrite_keeps_files_that_are_not_the_runs(run_copy, capsys):
+    (run_copy / "notes.txt").write_text("mine")
+    code, _, err = run_cli(
+        capsys,
+        "evolve",
+        "--max-generations",
+        "1",
+        "--batch",
+        "10",
+        "--out",
+        run_copy,
+        "--overwrite",
+        "-q",
+    )
+    assert code == 0, err
+    assert (run_copy / "notes.txt").read_text() == "mine"
+
+
+def test_corrupt_checkpoint(run_copy, capsys):
+    data = bytearray((run_copy / "checkpoint.npz").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    (run_copy / "checkpoint.npz").write_bytes(bytes(data))
+    before = snapshot(run_copy)
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", "9", "--out", run_copy
+    )
+    assert_one_line_error(code, err, "checkpoint", "corrupt")
+    assert snapshot(run_copy) == before
+
+
+def test_truncated_checkpoint(run_copy, capsys):
+    path = run_copy / "checkpoint.npz"
+    path.write_bytes(path.read_bytes()[:100])
+    before = snapshot(run_copy)
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run_copy)
+    assert_one_line_error(code, err, "checkpoint.npz", "corrupt")
+    assert snapshot(run_copy) == before
+
+
+def test_foreign_checkpoint(run_copy, tmp_path, capsys):
+    other = tmp_path / "other"
+    code, _, err = run_cli(
+        capsys,
+        "evolve",
+        "--only-classes",
+        "1,2",
+        "--max-generations",
+        "2",
+        "--batch",
+        "10",
+        "--out",
+        other,
+        "-q",
+    )
+    assert code == 0, err
+    shutil.copy(other / "checkpoint.npz", run_copy / "checkpoint.npz")
+    before = snapshot(run_copy)
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", "9", "--out", run_copy
+    )
+    assert_one_line_error(code, err, "foreign", "classes differ")
+    assert snapshot(run_copy) == before
+    np.savez(run_copy / "checkpoint.npz", weights=np.zeros(3))
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run_copy)
+    assert_one_line_error(code, err, "foreign")
+
+
+def test_resume_errors(tmp_path, run_copy, capsys):
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", tmp_path / "empty")
+    assert_one_line_error(code, err, "no config.json")
+    before = snapshot(run_copy)
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--batch", "10", "--out", run_copy)
+    assert_one_line_error(code, err, "--batch cannot change on --resume")
+    (run_copy / "config.json").write_text("{ not json")
+    before = snapshot(run_copy)
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run_copy)
+    assert_one_line_error(code, err, "config.json", "corrupt")
+    assert snapshot(run_copy) == before
+
+
+def test_gallery_and_plot_on_a_folder_that_is_not_a_run(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "gallery", tmp_path)
+    assert_one_line_error(code, err, "no config.json")
+    code, _, err = run_cli(capsys, "plot", tmp_path)
+    assert_one_line_error(code, err, "no config.json")
+
+
+def test_every_command_has_help(capsys):
+    for command in ([], ["evolve"], ["gallery"], ["plot"], ["train-target"]):
+        code, out, _ = run_cli(capsys, *command, "--help")
+        assert code == 0 and "Usage:" in out

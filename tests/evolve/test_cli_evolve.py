@@ -1,0 +1,188 @@
+"""End to end from the shell: evolve against the really trained LeNet, gallery, plot, resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import numpy as np
+import pytest
+from cli_helpers import run_cli, spawn_cli
+
+from archives.elite_archive import read_npz
+
+
+def read_metrics(run_dir) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_evolve_fools_all_ten_digits_then_gallery_and_plot(tmp_path, capsys, lenet_target):
+    run = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys,
+        "evolve",
+        "--until",
+        "0.99",
+        "--max-generations",
+        "400",
+        "--seed",
+        "1",
+        "--out",
+        run,
+        "-q",
+    )
+    assert code == 0, err
+    assert "10/10 classes >= 0.99" in out
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] == "threshold"
+    assert summary["classes_at_threshold"] == 10
+    assert min(summary["best_confidence"].values()) >= 0.99
+    assert summary["target_queries"] == summary["evaluations"]
+    assert summary["all_at_threshold"]["generation"] == summary["generations"]
+    metrics = read_metrics(run)
+    assert [m["generation"] for m in metrics] == list(range(summary["generations"] + 1))
+    assert metrics[-1]["evaluations"] == summary["evaluations"]
+    config = json.loads((run / "config.json").read_text())
+    assert config["seed"] == 1 and config["encoding"]["name"] == "direct"
+
+    # The archive's confidences are the model's, recomputed from the stored genomes.
+    archive = read_npz(run / "archive.npz")
+    genes = archive["genome/genes"]
+    images = np.floor(genes * np.float32(255)) / np.float32(255)
+    rescored = lenet_target.probabilities(images.reshape(-1, 1, 28, 28))
+    np.testing.assert_allclose(
+        rescored[np.arange(10), np.arange(10)], archive["fitness"], rtol=1e-6
+    )
+
+    code, out, err = run_cli(capsys, "gallery", run, "--size", "112", "-q")
+    assert code == 0, err
+    gallery = json.loads((run / "gallery" / "gallery.json").read_text())
+    assert [c["class"] for c in gallery["cells"]] == [str(d) for d in range(10)]
+    for cell in gallery["cells"]:
+        assert (run / "gallery" / cell["png"]).is_file()
+        assert cell["confidence_png"] >= 0.99  # the 8-bit PNG keeps its confidence
+        assert cell["png_argmax"] == cell["class"]
+    assert (run / "gallery" / "grid.png").stat().st_size > 1000
+    assert len(list((run / "gallery" / "elites").glob("*_112.png"))) == 10
+
+    code, out, err = run_cli(capsys, "plot", run)
+    assert code == 0, err
+    assert (run / "confidence.png").stat().st_size > 1000
+
+
+def final_state(run_dir) -> dict[str, np.ndarray]:
+    arrays = read_npz(run_dir / "archive.npz")
+    return {k: v for k, v in arrays.items() if k != "meta"}
+
+
+def assert_same_run(a, b) -> None:
+    left, right = final_state(a), final_state(b)
+    assert left.keys() == right.keys()
+    for key in left:
+        np.testing.assert_array_equal(left[key], right[key], err_msg=key)
+    strip = [{k: v for k, v in m.items() if k != "elapsed_s"} for m in read_metrics(a)]
+    assert strip == [{k: v for k, v in m.items() if k != "elapsed_s"} for m in read_metrics(b)]
+
+
+@pytest.mark.parametrize("crossover", ["0.0", "0.5"])
+def test_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path, capsys, crossover):
+    common = [
+        "--seed",
+        "7",
+        "--batch",
+        "50",
+        "--checkpoint-every",
+        "5",
+        "-q",
+        "--crossover-rate",
+        crossover,
+    ]
+    code, _, err = run_cli(
+        capsys, "evolve", "--max-generations", "30", "--out", tmp_path / "a", *common
+    )
+    assert code == 0, err
+    code, _, err = run_cli(
+        capsys, "evolve", "--max-generations", "12", "--out", tmp_path / "b", *common
+    )
+    assert code == 0, err
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", "30", "--out", tmp_path / "b", "-q"
+    )
+    assert code == 0, err
+    assert_same_run(tmp_path / "a", tmp_path / "b")
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["generations"] == 30 and summary["target_queries"] == 31 * 50
+
+
+def wait_for_checkpoint(run_dir, process, min_generation: int) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        assert process.poll() is None, process.communicate()
+        path = run_dir / "checkpoint.npz"
+        if path.exists():
+            try:
+                state = json.loads(str(read_npz(path)["run_state"]))
+                if state["generation"] >= min_generation:
+                    return
+            except Exception:  # caught mid-rename: try again
+                pass
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def checkpoint_generation(run_dir) -> int:
+    return json.loads(str(read_npz(run_dir / "checkpoint.npz")["run_state"]))["generation"]
+
+
+def test_kill_9_then_resume_matches_the_uninterrupted_run(tmp_path, capsys, lenet_target):
+    run = tmp_path / "killed"
+    args = ["--seed", "3", "--batch", "50", "--checkpoint-every", "4", "-q"]
+    process = spawn_cli("evolve", "--max-generations", "100000", "--out", run, *args)
+    wait_for_checkpoint(run, process, 8)
+    process.kill()  # SIGKILL: no handler runs, the last checkpoint is all there is
+    process.wait()
+    end = checkpoint_generation(run) + 10
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", end, "--out", run, "-q"
+    )
+    assert code == 0, err
+    code, _, err = run_cli(
+        capsys, "evolve", "--max-generations", end, "--out", tmp_path / "whole", *args
+    )
+    assert code == 0, err
+    assert_same_run(run, tmp_path / "whole")
+
+
+def test_sigint_checkpoints_and_exits_130(tmp_path, capsys):
+    run = tmp_path / "interrupted"
+    process = spawn_cli(
+        "evolve",
+        "--max-generations",
+        "100000",
+        "--seed",
+        "2",
+        "--batch",
+        "50",
+        "--checkpoint-every",
+        "1000",
+        "--out",
+        run,
+        "-q",
+    )
+    deadline = time.time() + 120
+    while not (run / "metrics.jsonl").exists() or not (run / "metrics.jsonl").read_text():
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "interrupted at generation" in err and "Traceback" not in err
+    generation = checkpoint_generation(run)
+    assert read_metrics(run)[-1]["generation"] == generation
+    assert json.loads((run / "summary.json").read_text())["stop_reason"] == "interrupted"
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", generation + 3, "--out", run, "-q"
+    )
+    assert code == 0, err
+    assert read_metrics(run)[-1]["generation"] == generation + 3

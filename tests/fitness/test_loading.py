@@ -1,0 +1,109 @@
+"""Loading targets: built-in, TorchScript, package.module:factory, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fitness.builtin import save_state_dict
+from fitness.lenet import LeNet
+from fitness.loading import TargetOptions, load_target
+from fitness.target import TargetError
+
+
+@pytest.fixture(scope="module")
+def scripted_lenet(tmp_path_factory, lenet_target):
+    path = tmp_path_factory.mktemp("models") / "lenet.pt"
+    torch.jit.script(lenet_target.model).save(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def lenet_weights(tmp_path_factory, lenet_target):
+    path = tmp_path_factory.mktemp("weights") / "lenet-state.pt"
+    save_state_dict(lenet_target.model, path)
+    return path
+
+
+def test_builtin_lenet_is_trained_and_cached(lenet_target, fooling_home) -> None:
+    cached = list((fooling_home / "targets").glob("mnist-lenet-*.pt"))
+    assert len(cached) == 1
+    again = load_target(TargetOptions(device="cpu"), progress=False)
+    assert again.fingerprint == lenet_target.fingerprint  # reused, not retrained
+    assert len(list((fooling_home / "targets").glob("mnist-lenet-*.pt"))) == 1
+
+
+def test_torchscript_target_scores_like_the_original(scripted_lenet, lenet_target, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(f"digit {i}" for i in range(10)) + "\n\n")
+    target = load_target(
+        TargetOptions(
+            target=str(scripted_lenet),
+            input_shape=(1, 28, 28),
+            class_names_file=str(names),
+            device="cpu",
+        )
+    )
+    assert target.class_names[3] == "digit 3"
+    images = np.random.default_rng(1).random((5, 1, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(
+        target.probabilities(images), lenet_target.probabilities(images), rtol=1e-5, atol=1e-9
+    )
+
+
+def test_factory_target_with_weights(lenet_weights, lenet_target) -> None:
+    target = load_target(
+        TargetOptions(
+            target="model_factories:lenet",
+            weights=str(lenet_weights),
+            input_shape=(1, 28, 28),
+            device="cpu",
+        )
+    )
+    assert target.class_names == [str(i) for i in range(10)]
+    assert target.fingerprint == lenet_target.fingerprint
+
+
+def test_builtin_lenet_with_an_eleven_class_state_dict(tmp_path) -> None:
+    save_state_dict(LeNet(11), tmp_path / "eleven.pt")
+    target = load_target(TargetOptions(weights=str(tmp_path / "eleven.pt"), device="cpu"))
+    assert target.class_names[-1] == "fooling" and target.num_classes == 11
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"target": "no-such-target"}, "unknown target 'no-such-target'"),
+        ({"target": "model_factories:missing", "input_shape": (1, 28, 28)}, "cannot build model"),
+        ({"target": "model_factories:not_a_module", "input_shape": (1, 28, 28)}, "not a Module"),
+        ({"target": "model_factories:lenet"}, "--input-shape C,H,W is required"),
+        ({"target": "model_factories:lenet", "input_shape": (1, 32, 32)}, "model fails on input"),
+        ({"target": "model_factories:nan_model", "input_shape": (1, 28, 28)}, "NaN or inf"),
+        ({"weights": "/no/such/weights.pt"}, "weights file not found"),
+        ({"input_shape": (1, 28, 28)}, "applies to your own models only"),
+    ],
+)
+def test_bad_targets_raise_one_clear_error(options, message) -> None:
+    with pytest.raises(TargetError, match=message):
+        load_target(TargetOptions(device="cpu", **options), progress=False)
+
+
+def test_unreadable_and_wrong_model_files(tmp_path, scripted_lenet) -> None:
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(TargetError, match="not a loadable TorchScript model"):
+        load_target(TargetOptions(target=str(junk), input_shape=(1, 28, 28), device="cpu"))
+    with pytest.raises(TargetError, match="cannot load weights"):
+        load_target(TargetOptions(weights=str(junk), device="cpu"))
+    wrong_names = tmp_path / "names.txt"
+    wrong_names.write_text("cat\ndog\n")
+    with pytest.raises(TargetError, match=r"expected \[N, 2\] \(2 class names\)"):
+        load_target(
+            TargetOptions(
+                target=str(scripted_lenet),
+                input_shape=(1, 28, 28),
+                class_names_file=str(wrong_names),
+                device="cpu",
+            )
+        )
