@@ -28,8 +28,8 @@ def resolve_renderer(renderer: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _grid(height: int, width: int, coordinates: str) -> np.ndarray:
-    grid = image.input_grid(height, width, coordinates)
+def _grid(height: int, width: int, coordinates: str, native: tuple[int, int] | None) -> np.ndarray:
+    grid = image.input_grid(height, width, coordinates, native)
     grid.flags.writeable = False
     return grid
 
@@ -43,10 +43,13 @@ def render_genomes(
     coordinates: str = "normalized",
     renderer: str = "numba",
     device: Any = "cuda",
+    native: tuple[int, int] | None = None,
 ) -> Any:
     """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes.
 
     NumPy array for the 'numba' and 'numpy' renderers; a torch tensor on ``device`` for 'gpu'.
+    ``native``: the genomes' own (height, width), which raw coordinates are pixel indices of
+    (see :func:`cppn.image.input_grid`); None means (height, width).
     """
     name = resolve_renderer(renderer)
     if len(genomes) == 0:
@@ -57,7 +60,8 @@ def render_genomes(
             return torch.from_numpy(empty).to(device)
         return empty
     programs = compile_population(genomes, genome_config)
-    grid = _grid(int(height), int(width), coordinates)
+    native = None if native is None else (int(native[0]), int(native[1]))
+    grid = _grid(int(height), int(width), coordinates, native)
     if name == "numba":
         from cppn import render_numba
 

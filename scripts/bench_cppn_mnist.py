@@ -1,0 +1,296 @@
+"""MNIST with CPPNs: time to fool every digit, loop efficiency, and where a generation's time goes.
+
+Three measurements, all in one process with the MNIST LeNet target loaded once and Numba's
+renderer compiled before any clock starts:
+
+* convergence: for each seed, a run (``evolve.runner.Evolution``, as ``fooling evolve`` makes it,
+  in a temporary directory) until every class has an elite >= ``--until`` or ``--max-generations``;
+  the median over seeds of generations and wall seconds (a seed that does not get there counts as
+  infinitely slow, so a median that lands on one reads "not reached").
+* loop efficiency at each ``--batches`` size: whole-loop evaluations/s (a fresh run of
+  ``--efficiency-generations`` generations) divided by bare forward evaluations/s (the target
+  scoring a batch of CPPN images of the same size, timed just before and just after the run).
+  Median over ``--rounds`` rounds.
+* phases: mean milliseconds per generation of select+vary, express, forward and insert, from
+  the same functions ``evolve.map_elites.step`` calls, timed one by one.
+
+The machine is shared: timings are noisy, so medians are reported.
+
+    python scripts/bench_cppn_mnist.py [--seeds 1 2 3 4 5] [--max-generations 300] [--json PATH]
+        [--coordinates raw|normalized] [--cppn-config PATH] [--batches 200] [--skip-convergence]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archives import EliteArchive
+from evolve.config import RunConfig, StopConditions
+from evolve.encodings.cppn import CppnEncoding
+from evolve.map_elites import RunState, initialise, select_parents
+from evolve.runner import Evolution
+from fitness.loading import TargetOptions, load_target
+
+
+def make_encoding(args: argparse.Namespace, shape: tuple[int, int, int]) -> CppnEncoding:
+    """The CPPN encoding the options describe, for the target's image shape."""
+    channels, height, width = shape
+    kwargs: dict[str, Any] = {"channels": channels, "height": height, "width": width}
+    if args.coordinates is not None:
+        kwargs["coordinates"] = args.coordinates
+    if args.cppn_config is not None:
+        kwargs["config_path"] = str(Path(args.cppn_config).resolve())
+    return CppnEncoding(renderer=args.renderer, **kwargs)
+
+
+def run_config(
+    options: TargetOptions,
+    target: Any,
+    encoding: CppnEncoding,
+    seed: int,
+    batch: int,
+    stop: StopConditions,
+) -> RunConfig:
+    """A RunConfig as ``fooling evolve`` builds it (all classes, default checkpointing)."""
+    return RunConfig(
+        target=options.to_dict(),
+        target_fingerprint=target.fingerprint,
+        class_names=target.class_names,
+        cell_classes=list(range(len(target.class_names))),
+        encoding=encoding.config(),
+        batch=batch,
+        initial_population=batch,
+        seed=seed,
+        stop=stop,
+        threshold=stop.until if stop.until is not None else 0.99,
+    )
+
+
+def evolve(
+    args: argparse.Namespace,
+    options: TargetOptions,
+    target: Any,
+    seed: int,
+    batch: int,
+    stop: StopConditions,
+) -> dict[str, Any]:
+    """One run in a temporary directory; its summary."""
+    encoding = make_encoding(args, target.image_shape)
+    config = run_config(options, target, encoding, seed, batch, stop)
+    with tempfile.TemporaryDirectory() as tmp:
+        evolution = Evolution.create(Path(tmp) / "run", config, target, encoding, progress=False)
+        return evolution.run()
+
+
+def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -> dict[str, Any]:
+    """Generations and seconds until every class is at ``args.until``, per seed and median."""
+    runs = []
+    for seed in args.seeds:
+        stop = StopConditions(max_generations=args.max_generations, until=args.until)
+        summary = evolve(args, options, target, seed, args.batch, stop)
+        reached = summary["all_at_threshold"]
+        run = {
+            "seed": seed,
+            "reached": reached is not None,
+            "generation": None if reached is None else reached["generation"],
+            "seconds": None if reached is None else reached["elapsed_s"],
+            "generations_run": summary["generations"],
+            "seconds_run": summary["elapsed_s"],
+            "min_confidence": summary["min_confidence"],
+            "worst_class": min(summary["best_confidence"], key=summary["best_confidence"].get),
+        }
+        runs.append(run)
+        shown = (
+            f"gen {run['generation']:4d}  {run['seconds']:7.2f} s"
+            if run["reached"]
+            else f"not reached in {run['generations_run']} gens ({run['seconds_run']:.1f} s), "
+            f"min {run['min_confidence']:.6f} ({run['worst_class']})"
+        )
+        print(f"  seed {seed}: {shown}", flush=True)
+
+    def median(key: str) -> float | None:
+        values = [r[key] if r["reached"] else math.inf for r in runs]
+        m = statistics.median(values)
+        return None if math.isinf(m) else m
+
+    return {
+        "until": args.until,
+        "max_generations": args.max_generations,
+        "runs": runs,
+        "reached": sum(r["reached"] for r in runs),
+        "median_generation": median("generation"),
+        "median_seconds": median("seconds"),
+    }
+
+
+def forward_rate(target: Any, images: Any, calls: int) -> float:
+    """Bare forward evaluations/s: ``calls`` scorings of the same batch."""
+    target.probabilities(images)
+    start = time.perf_counter()
+    for _ in range(calls):
+        target.probabilities(images)
+    return calls * len(images) / (time.perf_counter() - start)
+
+
+def efficiency(
+    args: argparse.Namespace, options: TargetOptions, target: Any, batch: int
+) -> dict[str, Any]:
+    """Loop evaluations/s over bare forward evaluations/s at ``batch``, median over rounds."""
+    encoding = make_encoding(args, target.image_shape)
+    rng = np.random.default_rng(0)
+    genomes = encoding.random(batch, rng)
+    for _ in range(20):  # images of grown genomes, like those of a run
+        genomes = encoding.vary(genomes, rng, 0)
+    images = encoding.express(genomes)
+    rounds = []
+    for r in range(args.rounds):
+        before = forward_rate(target, images, args.efficiency_generations)
+        stop = StopConditions(max_generations=args.efficiency_generations)
+        summary = evolve(args, options, target, 1000 + r, batch, stop)
+        after = forward_rate(target, images, args.efficiency_generations)
+        loop = summary["evaluations_per_s"]
+        rounds.append({"loop_evals_per_s": loop, "forward_evals_per_s": (before + after) / 2})
+        rounds[-1]["efficiency"] = loop / rounds[-1]["forward_evals_per_s"]
+    return {
+        "batch": batch,
+        "generations": args.efficiency_generations,
+        "rounds": rounds,
+        "loop_evals_per_s": statistics.median(r["loop_evals_per_s"] for r in rounds),
+        "forward_evals_per_s": statistics.median(r["forward_evals_per_s"] for r in rounds),
+        "efficiency": statistics.median(r["efficiency"] for r in rounds),
+    }
+
+
+def phases(args: argparse.Namespace, target: Any, batch: int) -> dict[str, float]:
+    """Mean ms per generation of each step of a generation (after a short warm-up)."""
+    encoding = make_encoding(args, target.image_shape)
+    n_cells = len(target.class_names)
+    archive = EliteArchive(list(range(n_cells)), target.class_names, encoding.empty(n_cells))
+    state = RunState(rng=np.random.default_rng(0))
+    initialise(state, encoding, target, archive, batch)
+    totals = dict.fromkeys(("vary", "express", "forward", "insert"), 0.0)
+    warmup, generations = 5, args.phase_generations
+    nodes = links = 0.0
+    for g in range(warmup + generations):
+        t0 = time.perf_counter()
+        parents = select_parents(archive, batch, state.rng)
+        state.generation += 1
+        children = encoding.vary(parents, state.rng, state.generation)
+        t1 = time.perf_counter()
+        images = encoding.express(children)
+        t2 = time.perf_counter()
+        probabilities = target.probabilities(images)
+        t3 = time.perf_counter()
+        archive.insert(children, probabilities, state.generation, state.evaluations)
+        state.evaluations += len(children)
+        t4 = time.perf_counter()
+        if g >= warmup:
+            for key, dt in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                totals[key] += dt
+            nodes += np.mean([len(c.nodes) for c in children])
+            links += np.mean([len(c.connections) for c in children])
+    out = {f"{key}_ms": 1e3 * value / generations for key, value in totals.items()}
+    out.update(
+        batch=batch,
+        generations=generations,
+        mean_nodes=nodes / generations,
+        mean_connections=links / generations,
+    )
+    return out
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def main() -> None:
+    """Run the benchmark, print a table, optionally write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="write results here")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--until", type=float, default=0.9999)
+    parser.add_argument("--max-generations", type=int, default=300)
+    parser.add_argument("--batch", type=int, default=200, help="batch of the convergence runs")
+    parser.add_argument("--batches", type=int, nargs="*", default=[200], help="efficiency batches")
+    parser.add_argument("--efficiency-generations", type=int, default=30)
+    parser.add_argument("--phase-generations", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--coordinates", choices=("normalized", "raw"), default=None)
+    parser.add_argument("--cppn-config", default=None, help="INI merged over cppn/default.cfg")
+    parser.add_argument("--renderer", default="auto")
+    parser.add_argument("--device", default="auto", help="target device")
+    parser.add_argument(
+        "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
+    )
+    parser.add_argument("--skip-convergence", action="store_true")
+    parser.add_argument("--skip-efficiency", action="store_true")
+    args = parser.parse_args()
+
+    if args.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    options = TargetOptions(target="mnist-lenet", device=args.device)
+    target = load_target(options, progress=False)
+    warm = make_encoding(args, target.image_shape)
+    warm.express(warm.random(4, np.random.default_rng(0)))  # Numba JIT / cache load
+    encoding_config = warm.config()
+    print(f"encoding: {json.dumps(encoding_config)}")
+    results: dict[str, Any] = {
+        "encoding": encoding_config,
+        "cppn_config": args.cppn_config,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg(),
+            "torch_threads": _torch_threads(),
+        },
+    }
+    if not args.skip_convergence:
+        print(f"convergence (until {args.until}, cap {args.max_generations} generations):")
+        results["convergence"] = convergence(args, options, target)
+    if not args.skip_efficiency:
+        results["phases"] = [phases(args, target, b) for b in args.batches]
+        results["efficiency"] = [efficiency(args, options, target, b) for b in args.batches]
+    results["machine"]["load_average_end"] = os.getloadavg()
+
+    print()
+    if "convergence" in results:
+        c = results["convergence"]
+        gen, sec = c["median_generation"], c["median_seconds"]
+        print(
+            f"all {len(target.class_names)} classes >= {args.until}: {c['reached']}/"
+            f"{len(c['runs'])} seeds within {args.max_generations} generations; median "
+            + (f"{gen:.0f} generations, {sec:.2f} s" if gen is not None else "not reached")
+        )
+    if "efficiency" in results:
+        print(
+            f"{'batch':>6} {'vary ms':>8} {'express':>8} {'forward':>8} {'insert':>7} "
+            f"{'loop ev/s':>10} {'fwd ev/s':>10} {'efficiency':>10}"
+        )
+        for p, e in zip(results["phases"], results["efficiency"], strict=True):
+            print(
+                f"{e['batch']:>6} {p['vary_ms']:>8.2f} {p['express_ms']:>8.2f} "
+                f"{p['forward_ms']:>8.2f} {p['insert_ms']:>7.2f} {e['loop_evals_per_s']:>10.0f} "
+                f"{e['forward_evals_per_s']:>10.0f} {e['efficiency']:>10.3f}"
+            )
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=1))
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
