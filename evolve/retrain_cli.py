@@ -117,7 +117,10 @@ def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
 @click.option(
     "--collect-min",
     type=UNIT,
-    help="Fooling images are elites at or above this confidence (default: --until).",
+    default=0.99,
+    show_default=True,
+    help="Fooling images are logged elites at or above this confidence (0.9999 = the paper's "
+    "threshold: fewer images once retraining makes it hard to reach).",
 )
 @click.option(
     "--per-round",
@@ -161,6 +164,13 @@ def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
     default=20,
     show_default=True,
     help="Runs checkpoint every N generations.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads for scoring and training (results are reproducible for a fixed count).",
 )
 @click.option("--no-gallery", is_flag=True, help="Skip each round's gallery.")
 @click.option(
@@ -263,7 +273,7 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         initial_population=kwargs["initial_population"] or kwargs["batch"],
         stop=stop,
         threshold=kwargs["until"],
-        collect_min=kwargs["collect_min"] if kwargs["collect_min"] is not None else kwargs["until"],
+        collect_min=kwargs["collect_min"],
         per_round=kwargs["per_round"],
         held_out=kwargs["held_out"],
         train=TrainSettings(kwargs["epochs"], kwargs["batch_size"], kwargs["learning_rate"]),
@@ -274,4 +284,5 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         test_fraction=kwargs["test_fraction"],
         checkpoint_every=kwargs["checkpoint_every"],
         gallery=not kwargs["no_gallery"],
+        threads=kwargs["threads"],
     )

@@ -161,7 +161,7 @@ def markdown(config: Any, state: dict[str, Any], rows: list[dict[str, Any]]) -> 
         "",
         "Wall time per phase (s): "
         + ", ".join(f"{name.replace('_', ' ')} {seconds:.1f}" for name, seconds in totals.items())
-        + f". Torch threads: {state.get('torch_threads')}.",
+        + f"; {config.threads} CPU thread(s).",
         "",
         PAPER_NOTE,
         "",
@@ -220,20 +220,19 @@ def plot_studies(studies: list[tuple[str, float, list[dict[str, Any]]]], out_fil
             k, np.clip(1 - low, 1e-12, 1), "v--", color=line.get_color(), label=f"{label}: min"
         )
         top.axhline(1 - threshold, color="gray", ls=":", lw=1)
-        effort = [r.get("median_evals_to_threshold") for r in evolved]
-        reached = [(n, e) for n, e in zip(k, effort, strict=True) if e is not None]
-        missed = [n for n, e in zip(k, effort, strict=True) if e is None]
-        if reached:
-            middle.plot(*zip(*reached, strict=True), "o-", color=line.get_color(), label=label)
-        if missed:
-            ceiling = max([e for _, e in reached], default=1.0) * 1.5
-            middle.plot(
-                missed,
-                [ceiling] * len(missed),
-                "x",
-                color=line.get_color(),
-                label=f"{label}: not reached",
-            )
+        classes = [r["classes_at_threshold"] for r in evolved]
+        middle.plot(k, classes, "o-", color=line.get_color(), label=label)
+        for n, c, r in zip(k, classes, evolved, strict=True):
+            effort = r.get("median_evals_to_threshold")
+            if effort is not None:  # effort where every class reached the threshold
+                middle.annotate(
+                    f"{effort / 1000:.0f}k",
+                    (n, c),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(0, 5),
+                    ha="center",
+                )
         nets = [r["network"] for r in rows if r["heldout_prev_round_fooling"] is not None]
         held = [r["heldout_prev_round_fooling"] for r in rows if r["network"] in nets]
         middle_color = line.get_color()
@@ -247,8 +246,10 @@ def plot_studies(studies: list[tuple[str, float, list[dict[str, Any]]]], out_fil
     top.set_ylabel("1 - best confidence")
     top.set_title("evolution against DNN_k (dotted: threshold)")
     top.legend(fontsize=8)
-    middle.set_ylabel("evaluations until all classes\n>= threshold (median of runs)")
+    middle.set_ylabel("classes >= threshold\n(labels: median evaluations\nuntil all reached)")
+    middle.set_ylim(bottom=-0.3)
     middle.legend(fontsize=8)
+    bottom.xaxis.get_major_locator().set_params(integer=True)
     bottom.set_ylim(0, 1.02)
     bottom.set_ylabel("share")
     bottom.set_xlabel("network DNN_k")
@@ -259,3 +260,16 @@ def plot_studies(studies: list[tuple[str, float, list[dict[str, Any]]]], out_fil
     plt.close(fig)
     atomic_write_bytes(out_file, buffer.getvalue())
     return out_file
+
+
+def plot_study_dirs(study_dirs: list[Path], out_file: Path) -> Path:
+    """One figure for several studies (e.g. the direct and the CPPN encoding), from their files."""
+    import json
+
+    studies = []
+    for study_dir in map(Path, study_dirs):
+        config = json.loads((study_dir / "study.json").read_text(encoding="utf-8"))
+        state = json.loads((study_dir / "state.json").read_text(encoding="utf-8"))
+        label = f"{config['encoding']['name']} ({study_dir.name})"
+        studies.append((label, config["threshold"], network_rows(state)))
+    return plot_studies(studies, out_file)
