@@ -139,9 +139,9 @@ class DirectEncoding:
         width: int = 28,
         mutation_rate: float = 0.1,
         mutation_eta: float = 15.0,
-        crossover_rate: float = 0.5,
+        crossover_rate: float = 0.0,
         crossover_eta: float = 10.0,
-        halve_every: int = 0,
+        halve_every: int = 1000,
         color: str | None = None,
     ) -> None:
         if min(channels, height, width) < 1:
