@@ -14,7 +14,7 @@ from archives import ArchiveError
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import Interrupted, RunError
-from evolve.options import NumberList, select_cells
+from evolve.options import MODEL_OPTIONS, NumberList, apply_options, select_cells
 from evolve.retrain_cli import retrain
 from evolve.runner import CONFIG_FILE, Evolution
 from fitness.loading import BUILTIN_TARGETS, TargetOptions, load_target
@@ -65,47 +65,13 @@ def target_options(func: Any) -> Any:
             type=click.Path(dir_okay=False),
             help="State-dict file for a built-in or factory model (loaded with weights_only=True).",
         ),
-        click.option(
-            "--input-shape",
-            type=NumberList(int, 3, positive=True),
-            help="C,H,W of your model's input.",
-        ),
-        click.option(
-            "--class-names",
-            "class_names_file",
-            type=click.Path(dir_okay=False),
-            help="File with one class name per line (default: 0..K-1).",
-        ),
-        click.option(
-            "--input-scale",
-            type=float,
-            default=1.0,
-            show_default=True,
-            help="Model input = (image * scale - mean) / std, image in [0, 1].",
-        ),
-        click.option("--mean", type=NumberList(float), help="Per-channel mean (comma list)."),
-        click.option(
-            "--std", type=NumberList(float, positive=True), help="Per-channel std (comma list)."
-        ),
+        *MODEL_OPTIONS,
         click.option(
             "--model-outputs",
             type=click.Choice(["logits", "probabilities"]),
             default="logits",
             show_default=True,
             help="What the model returns.",
-        ),
-        click.option(
-            "--device",
-            default="auto",
-            show_default=True,
-            help="auto (CUDA if available), cpu, cuda, cuda:N.",
-        ),
-        click.option(
-            "--max-batch",
-            type=click.IntRange(min=1),
-            default=1024,
-            show_default=True,
-            help="Largest number of model inputs (images x crops) in one forward pass.",
         ),
         click.option(
             "--genome-size",
@@ -134,9 +100,7 @@ def target_options(func: Any) -> Any:
             help="Run the model in channels-last memory layout (faster convolutions on GPUs).",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply_options(func, options)
 
 
 def target_options_from(kwargs: dict[str, Any]) -> TargetOptions:

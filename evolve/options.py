@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
@@ -54,3 +55,51 @@ def select_cells(class_names: Sequence[str], only: str | None) -> list[int]:
             )
         cells.append(cell)
     return cells
+
+
+#: Options describing a user's model, shared by ``evolve`` and ``retrain``.
+MODEL_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--input-shape",
+        type=NumberList(int, 3, positive=True),
+        help="C,H,W of your model's input.",
+    ),
+    click.option(
+        "--class-names",
+        "class_names_file",
+        type=click.Path(dir_okay=False),
+        help="File with one class name per line (default: 0..K-1; retrain: the --train-dir "
+        "sub-folders, sorted).",
+    ),
+    click.option(
+        "--input-scale",
+        type=float,
+        default=1.0,
+        show_default=True,
+        help="Model input = (image * scale - mean) / std, image in [0, 1].",
+    ),
+    click.option("--mean", type=NumberList(float), help="Per-channel mean (comma list)."),
+    click.option(
+        "--std", type=NumberList(float, positive=True), help="Per-channel std (comma list)."
+    ),
+    click.option(
+        "--device",
+        default="auto",
+        show_default=True,
+        help="auto (CUDA if available), cpu, cuda, cuda:N.",
+    ),
+    click.option(
+        "--max-batch",
+        type=click.IntRange(min=1),
+        default=1024,
+        show_default=True,
+        help="Largest number of model inputs (images x crops) in one forward pass.",
+    ),
+]
+
+
+def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
+    """Decorate ``func`` with click options, listed in the order --help shows them."""
+    for option in reversed(options):
+        func = option(func)
+    return func

@@ -24,18 +24,17 @@ import click
 from evolve.config import DEFAULT_THRESHOLD, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import Interrupted
-from evolve.options import NumberList
+from evolve.options import MODEL_OPTIONS, apply_options
 from evolve.retrain import Study, StudyConfig
 from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
 from fitness.target import InputSpec
 
 UNIT = click.FloatRange(0.0, 1.0)
-#: Defaults sized so that 15 rounds of the direct encoding against mnist-lenet on the bundled
-#: digits take about 20 minutes on 2 CPU cores (see the benchmark in the study's report).
-DEFAULT_RUNS = 2
-DEFAULT_MAX_GENERATIONS = 200
-DEFAULT_EPOCHS = 4
+DEFAULTS = StudyConfig(target={}, encoding={})
+DEFAULT_RUNS = DEFAULTS.runs
+DEFAULT_MAX_GENERATIONS = DEFAULTS.stop.max_generations
+DEFAULT_EPOCHS = DEFAULTS.train.epochs
 # Options a resumed study may not change (it reads them from study.json).
 RESUME_OPTIONS = {"run_dir", "resume", "quiet", "progress"}
 
@@ -43,12 +42,13 @@ RESUME_OPTIONS = {"run_dir", "resume", "quiet", "progress"}
 def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
     """The encoding's settings for the target's input, with ``fooling evolve``'s defaults."""
     channels, height, width = spec.shape
-    if name == "direct":
-        config = {"crossover_rate": 0.0, "halve_every": 1000}
-    else:
-        config = {"coordinates": "normalized", "renderer": "auto"}
-    config = {"name": name, "channels": channels, "height": height, "width": width, **config}
+    config = {"name": name, "channels": channels, "height": height, "width": width}
     return build_encoding(config).config()
+
+
+def model_options(func: Any) -> Any:
+    """The options describing a user's model, as ``fooling evolve`` has them."""
+    return apply_options(func, MODEL_OPTIONS)
 
 
 @click.command("retrain")
@@ -64,18 +64,7 @@ def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
     type=click.Path(dir_okay=False),
     help="DNN_1's state dict (default: DNN_1 is trained by the study like every later network).",
 )
-@click.option("--input-shape", type=NumberList(int, 3, positive=True), help="C,H,W (your model).")
-@click.option(
-    "--class-names",
-    "class_names_file",
-    type=click.Path(dir_okay=False),
-    help="Your model's class names, one a line (default: the --train-dir sub-folders, sorted).",
-)
-@click.option("--input-scale", type=float, default=1.0, show_default=True)
-@click.option("--mean", type=NumberList(float), help="Per-channel mean (comma list).")
-@click.option("--std", type=NumberList(float, positive=True), help="Per-channel std.")
-@click.option("--device", default="auto", show_default=True, help="Where evolution scores images.")
-@click.option("--max-batch", type=click.IntRange(min=1), default=1024, show_default=True)
+@model_options
 @click.option(
     "--encoding",
     "-e",
@@ -168,7 +157,7 @@ def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    default=1,
+    default=DEFAULTS.threads,
     show_default=True,
     help="CPU threads for scoring and training (results are reproducible for a fixed count).",
 )

@@ -43,6 +43,20 @@ class TargetOptions:
     precision: str = "fp32"
     channels_last: bool = False
 
+    def input_spec(self) -> InputSpec:
+        """The input spec of a user's model (``--input-shape`` and normalisation options)."""
+        if self.input_shape is None:
+            raise TargetError("--input-shape C,H,W is required for your own model")
+        channels, height, width = self.input_shape
+        return InputSpec(
+            channels,
+            height,
+            width,
+            scale=self.input_scale,
+            mean=self.mean or (0.0,),
+            std=self.std or (1.0,),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form with paths made absolute, so a run can be resumed from anywhere."""
         data = asdict(self)
@@ -143,17 +157,7 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
                 f"unknown target {options.target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
                 "a TorchScript file or package.module:factory"
             )
-        if options.input_shape is None:
-            raise TargetError("--input-shape C,H,W is required for your own model")
-        channels, height, width = options.input_shape
-        spec = InputSpec(
-            channels,
-            height,
-            width,
-            scale=options.input_scale,
-            mean=options.mean or (0.0,),
-            std=options.std or (1.0,),
-        )
+        spec = options.input_spec()
         model = _user_model(options)
         class_names = (
             read_class_names(options.class_names_file) if options.class_names_file else None

@@ -63,7 +63,7 @@ class TrainingSet:
 class TrainSettings:
     """How every network of a study is trained (Adam, cross-entropy)."""
 
-    epochs: int = 4
+    epochs: int = 10  # as the built-in mnist-lenet, so DNN_1 matches it
     batch_size: int = 64
     learning_rate: float = 1e-3
 
@@ -173,17 +173,7 @@ def retrainable(options: TargetOptions, train_dir: str | None) -> Retrainable:
         accepts = False
     if not accepts:
         raise TargetError(f"{options.target} must accept a num_classes argument to be retrained")
-    if options.input_shape is None:
-        raise TargetError("--input-shape C,H,W is required for your own model")
-    channels, height, width = options.input_shape
-    spec = InputSpec(
-        channels,
-        height,
-        width,
-        scale=options.input_scale,
-        mean=options.mean or (0.0,),
-        std=options.std or (1.0,),
-    )
+    spec = options.input_spec()
     if options.class_names_file:
         names = read_class_names(options.class_names_file)
     elif train_dir is not None:
