@@ -60,7 +60,14 @@ def write_grid(
     count = len(images)
     columns = max(1, min(columns, count))
     rows = max(1, -(-count // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.5 * rows), squeeze=False)
+    # Constrained layout keeps each two-line title clear of the row above (tight_layout did not).
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(2.2 * columns, 2.7 * rows + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= count:
@@ -73,7 +80,6 @@ def write_grid(
         ax.set_title(labels[index], fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
