@@ -438,18 +438,37 @@ def gallery(run_dir: str, size: int | None, out_dir: str | None, columns: int, q
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option(
     "--out",
     "out_file",
     type=click.Path(dir_okay=False),
-    help="PNG path (default RUN_DIR/confidence.png).",
+    help="PNG path (default RUN_DIR/confidence.png, or rounds.png in the first study).",
 )
-def plot(run_dir: str, out_file: str | None) -> None:
-    """Plot best confidence per class over generations (from metrics.jsonl)."""
-    from evolve.plots import plot_run
+def plot(folders: tuple[str, ...], out_file: str | None) -> None:
+    """Plot a run's best confidence per class over generations (from metrics.jsonl), or compare
+    retraining studies (e.g. the direct and the CPPN encoding): confidence and effort per round.
 
-    path = plot_run(Path(run_dir), Path(out_file) if out_file else None)
+    FOLDERS: one run directory, or one or more study directories of `fooling retrain`.
+    """
+    from evolve.plots import plot_run
+    from evolve.retrain import STUDY_FILE
+    from evolve.retrain_report import plot_study_dirs
+
+    paths = [Path(folder) for folder in folders]
+    studies = [path for path in paths if (path / STUDY_FILE).is_file()]
+    if studies and len(studies) != len(paths):
+        raise click.UsageError("give either one run directory or only study directories")
+    if studies:
+        target = Path(out_file) if out_file else studies[0] / "rounds.png"
+        try:
+            path = plot_study_dirs(studies, target)
+        except (KeyError, TypeError, ValueError) as exc:  # a torn or foreign study.json/state.json
+            raise RunError(f"cannot read the studies {', '.join(folders)}: {exc}") from None
+    elif len(paths) > 1:
+        raise click.UsageError("only study directories can be plotted together")
+    else:
+        path = plot_run(paths[0], Path(out_file) if out_file else None)
     click.echo(f"wrote {path}")
 
 

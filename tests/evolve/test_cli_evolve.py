@@ -85,19 +85,13 @@ def assert_same_run(a, b) -> None:
     assert strip == [{k: v for k, v in m.items() if k != "elapsed_s"} for m in read_metrics(b)]
 
 
-@pytest.mark.parametrize("crossover", ["0.0", "0.5"])
-def test_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path, capsys, crossover):
-    common = [
-        "--seed",
-        "7",
-        "--batch",
-        "50",
-        "--checkpoint-every",
-        "5",
-        "-q",
-        "--crossover-rate",
-        crossover,
-    ]
+@pytest.mark.parametrize(
+    "variation",
+    [["--crossover-rate", "0.0"], ["--crossover-rate", "0.5"], ["--encoding", "cppn"]],
+    ids=["direct", "direct-sbx", "cppn"],
+)
+def test_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path, capsys, variation):
+    common = ["--seed", "7", "--batch", "50", "--checkpoint-every", "5", "-q", *variation]
     code, _, err = run_cli(
         capsys, "evolve", "--max-generations", "30", "--out", tmp_path / "a", *common
     )
@@ -154,7 +148,8 @@ def test_kill_9_then_resume_matches_the_uninterrupted_run(tmp_path, capsys, lene
     assert_same_run(run, tmp_path / "whole")
 
 
-def test_sigint_checkpoints_and_exits_130(tmp_path, capsys):
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_checkpoints_and_exits(tmp_path, capsys, signum, status):
     run = tmp_path / "interrupted"
     process = spawn_cli(
         "evolve",
@@ -174,9 +169,9 @@ def test_sigint_checkpoints_and_exits_130(tmp_path, capsys):
     while not (run / "metrics.jsonl").exists() or not (run / "metrics.jsonl").read_text():
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == status
     assert "interrupted at generation" in err and "Traceback" not in err
     generation = checkpoint_generation(run)
     assert read_metrics(run)[-1]["generation"] == generation

@@ -94,6 +94,17 @@ def test_study_writes_every_round_and_report(tiny_study):
     assert study["format"] == "fooling-retrain-study" and study["per_round"] == 30
 
 
+def test_plot_compares_studies_and_refuses_a_mix(tiny_study, tmp_path, capsys):
+    out = tmp_path / "compare.png"
+    main(["plot", str(tiny_study), str(tiny_study), "--out", str(out)])
+    assert out.stat().st_size > 1000
+    run_dir = tiny_study / "round_01" / "run_1"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plot", str(tiny_study), str(run_dir)])
+    assert exit_info.value.code == 2
+    assert "either one run directory or only study directories" in capsys.readouterr().err
+
+
 def test_retrained_network_has_the_extra_class_and_fitness_counts_real_classes(tiny_study):
     options = TargetOptions(weights=str(tiny_study / "networks" / "dnn_02.pt"), device="cpu")
     target = load_target(options, progress=False)
