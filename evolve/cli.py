@@ -225,8 +225,8 @@ UNIT = click.FloatRange(0.0, 1.0)
 )
 @click.option(
     "--color",
-    help="Reading of the outputs/genes: gray (1 channel), or rgb, hls, hls_full (3 channels; "
-    "default: direct rgb, cppn hls, the original code's 8-bit HLS).",
+    help="Reading of the outputs/genes: gray (the default for 1 channel), or rgb, hls, hls_full "
+    "(3 channels; default: direct rgb, cppn hls, the original code's 8-bit HLS).",
 )
 @click.option(
     "--coordinates",
@@ -375,8 +375,15 @@ def new_run(
 def resume_run(run_dir: Path, stop_given: dict[str, Any], progress: bool) -> dict[str, Any]:
     """Continue a run from its own config.json and checkpoint."""
     config = RunConfig.load(run_dir / CONFIG_FILE)
-    for name, value in stop_given.items():
-        setattr(config.stop, "time_limit_s" if name == "time_limit" else name, value)
+    if stop_given:
+        # Stop options given on --resume replace the stored ones as a whole: "--max-generations
+        # 2000" must continue a run that stopped because it met its --until.
+        config.stop = StopConditions(
+            max_generations=stop_given.get("max_generations"),
+            max_evaluations=stop_given.get("max_evaluations"),
+            time_limit_s=stop_given.get("time_limit"),
+            until=stop_given.get("until"),
+        )
     if "until" in stop_given:
         config.threshold = stop_given["until"]
     target = load_target(TargetOptions.from_dict(config.target), progress=progress)

@@ -117,6 +117,11 @@ def make_gallery(
                 "generation": int(archive.generation[cells[i]]),
                 "evaluation": int(archive.evaluation[cells[i]]),
                 **({"network": networks[i]} if networks else {}),
+                **(
+                    {"png_large": f"elites/{cells[i]:04d}_{safe_name(name)}_{size}.png"}
+                    if large is not None
+                    else {}
+                ),
             }
             for i, name in enumerate(names)
         ],

@@ -47,6 +47,7 @@ def plot_run(run_dir: Path, out_file: Path | None = None) -> Path:
     for index, name in enumerate(names):
         kwargs = {"color": "tab:blue", "alpha": 0.15, "lw": 0.8} if many else {"label": name}
         top.plot(generations, best[:, index], **kwargs)
+        kwargs.pop("label", None)  # the top panel's legend names the classes
         bottom.plot(generations, np.clip(1.0 - best[:, index], 1e-12, 1.0), **kwargs)
     if many:
         top.plot(generations, np.median(best, axis=1), color="black", label="median")
@@ -59,7 +60,7 @@ def plot_run(run_dir: Path, out_file: Path | None = None) -> Path:
     )
     bottom.set_ylabel("1 - best confidence")
     bottom.set_xlabel("generation")
-    bottom.legend(fontsize=8, loc="upper right")
+    bottom.legend(fontsize=8, loc="lower left")
     fig.suptitle(f"{config.target.get('target')} · {config.encoding['name']} encoding")
     fig.tight_layout()
     out_file = out_file or run_dir / "confidence.png"

@@ -97,6 +97,24 @@ def truncate_metrics(path: Path, last_generation: int) -> None:
     atomic_write_bytes(path, "".join(kept).encode("utf-8"))
 
 
+def first_at_threshold(path: Path, threshold: float) -> dict[str, Any] | None:
+    """The first generation in metrics.jsonl at which every class was >= ``threshold``."""
+    if not path.exists():
+        return None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        best = record.get("best_confidence") or []
+        if best and min(best) >= threshold:
+            return {
+                "threshold": threshold,
+                **{key: record[key] for key in ("generation", "evaluations", "elapsed_s")},
+            }
+    return None
+
+
 class Evolution:
     """One run: a configuration, its target and encoding, the archive and the run state."""
 
@@ -171,6 +189,11 @@ class Evolution:
                 evolution.elite_log = EliteLog.load(log_path)
                 evolution.elite_log.truncate(evolution.state.generation)
         truncate_metrics(evolution.run_dir / METRICS_FILE, evolution.state.generation)
+        if not evolution.reached or evolution.reached.get("threshold") != config.threshold:
+            # --until may have changed the threshold: when was it first met? Ask the metrics.
+            evolution.reached = first_at_threshold(
+                evolution.run_dir / METRICS_FILE, config.threshold
+            )
         config.save(evolution.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
         return evolution
 
@@ -275,6 +298,7 @@ class Evolution:
     def _note_threshold(self) -> None:
         if self.reached is None and self.archive.all_at(self.config.threshold):
             self.reached = {
+                "threshold": self.config.threshold,
                 "generation": self.state.generation,
                 "evaluations": self.state.evaluations,
                 "elapsed_s": self.state.elapsed_s,

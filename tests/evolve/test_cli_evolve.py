@@ -65,6 +65,22 @@ def test_evolve_fools_all_ten_digits_then_gallery_and_plot(tmp_path, capsys, len
         assert cell["png_argmax"] == cell["class"]
     assert (run / "gallery" / "grid.png").stat().st_size > 1000
     assert len(list((run / "gallery" / "elites").glob("*_112.png"))) == 10
+    assert all((run / "gallery" / c["png_large"]).is_file() for c in gallery["cells"])
+
+    # --max-generations on --resume replaces the stored stop conditions: the run continues past
+    # the --until it had met, and still reports when every class first reached 0.99.
+    end = summary["generations"] + 5
+    code, out, err = run_cli(capsys, "evolve", "--resume", "--max-generations", end, "--out", run,
+                             "-q")  # fmt: skip
+    assert code == 0, err
+    resumed = json.loads((run / "summary.json").read_text())
+    assert resumed["generations"] == end and resumed["stop_reason"] == "max_generations"
+    assert resumed["all_at_threshold"] == summary["all_at_threshold"]
+    code, out, err = run_cli(capsys, "evolve", "--resume", "--until", "0.9", "--out", run, "-q")
+    assert code == 0, err
+    first = next(m for m in read_metrics(run) if min(m["best_confidence"]) >= 0.9)
+    reached = json.loads((run / "summary.json").read_text())["all_at_threshold"]
+    assert reached["threshold"] == 0.9 and reached["generation"] == first["generation"]
 
     code, out, err = run_cli(capsys, "plot", run)
     assert code == 0, err
