@@ -376,14 +376,9 @@ def resume_run(run_dir: Path, stop_given: dict[str, Any], progress: bool) -> dic
     """Continue a run from its own config.json and checkpoint."""
     config = RunConfig.load(run_dir / CONFIG_FILE)
     if stop_given:
-        # Stop options given on --resume replace the stored ones as a whole: "--max-generations
-        # 2000" must continue a run that stopped because it met its --until.
-        config.stop = StopConditions(
-            max_generations=stop_given.get("max_generations"),
-            max_evaluations=stop_given.get("max_evaluations"),
-            time_limit_s=stop_given.get("time_limit"),
-            until=stop_given.get("until"),
-        )
+        # Stop options given on --resume replace the stored ones as a whole, with a new run's
+        # defaults: "--max-generations 2000" must continue a run that had met its --until.
+        config.stop = stop_conditions(stop_given, config.encoding.get("name", "direct"))
     if "until" in stop_given:
         config.threshold = stop_given["until"]
     target = load_target(TargetOptions.from_dict(config.target), progress=progress)

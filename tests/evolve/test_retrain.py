@@ -270,3 +270,16 @@ def test_collection_spreads_over_groups_drops_duplicates_and_is_seeded():
     np.testing.assert_array_equal(again.images, chosen.images)
     short, counts = collect(pool, 10, 10, np.random.default_rng(1), set())
     assert counts["train"] + counts["held_out"] == 5 and counts["held_out"] == 2
+
+
+def test_cppn_study_runs_a_round(tmp_path):
+    study_dir = tmp_path / "cppn"
+    main(["retrain", "--encoding", "cppn", "--rounds", "1", "--runs", "1", "--batch", "20",
+          "--max-generations", "8", "--until", "0.99", "--collect-min", "0.2", "--per-round",
+          "20", "--held-out", "4", "--epochs", "1", "--device", "cpu", "--quiet",
+          "--out", str(study_dir)])  # fmt: skip
+    state = json.loads((study_dir / "state.json").read_text())
+    study = json.loads((study_dir / "study.json").read_text())
+    assert state["finished"] and study["encoding"]["name"] == "cppn"
+    assert 0 < state["rounds"][0]["collection"]["train"] <= 20
+    assert (study_dir / "networks" / "dnn_02.pt").is_file()
