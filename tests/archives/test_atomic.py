@@ -35,3 +35,15 @@ def test_npz_refuses_object_arrays(tmp_path) -> None:
     atomic_save_npz(tmp_path / "x.npz", {"a": np.arange(3), "s": np.array(["x", "yz"])})
     with np.load(tmp_path / "x.npz", allow_pickle=False) as data:
         assert data["s"].tolist() == ["x", "yz"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = tmp_path / "x.json"
+        atomic_write_json(path, {"a": 1})
+        assert path.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(mask)
