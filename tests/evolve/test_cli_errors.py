@@ -198,3 +198,18 @@ def test_every_command_has_help(capsys):
     for command in ([], ["evolve"], ["gallery"], ["plot"], ["train-target"]):
         code, out, _ = run_cli(capsys, *command, "--help")
         assert code == 0 and "Usage:" in out
+
+
+def test_bad_cppn_config_and_colour(tmp_path, capsys, lenet_target):
+    config = tmp_path / "user.cfg"
+    config.write_text("[DefaultGenome]\nnode_add_prob = 1.5\n")
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "evolve", "--encoding", "cppn", "--cppn-config", config,
+                           "--out", run, "-q")  # fmt: skip
+    assert_one_line_error(code, err, "node_add_prob")
+    code, _, err = run_cli(capsys, "evolve", "--encoding", "cppn", "--cppn-config",
+                           tmp_path / "missing.cfg", "--out", run, "-q")  # fmt: skip
+    assert_one_line_error(code, err, "missing.cfg")
+    code, _, err = run_cli(capsys, "evolve", "--color", "hls", "--out", run, "-q")
+    assert_one_line_error(code, err, "hls")
+    assert not run.exists()
