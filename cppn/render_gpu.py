@@ -105,15 +105,23 @@ def render(
     device: Any = "cuda",
 ) -> Any:
     """Images, float32 torch tensor [N, C, height, width] in [0, 1] on ``device``."""
+    out = render_outputs(programs, grid, device)
+    return pixels_from_outputs(out, color).reshape(len(programs), -1, height, width)
+
+
+def pixels_from_outputs(outputs: Any, color: str) -> Any:
+    """Raw outputs [N, C, ...] (torch, any device) -> float32 pixels in [0, 1], same shape.
+
+    Torch twin of :func:`cppn.image.outputs_to_image`; arithmetic in the outputs' own dtype.
+    """
     import torch
 
     if color not in image.COLOR_MODES:
         raise ValueError(f"color must be one of {image.COLOR_MODES}, got {color!r}")
-    out = render_outputs(programs, grid, device)
     if color in ("gray", "rgb"):
-        pixels = _to_byte(out) / 255.0
+        pixels = _to_byte(outputs) / 255.0
     else:
-        h, lum, s = (_to_byte(out[:, i]) for i in range(3))
+        h, lum, s = (_to_byte(outputs[:, i]) for i in range(3))
         scale = image.HUE_SECTORS_PER_BYTE[color]
         pixels = torch.stack([_hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)], dim=1)
-    return pixels.to(torch.float32).reshape(len(programs), -1, height, width)
+    return pixels.to(torch.float32)

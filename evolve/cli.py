@@ -13,6 +13,7 @@ import click
 from archives import ArchiveError
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
+from evolve.encodings.direct import genome_device
 from evolve.errors import Interrupted, RunError
 from evolve.options import MODEL_OPTIONS, NumberList, apply_options, select_cells
 from evolve.retrain_cli import retrain
@@ -303,8 +304,10 @@ def stop_conditions(stop_given: dict[str, Any], encoding: str) -> StopConditions
     return stop
 
 
-def encoding_config(kwargs: dict[str, Any], shape: tuple[int, int, int]) -> dict[str, Any]:
-    """The encoding's settings from the command line, for the target's image shape."""
+def encoding_config(
+    kwargs: dict[str, Any], shape: tuple[int, int, int], target_device: str = "auto"
+) -> dict[str, Any]:
+    """The encoding's settings from the command line, for the target's image shape and device."""
     channels, height, width = shape
     if kwargs["encoding"] == "direct":
         return {
@@ -318,6 +321,7 @@ def encoding_config(kwargs: dict[str, Any], shape: tuple[int, int, int]) -> dict
             "crossover_eta": kwargs["crossover_eta"],
             "halve_every": kwargs["halve_every"],
             "color": kwargs["color"],
+            "device": genome_device(target_device),
         }
     cppn_config = kwargs["cppn_config"]
     if cppn_config is not None and not Path(cppn_config).is_file():
@@ -348,7 +352,7 @@ def new_run(
     target = load_target(options, progress=progress)
     cells = select_cells(target.class_names, kwargs["only_classes"])
     try:
-        encoding = build_encoding(encoding_config(kwargs, target.image_shape))
+        encoding = build_encoding(encoding_config(kwargs, target.image_shape, options.device))
     except ValueError as exc:
         if isinstance(exc, user_errors()):
             raise

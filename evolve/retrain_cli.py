@@ -23,6 +23,7 @@ import click
 
 from evolve.config import DEFAULT_THRESHOLD, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
+from evolve.encodings.direct import genome_device
 from evolve.errors import Interrupted
 from evolve.options import MODEL_OPTIONS, apply_options
 from evolve.retrain import Study, StudyConfig
@@ -39,10 +40,13 @@ DEFAULT_EPOCHS = DEFAULTS.train.epochs
 RESUME_OPTIONS = {"run_dir", "resume", "quiet", "progress"}
 
 
-def encoding_config(name: str, spec: InputSpec) -> dict[str, Any]:
-    """The encoding's settings for the target's input, with ``fooling evolve``'s defaults."""
+def encoding_config(name: str, spec: InputSpec, target_device: str = "auto") -> dict[str, Any]:
+    """The encoding's settings for the target's input, with ``fooling evolve``'s defaults
+    (direct genomes live on the target's GPU, as there)."""
     channels, height, width = spec.shape
     config = {"name": name, "channels": channels, "height": height, "width": width}
+    if name == "direct":
+        config["device"] = genome_device(target_device)
     return build_encoding(config).config()
 
 
@@ -254,7 +258,7 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         )
     return StudyConfig(
         target=options.to_dict(),
-        encoding=encoding_config(kwargs["encoding"], family.spec),
+        encoding=encoding_config(kwargs["encoding"], family.spec, kwargs["device"]),
         rounds=kwargs["rounds"],
         runs=kwargs["runs"],
         seed=kwargs["seed"],

@@ -6,7 +6,8 @@ For each target and batch size, in one process:
 - scoring: ``Target.probabilities`` on images already on the device (resize/crop, normalise,
   forward, float64 softmax, copy to the host), images/s;
 - loop: MAP-Elites generations (vary -> express -> score -> insert) with colour genomes, direct
-  (8-bit HLS genes) and CPPN (HLS outputs), over all 1000 cells, evaluations/s after one warm-up
+  (8-bit HLS genes, on the GPU with the target when it runs there) and CPPN (HLS outputs),
+  over all 1000 cells, evaluations/s after one warm-up
   generation. The CPPN population starts without hidden nodes, so its render cost is a lower
   bound for a long run. Loop efficiency = loop evaluations/s / forward images/s, same batch.
 
@@ -35,7 +36,7 @@ import torch
 
 from archives import EliteArchive
 from evolve.encodings.cppn import CppnEncoding
-from evolve.encodings.direct import DirectEncoding
+from evolve.encodings.direct import DirectEncoding, genome_device
 from evolve.map_elites import RunState, initialise, step
 from fitness.loading import TargetOptions, load_target, resolve_device
 from fitness.target import PRECISIONS, Target
@@ -153,7 +154,9 @@ def bench_target(name: str, args: argparse.Namespace, device: str) -> dict[str, 
         progress=False,
     )
     channels, height, width = target.image_shape
-    direct = DirectEncoding(channels, height, width, color="hls", crossover_rate=0.5)
+    direct = DirectEncoding(
+        channels, height, width, color="hls", crossover_rate=0.5, device=genome_device(device)
+    )
     cppn = CppnEncoding(channels, height, width, color="hls", renderer="auto")
     rng = np.random.default_rng(0)
     rows = []

@@ -7,6 +7,10 @@ with Numba and runs pairs of children in parallel; each pair draws from a SplitM
 from the run's one NumPy Generator, so a run is reproducible from its seed whatever the thread
 count. Mutation visits only the genes that mutate (geometric gaps between them), so its cost scales
 with the ~10% of genes that change rather than with the image size.
+
+Where the target runs on a GPU, the genomes live there too (``device``): the population is a
+torch tensor on the device from variation (:mod:`evolve.encodings.direct_torch`) through
+expression to scoring, and only the archive's checkpoints come back to the host.
 """
 
 from __future__ import annotations
@@ -22,6 +26,38 @@ from cppn.image import HUE_SECTORS_PER_BYTE, outputs_to_image
 #: H, L, S converted like the original code (hue byte 0..255 handed to OpenCV's 0..180 hue range);
 #: "hls_full" with the hue byte spanning the colour circle once. See :mod:`cppn.image`.
 COLORS = ("gray", "rgb", *HUE_SECTORS_PER_BYTE)
+#: Where genomes live: "host" (NumPy arrays, the Numba kernel), "auto" (a CUDA GPU when torch
+#: sees one, else the host) or a torch device ("cuda", "cuda:1"; "cpu" runs the torch ops on the
+#: CPU, which is how they are tested without a GPU).
+HOST = "host"
+
+
+def genome_device(target_device: str) -> str:
+    """Where direct genomes live for a target on ``target_device`` ("auto", "cpu", "cuda:N"):
+    with it on a GPU, so the population never leaves the device; on the host for a CPU target."""
+    return HOST if target_device == "cpu" else target_device
+
+
+def resolve_genome_device(device: str) -> str:
+    """'auto' -> 'cuda' when torch sees a GPU, else 'host'; other names are checked."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else HOST
+    if device == HOST:
+        return HOST
+    import torch
+
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"genome device must be auto, host or a torch device, got {device!r}"
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"genome device {device!r} asked for, but no CUDA GPU is available")
+    return str(resolved)
+
 
 EPSILON = 1e-14
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -143,6 +179,7 @@ class DirectEncoding:
         crossover_eta: float = 10.0,
         halve_every: int = 1000,
         color: str | None = None,
+        device: str = HOST,
     ) -> None:
         if min(channels, height, width) < 1:
             raise ValueError("image shape must be positive")
@@ -162,6 +199,18 @@ class DirectEncoding:
         self.crossover_eta = float(crossover_eta)
         self.halve_every = int(halve_every)
         self.color = color
+        self.device = str(device)
+        self.genome_device = resolve_genome_device(self.device)
+
+    @property
+    def on_device(self) -> bool:
+        """Whether genomes are torch tensors (on ``genome_device``) rather than NumPy arrays."""
+        return self.genome_device != HOST
+
+    def _tensor(self, genes: Any) -> Any:
+        import torch
+
+        return torch.as_tensor(genes, dtype=torch.float32, device=self.genome_device)
 
     @property
     def num_genes(self) -> int:
@@ -170,11 +219,13 @@ class DirectEncoding:
 
     def empty(self, n: int) -> np.ndarray:
         """Zeroed storage for ``n`` genomes."""
-        return np.zeros((n, self.num_genes), dtype=np.float32)
+        genes = np.zeros((n, self.num_genes), dtype=np.float32)
+        return self._tensor(genes) if self.on_device else genes
 
     def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Genes uniform in [0, 1)."""
-        return rng.random((n, self.num_genes), dtype=np.float32)
+        """Genes uniform in [0, 1) (drawn on the host from the run's generator either way)."""
+        genes = rng.random((n, self.num_genes), dtype=np.float32)
+        return self._tensor(genes) if self.on_device else genes
 
     def mutation_rate_at(self, generation: int) -> float:
         """The per-gene mutation probability, halved every ``halve_every`` generations (paper)."""
@@ -184,6 +235,19 @@ class DirectEncoding:
 
     def vary(self, parents: np.ndarray, rng: np.random.Generator, generation: int) -> np.ndarray:
         """Children of consecutive parent pairs: optional SBX, then polynomial mutation."""
+        if self.on_device:
+            from evolve.encodings.direct_torch import vary_genes_torch
+
+            children = self._tensor(parents).clone()
+            vary_genes_torch(
+                children,
+                int(rng.integers(0, 2**63)),
+                self.crossover_rate,
+                self.crossover_eta,
+                self.mutation_rate_at(generation),
+                self.mutation_eta,
+            )
+            return children
         children = np.array(parents, dtype=np.float32, copy=True)
         seeds = rng.integers(0, 2**63, size=(len(children) + 1) // 2, dtype=np.uint64)
         vary_genes(
@@ -196,19 +260,28 @@ class DirectEncoding:
         )
         return children
 
-    def express(self, genomes: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
-        """8-bit images as float32 ``[N, C, H, W]`` in [0, 1]; ``size`` must be the genome's."""
+    def express(self, genomes: Any, size: tuple[int, int] | None = None) -> Any:
+        """8-bit images as float32 ``[N, C, H, W]`` in [0, 1]; ``size`` must be the genome's.
+
+        A torch tensor on the genome device when genomes live there, else a NumPy array.
+        """
         if size is not None and tuple(size) != self.image_shape[1:]:
             raise ValueError("the direct encoding renders only at its own resolution")
+        if self.on_device:
+            from evolve.encodings.direct_torch import express_torch
+
+            return express_torch(self._tensor(genomes), self.image_shape, self.color)
         genes = np.asarray(genomes, dtype=np.float32).reshape(len(genomes), *self.image_shape)
         if self.color in HUE_SECTORS_PER_BYTE:
             return outputs_to_image(genes, self.color)  # bytes floor(gene * 255) read as H, L, S
         images = np.floor(genes * np.float32(255.0))
-        images *= np.float32(1.0 / 255.0)
+        images /= np.float32(255.0)
         return images
 
     def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
-        """The gene matrix itself."""
+        """The gene matrix itself, on the host."""
+        if not isinstance(genomes, np.ndarray):
+            genomes = genomes.detach().cpu().numpy()
         return {"genes": np.asarray(genomes, dtype=np.float32)}
 
     def from_arrays(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
@@ -216,7 +289,8 @@ class DirectEncoding:
         genes = arrays.get("genes")
         if genes is None or genes.ndim != 2 or genes.shape[1] != self.num_genes:
             raise ValueError(f"expected a gene matrix with {self.num_genes} genes per genome")
-        return np.array(genes, dtype=np.float32)
+        genes = np.array(genes, dtype=np.float32)
+        return self._tensor(genes) if self.on_device else genes
 
     def config(self) -> dict[str, Any]:
         """Settings, enough to rebuild the encoding."""
@@ -232,6 +306,7 @@ class DirectEncoding:
             "crossover_eta": self.crossover_eta,
             "halve_every": self.halve_every,
             "color": self.color,
+            "device": self.device,
         }
 
     def state_dict(self) -> dict[str, Any]:
