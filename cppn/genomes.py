@@ -114,6 +114,33 @@ def copy_genome(genome: DefaultGenome, key: int) -> CppnGenome:
     return child
 
 
+def share_genome(genome: DefaultGenome, key: int) -> CppnGenome:
+    """A child of ``genome`` under a new key that shares its gene objects (copy on write).
+
+    Only the two gene dicts are copied (C-level, ~50x faster than :func:`copy_genome`). Safe
+    where nothing writes to a gene object in place: structural mutations only add genes to or
+    delete them from the child's own dicts, and :class:`CppnBreeder` replaces a gene by a
+    mutated copy. The one in-place write neat-python makes, re-enabling an existing connection
+    in ``mutate_add_connection``, is a no-op where every gene is enabled (see
+    :func:`_genes_stay_enabled`).
+    """
+    child = CppnGenome(key)
+    child.nodes = genome.nodes.copy()
+    child.connections = genome.connections.copy()
+    return child
+
+
+def _copy_gene(gene: Any) -> Any:
+    copy = object.__new__(type(gene))
+    copy.__dict__ = gene.__dict__.copy()
+    return copy
+
+
+def _genes_stay_enabled(genome_config: Any) -> bool:
+    """Whether every connection gene is created enabled (none is ever disabled here)."""
+    return str(getattr(genome_config, "enabled_default", "True")).lower() in ("true", "1")
+
+
 def _only_activations_mutate(genome_config: Any) -> bool:
     """Whether the activation is the one gene attribute neat's per-gene mutation could change."""
     for gene_type in (genome_config.node_gene_type, genome_config.connection_gene_type):
@@ -184,6 +211,8 @@ class CppnBreeder:
         gc.node_indexer = self.nodes
         # Attribute mutation is vectorised unless the config asks neat for more than activations.
         self._fast_attributes = _only_activations_mutate(gc)
+        # Children share their parent's gene objects only where no gene is written in place.
+        self._share_genes = self._fast_attributes and _genes_stay_enabled(gc)
 
     def _begin_batch(self) -> None:
         """Start a new "generation" for neat's innovation tracker (bounded memory)."""
@@ -212,7 +241,8 @@ class CppnBreeder:
     def vary(self, parents: Sequence[CppnGenome], rng: np.random.Generator) -> list[CppnGenome]:
         """One mutated copy (new key) per parent; no crossover.
 
-        Each child is a fresh copy of its parent (:func:`copy_genome`), then gets neat's
+        Each child is a copy of its parent (sharing its gene objects, :func:`share_genome`,
+        when the profile allows; else :func:`copy_genome`), then gets neat's
         structural mutations (each tried once, drawn from Python's ``random`` seeded from
         ``rng``), then attribute mutation over the whole batch: activations redrawn and weights
         mutated polynomially, each with one vectorised draw from ``rng``. A config that turns on
@@ -222,9 +252,10 @@ class CppnBreeder:
         self._begin_batch()
         gc = self.profile.genome_config
         children = []
+        copy = share_genome if self._share_genes else copy_genome
         with python_random_from(rng):
             for parent in parents:
-                child = copy_genome(parent, self._new_key())
+                child = copy(parent, self._new_key())
                 child.mutate_structure(gc)
                 if not self._fast_attributes:
                     for cg in child.connections.values():
@@ -243,22 +274,27 @@ class CppnBreeder:
         rate = float(gc.activation_mutate_rate)
         if rate <= 0.0:
             return
-        nodes = [ng for genome in genomes for ng in genome.nodes.values()]
-        if not nodes:
+        owners, keys = _gene_slots([genome.nodes for genome in genomes])
+        if not keys:
             return
-        hit = np.flatnonzero(rng.random(len(nodes)) < rate)
+        hit = np.flatnonzero(rng.random(len(keys)) < rate)
         options = list(gc.activation_options)
         choices = rng.integers(len(options), size=hit.size)
         for i, c in zip(hit.tolist(), choices.tolist(), strict=True):
-            nodes[i].activation = options[c]
+            genes, key = owners[i], keys[i]
+            gene = _copy_gene(genes[key])  # copy on write: the parent may share this gene
+            gene.activation = options[c]
+            genes[key] = gene
 
     def _mutate_weights(self, genomes: Sequence[CppnGenome], rng: np.random.Generator) -> None:
         """The paper's polynomial weight mutation (which neat-python lacks), batch-vectorised."""
-        genes = [cg for genome in genomes for cg in genome.connections.values()]
-        if not genes:
+        owners, keys = _gene_slots([genome.connections for genome in genomes])
+        if not keys:
             return
         gc = self.profile.genome_config
-        weights = np.fromiter((cg.weight for cg in genes), dtype=np.float64, count=len(genes))
+        weights = np.fromiter(
+            (owners[i][key].weight for i, key in enumerate(keys)), dtype=np.float64, count=len(keys)
+        )
         mutated = polynomial_mutation(
             weights,
             rng,
@@ -269,7 +305,10 @@ class CppnBreeder:
         )
         changed = np.flatnonzero(mutated != weights)
         for i, w in zip(changed.tolist(), mutated[changed].tolist(), strict=True):
-            genes[i].weight = w
+            genes, key = owners[i], keys[i]
+            gene = _copy_gene(genes[key])  # copy on write, as above
+            gene.weight = w
+            genes[key] = gene
 
     def state_dict(self) -> dict[str, int]:
         """Counters to checkpoint so that resumed runs never reuse a key or innovation."""
@@ -285,3 +324,13 @@ class CppnBreeder:
         self.nodes.next_id = int(state["next_node_id"])
         self.tracker.global_counter = int(state["innovation_counter"])
         self.tracker.reset_generation()
+
+
+def _gene_slots(gene_dicts: Sequence[dict]) -> tuple[list[dict], list[Any]]:
+    """Every gene of a batch as (its genome's gene dict, its key), in one flat order."""
+    owners: list[dict] = []
+    keys: list[Any] = []
+    for genes in gene_dicts:
+        owners.extend([genes] * len(genes))
+        keys.extend(genes)
+    return owners, keys

@@ -7,6 +7,7 @@ and ``archive.npz`` / ``archive.json`` (the final archive and its statistics).
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import signal
@@ -80,6 +81,23 @@ def signals_caught() -> Iterator[list[int]]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def young_objects_only_collected() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off everything alive before the loop starts.
+
+    A CPPN generation creates and drops thousands of gene objects, which triggers collections;
+    each full one would otherwise walk every object torch, the target and the imports created
+    (measured: 9 of the 18 ms of per-generation host work at batch 200 on MNIST). Genes form no
+    reference cycles, so reference counting frees them; freezing only spares the walk.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def truncate_metrics(path: Path, last_generation: int) -> None:
@@ -322,6 +340,7 @@ class Evolution:
         reason = self.stop_reason()
         with (
             signals_caught() as received,
+            young_objects_only_collected(),
             open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as metrics,
         ):
             started = time.perf_counter()

@@ -39,7 +39,7 @@ from archives import EliteArchive
 from evolve.config import RunConfig, StopConditions
 from evolve.encodings.cppn import CppnEncoding
 from evolve.map_elites import RunState, initialise, select_parents
-from evolve.runner import Evolution
+from evolve.runner import Evolution, young_objects_only_collected
 from fitness.loading import TargetOptions, load_target
 
 
@@ -179,6 +179,18 @@ def phases(args: argparse.Namespace, target: Any, batch: int) -> dict[str, float
     archive = EliteArchive(list(range(n_cells)), target.class_names, encoding.empty(n_cells))
     state = RunState(rng=np.random.default_rng(0))
     initialise(state, encoding, target, archive, batch)
+    with young_objects_only_collected():  # as in Evolution.run
+        return _timed_generations(args, encoding, target, archive, state, batch)
+
+
+def _timed_generations(
+    args: argparse.Namespace,
+    encoding: CppnEncoding,
+    target: Any,
+    archive: EliteArchive,
+    state: RunState,
+    batch: int,
+) -> dict[str, float]:
     totals = dict.fromkeys(("vary", "express", "forward", "insert"), 0.0)
     warmup, generations = 5, args.phase_generations
     nodes = links = 0.0

@@ -56,7 +56,28 @@ def test_same_generator_state_gives_identical_genomes_and_leaves_random_alone():
     assert random.random() == expected_python_draw
 
 
-def test_vary_makes_one_mutated_deep_copy_per_parent():
+def test_children_share_unchanged_genes_yet_no_ancestor_ever_changes():
+    breeder = CppnBreeder(load_profile(num_outputs=3))
+    rng = np.random.default_rng(2)
+    population = breeder.random(20, rng)
+    history = list(population)
+    frozen = texts(history)
+    for _ in range(15):  # each parent drawn several times per batch, ancestors kept alive
+        parents = [population[i] for i in rng.integers(len(population), size=40)]
+        population = breeder.vary(parents, rng)
+        history += population
+        frozen += texts(population)
+        assert texts(history) == frozen
+    child, parent = population[0], parents[0]
+    shared = [k for k in child.connections if child.connections[k] is parent.connections.get(k)]
+    for key, gene in child.connections.items():
+        if key in parent.connections and gene.weight != parent.connections[key].weight:
+            assert gene is not parent.connections[key]  # written genes were copied first
+    assert shared  # most genes are shared, not copied
+    assert child.connections is not parent.connections and child.nodes is not parent.nodes
+
+
+def test_vary_makes_one_mutated_copy_per_parent():
     breeder = CppnBreeder(load_profile())
     rng = np.random.default_rng(1)
     parents = breeder.random(30, rng)
@@ -206,9 +227,16 @@ def test_configs_with_other_attribute_mutations_use_neats_per_gene_mutation(tmp_
         "[Cppn]\nweight_polynomial_rate = 0\n"
     )
     breeder = CppnBreeder(load_profile(path))
-    assert not breeder._fast_attributes
+    assert not breeder._fast_attributes and not breeder._share_genes  # in-place gene mutation
     rng = np.random.default_rng(0)
     parent = breeder.random(1, rng)[0]
     child = breeder.vary([parent], rng)[0]
     steps = [child.connections[k].weight - cg.weight for k, cg in parent.connections.items()]
     assert all(s != 0.0 for s in steps) and max(abs(s) for s in steps) < 3.0
+
+
+def test_genes_are_shared_only_while_every_connection_stays_enabled(tmp_path):
+    assert CppnBreeder(load_profile())._share_genes
+    path = tmp_path / "disabled.cfg"
+    path.write_text("[DefaultGenome]\nenabled_default = False\n")
+    assert not CppnBreeder(load_profile(path))._share_genes
