@@ -12,7 +12,7 @@ For each target and batch size, in one process:
   bound for a long run. Loop efficiency = loop evaluations/s / forward images/s, same batch.
 
 It also measures how far reduced precision moves the confidences: probabilities of the same
-images (CPPN colour images and two photographs from scikit-image) in bf16 (and fp16 on CUDA)
+images (CPPN colour images and two photographs from scikit-image) in bf16 and fp16
 against fp32. Runs on CUDA when available (``--device``), else on the CPU.
 
     python scripts/bench_imagenet.py [--targets lite0 lite1 lite2] [--batches 16 64]
@@ -178,7 +178,7 @@ def bench_target(name: str, args: argparse.Namespace, device: str) -> dict[str, 
 
     samples = cppn.express(cppn.random(max(args.batches), rng))
     photos = photographs(target)
-    precisions = ["bf16", "fp16"] if target.device.type == "cuda" else ["bf16"]
+    precisions = ["bf16", "fp16"]
     differences = {}
     for precision in precisions:
         differences[precision] = {"cppn_images": precision_difference(target, samples, precision)}
