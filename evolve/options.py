@@ -86,7 +86,8 @@ MODEL_OPTIONS: list[Callable[[Any], Any]] = [
         "--device",
         default="auto",
         show_default=True,
-        help="auto (CUDA if available), cpu, cuda, cuda:N.",
+        help="auto (CUDA if available), cpu, cuda, cuda:N. On a GPU the population stays on it "
+        "(direct genes and CPPN renders).",
     ),
     click.option(
         "--max-batch",
