@@ -63,6 +63,8 @@ class RunConfig:
     @classmethod
     def load(cls, path: Path) -> RunConfig:
         """Read a config.json; raise :class:`RunError` naming the problem."""
+        if not path.parent.is_dir():
+            raise RunError(f"no such run directory: {path.parent}")
         if not path.is_file():
             raise RunError(f"{path.parent} has no config.json: not a fooling run directory")
         try:

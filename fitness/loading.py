@@ -119,10 +119,7 @@ def _user_model(options: TargetOptions) -> torch.nn.Module:
         return model
     path = Path(options.target)
     if not path.is_file():
-        raise TargetError(
-            f"unknown target {options.target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
-            "a TorchScript file or package.module:factory"
-        )
+        raise missing_target(options.target)
     if options.weights is not None:
         raise TargetError("--weights applies to built-in and factory models, not TorchScript")
     try:
@@ -131,6 +128,17 @@ def _user_model(options: TargetOptions) -> torch.nn.Module:
         raise TargetError(
             f"{path} is not a loadable TorchScript model: {first_line(exc)}"
         ) from None
+
+
+def missing_target(target: str) -> TargetError:
+    """The error for a --target that is neither built in, nor a file, nor a factory."""
+    path = Path(target)
+    if path.suffix or len(path.parts) > 1:  # meant as a file
+        return TargetError(f"target file not found: {target}")
+    return TargetError(
+        f"unknown target {target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
+        "a TorchScript file or package.module:factory"
+    )
 
 
 def _builtin(options: TargetOptions, progress: bool) -> tuple[torch.nn.Module, InputSpec, list]:
@@ -153,12 +161,9 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
         model, spec, class_names = _builtin(options, progress)
     else:
         if ":" not in options.target and not Path(options.target).is_file():
-            raise TargetError(
-                f"unknown target {options.target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
-                "a TorchScript file or package.module:factory"
-            )
+            raise missing_target(options.target)
+        model = _user_model(options)  # first: an unreadable file is the first thing to report
         spec = options.input_spec()
-        model = _user_model(options)
         class_names = (
             read_class_names(options.class_names_file) if options.class_names_file else None
         )

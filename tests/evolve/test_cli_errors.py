@@ -175,6 +175,9 @@ def test_foreign_checkpoint(run_copy, tmp_path, capsys):
 
 
 def test_resume_errors(tmp_path, run_copy, capsys):
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", tmp_path / "missing")
+    assert_one_line_error(code, err, "no such run directory")
+    (tmp_path / "empty").mkdir()
     code, _, err = run_cli(capsys, "evolve", "--resume", "--out", tmp_path / "empty")
     assert_one_line_error(code, err, "no config.json")
     before = snapshot(run_copy)
@@ -192,6 +195,8 @@ def test_gallery_and_plot_on_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert_one_line_error(code, err, "no config.json")
     code, _, err = run_cli(capsys, "plot", tmp_path)
     assert_one_line_error(code, err, "no config.json")
+    code, _, err = run_cli(capsys, "gallery", tmp_path / "missing")
+    assert_one_line_error(code, err, "no such run directory")
 
 
 def test_every_command_has_help(capsys):

@@ -75,6 +75,8 @@ def test_builtin_lenet_with_an_eleven_class_state_dict(tmp_path) -> None:
     ("options", "message"),
     [
         ({"target": "no-such-target"}, "unknown target 'no-such-target'"),
+        ({"target": "/no/such/model.pt"}, "target file not found: /no/such/model.pt"),
+        ({"target": "model.pt"}, "target file not found: model.pt"),
         ({"target": "model_factories:missing", "input_shape": (1, 28, 28)}, "cannot build model"),
         ({"target": "model_factories:not_a_module", "input_shape": (1, 28, 28)}, "not a Module"),
         ({"target": "model_factories:lenet"}, "--input-shape C,H,W is required"),
@@ -94,6 +96,8 @@ def test_unreadable_and_wrong_model_files(tmp_path, scripted_lenet) -> None:
     junk.write_bytes(b"\x00garbage" * 10)
     with pytest.raises(TargetError, match="not a loadable TorchScript model"):
         load_target(TargetOptions(target=str(junk), input_shape=(1, 28, 28), device="cpu"))
+    with pytest.raises(TargetError, match="not a loadable TorchScript model"):
+        load_target(TargetOptions(target=str(junk), device="cpu"))  # before --input-shape
     with pytest.raises(TargetError, match="cannot load weights"):
         load_target(TargetOptions(weights=str(junk), device="cpu"))
     wrong_names = tmp_path / "names.txt"
