@@ -157,11 +157,13 @@ class PackedPrograms:
         width = max(1, int(fan_in.max(initial=0)))
         source = np.zeros((n, k, width), dtype=np.int64)
         weight = np.zeros((n, k, width), dtype=np.float64)
-        g, node = np.nonzero(fan_in)
-        for gi, ki in zip(g.tolist(), node.tolist(), strict=True):
-            a, b = self.link_start[gi, ki], self.link_start[gi, ki + 1]
-            source[gi, ki, : b - a] = self.link_source[gi, a:b]
-            weight[gi, ki, : b - a] = self.link_weight[gi, a:b]
+        # Scatter every link at once: its node is the number of nodes whose links end at or
+        # before it (link_start is sorted per genome), its place that node's link count so far.
+        g, link = np.nonzero(np.arange(self.link_source.shape[1]) < self.link_start[:, -1:])
+        node = (self.link_start[g, 1:] <= link[:, None]).sum(axis=1)
+        place = link - self.link_start[g, node]
+        source[g, node, place] = self.link_source[g, link]
+        weight[g, node, place] = self.link_weight[g, link]
         return source, weight
 
 

@@ -198,3 +198,17 @@ def test_raw_coordinates_are_pixel_indices_of_the_native_size():
     np.testing.assert_allclose(scaled[0].reshape(7, 13)[0], np.linspace(0, 6, 13))
     np.testing.assert_allclose(scaled[1].reshape(7, 13)[:, 0], np.linspace(0, 3, 7))
     np.testing.assert_array_equal(scaled[2], image.input_grid(7, 13)[2])  # d unchanged
+
+
+def test_dense_links_lay_out_each_nodes_links_in_order(populations):
+    for profile, genomes in populations.values():
+        programs = compile_population(genomes, profile.genome_config)
+        source, weight = programs.dense_links()
+        fan_in = np.diff(programs.link_start, axis=1)
+        assert source.shape[2] == max(1, fan_in.max())
+        for g in range(len(programs)):
+            for k in range(programs.max_nodes):
+                a, b = programs.link_start[g, k], programs.link_start[g, k + 1]
+                np.testing.assert_array_equal(source[g, k, : b - a], programs.link_source[g, a:b])
+                np.testing.assert_array_equal(weight[g, k, : b - a], programs.link_weight[g, a:b])
+                assert not source[g, k, b - a :].any() and not weight[g, k, b - a :].any()
