@@ -157,10 +157,13 @@ class PackedPrograms:
         width = max(1, int(fan_in.max(initial=0)))
         source = np.zeros((n, k, width), dtype=np.int64)
         weight = np.zeros((n, k, width), dtype=np.float64)
-        # Scatter every link at once: its node is the number of nodes whose links end at or
-        # before it (link_start is sorted per genome), its place that node's link count so far.
+        # Scatter every link at once: its node is the number of the genome's nodes whose links
+        # end at or before it, found by one binary search over every genome's link ends laid
+        # end to end (offset by genome, so they are sorted); its place is what precedes it.
         g, link = np.nonzero(np.arange(self.link_source.shape[1]) < self.link_start[:, -1:])
-        node = (self.link_start[g, 1:] <= link[:, None]).sum(axis=1)
+        span = self.link_source.shape[1] + 1
+        ends = (self.link_start[:, 1:].astype(np.int64) + np.arange(n)[:, None] * span).ravel()
+        node = np.searchsorted(ends, link + g * span, side="right") - g * k
         place = link - self.link_start[g, node]
         source[g, node, place] = self.link_source[g, link]
         weight[g, node, place] = self.link_weight[g, link]

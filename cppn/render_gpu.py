@@ -35,6 +35,15 @@ def _apply(activation: Any, z: Any) -> Any:
     return result
 
 
+def _over_255(x: Any) -> Any:
+    """x / 255 as a true division on every device. With a Python scalar divisor, CUDA multiplies
+    by the reciprocal instead, one ulp off the CPU's and NumPy's quotient for half of all bytes;
+    a 0-d tensor on the device as divisor takes CUDA's true-division kernel."""
+    import torch
+
+    return x / torch.full((), 255.0, dtype=x.dtype, device=x.device)
+
+
 def _to_byte(v: Any) -> Any:
     import torch
 
@@ -45,11 +54,11 @@ def _hls_channel(h: Any, lum: Any, s: Any, hue_scale: float, n: float) -> Any:
     """Torch twin of cppn.image.hls_channel."""
     import torch
 
-    light = lum / 255.0
-    a = (s / 255.0) * torch.minimum(light, 1.0 - light)
+    light = _over_255(lum)
+    a = _over_255(s) * torch.minimum(light, 1.0 - light)
     k = torch.remainder(n + 2.0 * (h * hue_scale), 12.0)
     value = light - a * torch.clamp(torch.minimum(k - 3.0, 9.0 - k), -1.0, 1.0)
-    return torch.round(value * 255.0) / 255.0
+    return _over_255(torch.round(value * 255.0))
 
 
 def _render_chunk(
@@ -121,7 +130,7 @@ def pixels_from_outputs(outputs: Any, color: str) -> Any:
     if color not in image.COLOR_MODES:
         raise ValueError(f"color must be one of {image.COLOR_MODES}, got {color!r}")
     if color in ("gray", "rgb"):
-        pixels = _to_byte(outputs) / 255.0
+        pixels = _over_255(_to_byte(outputs))
     else:
         h, lum, s = (_to_byte(outputs[:, i]) for i in range(3))
         scale = image.HUE_SECTORS_PER_BYTE[color]

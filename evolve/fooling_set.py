@@ -95,13 +95,13 @@ def pool_from_logs(
         if not len(log):
             continue
         columns = log.columns()
-        genomes = encoding.from_arrays(log.genome_arrays())
-        images = np.concatenate(
-            [
-                to_uint8_nchw(encoding.express(genomes[start : start + chunk]))
-                for start in range(0, len(genomes), chunk)
-            ]
+        arrays = log.genome_arrays()
+        # Chunk before from_arrays: genomes that live on a GPU go there a chunk at a time.
+        chunks = (
+            encoding.from_arrays({key: rows[start : start + chunk] for key, rows in arrays.items()})
+            for start in range(0, len(log), chunk)
         )
+        images = np.concatenate([to_uint8_nchw(encoding.express(part)) for part in chunks])
         parts.append(
             {
                 "images": images,

@@ -130,10 +130,13 @@ def _user_model(options: TargetOptions) -> torch.nn.Module:
         ) from None
 
 
+#: Endings that mark a --target as a model file (TorchScript) rather than a name.
+MODEL_FILE_SUFFIXES = (".pt", ".pth", ".ts", ".jit", ".torchscript")
+
+
 def missing_target(target: str) -> TargetError:
     """The error for a --target that is neither built in, nor a file, nor a factory."""
-    path = Path(target)
-    if path.suffix or len(path.parts) > 1:  # meant as a file
+    if target.endswith(MODEL_FILE_SUFFIXES) or "/" in target or "\\" in target:  # a file
         return TargetError(f"target file not found: {target}")
     return TargetError(
         f"unknown target {target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
@@ -162,8 +165,12 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
     else:
         if ":" not in options.target and not Path(options.target).is_file():
             raise missing_target(options.target)
-        model = _user_model(options)  # first: an unreadable file is the first thing to report
-        spec = options.input_spec()
+        if ":" in options.target:  # a factory: check the cheap options before building it
+            spec = options.input_spec()
+            model = _user_model(options)
+        else:  # a file: that it cannot be read is the first thing to say
+            model = _user_model(options)
+            spec = options.input_spec()
         class_names = (
             read_class_names(options.class_names_file) if options.class_names_file else None
         )

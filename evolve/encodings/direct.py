@@ -21,6 +21,7 @@ import numba
 import numpy as np
 
 from cppn.image import HUE_SECTORS_PER_BYTE, outputs_to_image
+from fitness.target import TargetError
 
 #: Colour readings of 3-channel genes: "rgb" (the default) reads them as R, G, B; "hls" as 8-bit
 #: H, L, S converted like the original code (hue byte 0..255 handed to OpenCV's 0..180 hue range);
@@ -39,7 +40,8 @@ def genome_device(target_device: str) -> str:
 
 
 def resolve_genome_device(device: str) -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'host'; other names are checked."""
+    """'auto' -> 'cuda' when torch sees a GPU, else 'host'; other names are checked (a bad or
+    missing device is a :class:`TargetError`, as for the target itself)."""
     if device == "auto":
         import torch
 
@@ -51,11 +53,9 @@ def resolve_genome_device(device: str) -> str:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError):
-        raise ValueError(
-            f"genome device must be auto, host or a torch device, got {device!r}"
-        ) from None
+        raise TargetError(f"device must be auto, host or a torch device, got {device!r}") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"genome device {device!r} asked for, but no CUDA GPU is available")
+        raise TargetError(f"device {device!r} asked for, but no CUDA GPU is available")
     return str(resolved)
 
 
@@ -219,8 +219,11 @@ class DirectEncoding:
 
     def empty(self, n: int) -> np.ndarray:
         """Zeroed storage for ``n`` genomes."""
-        genes = np.zeros((n, self.num_genes), dtype=np.float32)
-        return self._tensor(genes) if self.on_device else genes
+        if self.on_device:
+            import torch
+
+            return torch.zeros((n, self.num_genes), dtype=torch.float32, device=self.genome_device)
+        return np.zeros((n, self.num_genes), dtype=np.float32)
 
     def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Genes uniform in [0, 1) (drawn on the host from the run's generator either way)."""

@@ -218,3 +218,13 @@ def test_bad_cppn_config_and_colour(tmp_path, capsys, lenet_target):
     code, _, err = run_cli(capsys, "evolve", "--color", "hls", "--out", run, "-q")
     assert_one_line_error(code, err, "hls")
     assert not run.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_for_a_gpu_without_one_is_a_one_line_error(tmp_path, capsys):
+    for command in ("evolve", "retrain"):
+        code, _, err = run_cli(
+            capsys, command, "--device", "cuda", "--encoding", "direct", "--out", tmp_path / command
+        )
+        assert_one_line_error(code, err, "no CUDA GPU")
+        assert not (tmp_path / command).exists()

@@ -15,6 +15,7 @@ from evolve.config import RunConfig, StopConditions
 from evolve.encodings import DirectEncoding, build_encoding, direct_torch
 from evolve.encodings.direct import genome_device, resolve_genome_device
 from evolve.runner import Evolution
+from fitness.target import TargetError
 
 
 def test_expression_matches_the_numpy_path_bit_for_bit() -> None:
@@ -104,10 +105,10 @@ def test_genome_device_follows_the_target_and_is_checked() -> None:
     assert genome_device("auto") == "auto" and genome_device("cuda:1") == "cuda:1"
     expected = "cuda" if torch.cuda.is_available() else "host"
     assert resolve_genome_device("auto") == expected
-    with pytest.raises(ValueError, match="genome device"):
+    with pytest.raises(TargetError, match="device must be auto, host or a torch device"):
         DirectEncoding(device="quantum")
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA GPU"):
+        with pytest.raises(TargetError, match="no CUDA GPU"):
             DirectEncoding(device="cuda")
 
 
