@@ -23,6 +23,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from fitness.builtin import FOOLING_CLASS_NAME, first_line, read_state_dict
@@ -119,3 +120,20 @@ def efficientnet_lite(
     except Exception as exc:  # missing/unexpected keys, wrong tensor shapes
         raise TargetError(f"cannot load weights {path}: {first_line(exc)}") from None
     return model.eval(), lite.spec, class_names
+
+
+def photographs(height: int, width: int | None = None) -> np.ndarray:
+    """scikit-image's chelsea (a cat) and coffee (an espresso) photographs, centre-cropped square
+    and resized: float32 [2, 3, height, width] in [0, 1]. A sanity check for ImageNet targets;
+    needs scikit-image (a test extra), else raises ImportError."""
+    from skimage import data, transform
+
+    width = width or height
+    images = []
+    for photo in (data.chelsea(), data.coffee()):
+        h, w = photo.shape[:2]
+        side = min(h, w)
+        square = photo[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
+        resized = transform.resize(square, (height, width), anti_aliasing=True)
+        images.append(resized.astype(np.float32).transpose(2, 0, 1))
+    return np.stack(images)

@@ -38,6 +38,7 @@ from archives import EliteArchive
 from evolve.encodings.cppn import CppnEncoding
 from evolve.encodings.direct import DirectEncoding, genome_device
 from evolve.map_elites import RunState, initialise, step
+from fitness.imagenet import photographs
 from fitness.loading import TargetOptions, load_target, resolve_device
 from fitness.target import PRECISIONS, Target
 
@@ -97,21 +98,12 @@ def loop_evaluations_per_s(
     return generations * batch / (time.perf_counter() - start)
 
 
-def photographs(target: Target) -> np.ndarray | None:
-    """scikit-image's cat and coffee photographs at the target's image size (None without it)."""
+def photographs_or_none(target: Target) -> np.ndarray | None:
+    """The two sanity-check photographs at the target's image size (None without scikit-image)."""
     try:
-        from skimage import data, transform
+        return photographs(*target.image_size)
     except ImportError:
         return None
-    height, width = target.image_size
-    images = []
-    for photo in (data.chelsea(), data.coffee()):
-        h, w = photo.shape[:2]
-        side = min(h, w)
-        square = photo[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
-        resized = transform.resize(square, (height, width), anti_aliasing=True)
-        images.append(resized.astype(np.float32).transpose(2, 0, 1))
-    return np.stack(images)
 
 
 def precision_difference(target: Target, images: Any, precision: str) -> dict[str, float]:
@@ -177,7 +169,7 @@ def bench_target(name: str, args: argparse.Namespace, device: str) -> dict[str, 
         rows.append(row)
 
     samples = cppn.express(cppn.random(max(args.batches), rng))
-    photos = photographs(target)
+    photos = photographs_or_none(target)
     precisions = ["bf16", "fp16"]
     differences = {}
     for precision in precisions:

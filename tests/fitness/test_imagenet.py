@@ -7,28 +7,15 @@ import pytest
 import torch
 
 pytest.importorskip("efficientnet_lite_pytorch")
-skimage_data = pytest.importorskip("skimage.data")
-skimage_transform = pytest.importorskip("skimage.transform")
+pytest.importorskip("skimage")
 
 from fitness.imagenet import IMAGENET_TARGETS, imagenet_class_names  # noqa: E402
+from fitness.imagenet import photographs as photos  # noqa: E402
 from fitness.loading import BUILTIN_TARGETS, TargetOptions, load_target  # noqa: E402
 from fitness.target import Target, TargetError  # noqa: E402
 
 EGYPTIAN_CAT, ESPRESSO, CUP = 285, 967, 968
 CATS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
-
-
-def photos(height: int, width: int | None = None) -> np.ndarray:
-    """chelsea (a cat) and coffee (an espresso), centre-cropped square, float32 [2, 3, H, W]."""
-    width = width or height
-    out = []
-    for photo in (skimage_data.chelsea(), skimage_data.coffee()):
-        h, w = photo.shape[:2]
-        side = min(h, w)
-        square = photo[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
-        resized = skimage_transform.resize(square, (height, width), anti_aliasing=True)
-        out.append(resized.astype(np.float32).transpose(2, 0, 1))
-    return np.stack(out)
 
 
 @pytest.fixture(scope="module")
