@@ -5,16 +5,29 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from archives.atomic import atomic_write_bytes
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
+def as_numpy(array: Any) -> np.ndarray:
+    """A NumPy array, or a torch tensor on any device, as a NumPy array (on the host)."""
+    if isinstance(array, np.ndarray):
+        return array
+    return array.detach().cpu().numpy()
+
+
+def to_uint8_nchw(images: Any) -> np.ndarray:
+    """Float images in [0, 1] ``[N, C, H, W]`` (NumPy or torch) as uint8, round to nearest."""
+    array = np.clip(np.asarray(as_numpy(images), dtype=np.float64), 0.0, 1.0)
+    return np.rint(array * 255.0).astype(np.uint8)
+
+
+def to_uint8(images: Any) -> np.ndarray:
     """Float images in [0, 1] ``[N, C, H, W]`` as uint8 ``[N, H, W, C]`` (round to nearest)."""
-    array = np.clip(np.asarray(images, dtype=np.float64), 0.0, 1.0)
-    return np.rint(array * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
+    return to_uint8_nchw(images).transpose(0, 2, 3, 1)
 
 
 def write_png(path: str | Path, image: np.ndarray) -> None:

@@ -14,21 +14,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from archives.atomic import atomic_save_npz
 from archives.elite_archive import read_npz
 from archives.elite_log import EliteLog
+from archives.export import to_uint8_nchw
 from evolve.encodings.base import Encoding
-
-
-def to_uint8_nchw(images: Any) -> np.ndarray:
-    """Float images in [0, 1] (NumPy or a torch tensor) as uint8 ``[N, C, H, W]``."""
-    if not isinstance(images, np.ndarray):
-        images = images.detach().cpu().numpy()
-    return np.rint(np.clip(np.asarray(images, dtype=np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def image_digests(images: np.ndarray) -> list[bytes]:

@@ -14,19 +14,12 @@ import numpy as np
 
 from archives import EliteArchive
 from archives.atomic import atomic_save_npz, atomic_write_json
-from archives.export import read_png, to_uint8, upscale_nearest, write_grid, write_png
+from archives.export import as_numpy, read_png, to_uint8, upscale_nearest, write_grid, write_png
 from evolve.config import RunConfig
 from evolve.encodings import build_encoding
 from evolve.errors import RunError
 from evolve.runner import ARCHIVE_FILE, CHECKPOINT_FILE, CONFIG_FILE
 from fitness.loading import TargetOptions, load_target
-
-
-def as_numpy(images: Any) -> np.ndarray:
-    """Images from any renderer (NumPy, or a torch tensor on a device) as a NumPy array."""
-    if isinstance(images, np.ndarray):
-        return images
-    return images.detach().cpu().numpy()
 
 
 def load_run_archive(run_dir: Path, encoding: Any) -> EliteArchive:
@@ -133,7 +126,7 @@ def make_gallery(
 def render_large(encoding: Any, genomes: np.ndarray, pixels: np.ndarray, size: int) -> np.ndarray:
     """Elites at ``size`` x ``size``: re-rendered where the encoding can, else upscaled."""
     if encoding.name == "cppn":
-        return to_uint8(as_numpy(encoding.express(genomes, size=(size, size))))
+        return to_uint8(encoding.express(genomes, size=(size, size)))
     return np.stack([upscale_nearest(image, size) for image in pixels])
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from archives.export import as_numpy
 from cppn.image import HUE_SECTORS_PER_BYTE, outputs_to_image
 from fitness.target import TargetError
 
@@ -283,9 +284,7 @@ class DirectEncoding:
 
     def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         """The gene matrix itself, on the host."""
-        if not isinstance(genomes, np.ndarray):
-            genomes = genomes.detach().cpu().numpy()
-        return {"genes": np.asarray(genomes, dtype=np.float32)}
+        return {"genes": np.asarray(as_numpy(genomes), dtype=np.float32)}
 
     def from_arrays(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """Check and return the gene matrix."""
