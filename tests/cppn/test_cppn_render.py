@@ -114,19 +114,31 @@ def test_hls_conversion_matches_colorsys(color, hue_degrees_per_byte):
     np.testing.assert_array_equal(got, np.rint(ref * 255) / 255)
 
 
+def assert_same_8bit_images(got: np.ndarray, expected: np.ndarray) -> None:
+    """8-bit images from two renderers: equal except where a level boundary splits them.
+
+    NumPy, Numba and torch take sin/exp from different libraries (SIMD variants chosen per CPU),
+    which differ in the last float32 bit; a value that lands within that of a rounding boundary
+    goes to the neighbouring level. So: at most one level apart, and on almost no pixels.
+    """
+    assert got.shape == expected.shape
+    levels = np.abs(np.rint(got * 255) - np.rint(expected * 255))
+    assert levels.max() <= 1 and (levels > 0).mean() < 0.002
+
+
 @pytest.mark.parametrize("color", ["hls", "hls_full"])
 def test_colour_renderers_agree(populations, color):
     profile, genomes = populations["default"]
     args = (genomes, profile.genome_config, 9, 11, color)
     reference = render_genomes(*args, renderer="numpy")
     assert reference.shape == (20, 3, 9, 11)
-    np.testing.assert_array_equal(render_genomes(*args, renderer="numba"), reference)
+    assert_same_8bit_images(render_genomes(*args, renderer="numba"), reference)
     pytest.importorskip("torch")
     from cppn import render_gpu
 
     programs = compile_population(genomes, profile.genome_config)
     torch_images = render_gpu.render(programs, image.input_grid(9, 11), 9, 11, color, "cpu")
-    np.testing.assert_array_equal(torch_images.numpy(), reference)
+    assert_same_8bit_images(torch_images.numpy(), reference)
 
 
 def test_input_grid_conventions():

@@ -120,7 +120,8 @@ def test_retrained_network_has_the_extra_class_and_fitness_counts_real_classes(t
         archive.fitness, archive.probabilities[np.arange(10), np.arange(10)]
     )
     # a cell's fitness is its class's share of the 11-way softmax, "fooling" included
-    assert np.all(archive.fitness <= 1.0 - archive.probabilities[:, 10] + 1e-12)
+    # float32 softmax rows sum to 1 within ~1e-7 per entry
+    assert np.all(archive.fitness <= 1.0 - archive.probabilities[:, 10] + 1e-6)
     fooling = FoolingSet.load(tiny_study / "round_01" / "fooling.npz")
     assert fooling.images.dtype == np.uint8 and fooling.images.shape[1:] == (1, 28, 28)
     assert len({im.tobytes() for im in fooling.images}) == len(fooling)  # no duplicates

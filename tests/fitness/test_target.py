@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tolerances import ACROSS_BATCHES
 
 from fitness import InputSpec, Target, TargetError
 from fitness.digits import bundled_digits
@@ -26,10 +27,10 @@ def test_chunked_scoring_equals_one_pass_and_counts_queries(lenet_target: Target
     whole = chunked.probabilities(images)
     assert chunked.queries == 37
     single = np.concatenate([chunked.probabilities(images[i : i + 1]) for i in range(37)])
-    np.testing.assert_allclose(whole, single, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(whole, single, **ACROSS_BATCHES)
     assert chunked.queries == 74
     tensor_input = chunked.probabilities(torch.from_numpy(images))
-    np.testing.assert_allclose(tensor_input, whole, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(tensor_input, whole, **ACROSS_BATCHES)
 
 
 def test_input_normalisation_is_applied() -> None:
