@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from cppn import activations, image
+from cppn import activations
+from cppn import color as color_module
 from cppn.profile import NUM_INPUTS
 from cppn.program import PackedPrograms
 
@@ -33,32 +34,6 @@ def _apply(activation: Any, z: Any) -> Any:
         if z.is_cuda or bool(chosen.any()):
             result = torch.where(chosen, activations.apply_torch(act_id, z), result)
     return result
-
-
-def _over_255(x: Any) -> Any:
-    """x / 255 as a true division on every device. With a Python scalar divisor, CUDA multiplies
-    by the reciprocal instead, one ulp off the CPU's and NumPy's quotient for half of all bytes;
-    a 0-d tensor on the device as divisor takes CUDA's true-division kernel."""
-    import torch
-
-    return x / torch.full((), 255.0, dtype=x.dtype, device=x.device)
-
-
-def _to_byte(v: Any) -> Any:
-    import torch
-
-    return torch.floor(torch.nan_to_num(v, nan=0.0).abs().clamp(max=1.0) * 255.0)
-
-
-def _hls_channel(h: Any, lum: Any, s: Any, hue_scale: float, n: float) -> Any:
-    """Torch twin of cppn.image.hls_channel."""
-    import torch
-
-    light = _over_255(lum)
-    a = _over_255(s) * torch.minimum(light, 1.0 - light)
-    k = torch.remainder(n + 2.0 * (h * hue_scale), 12.0)
-    value = light - a * torch.clamp(torch.minimum(k - 3.0, 9.0 - k), -1.0, 1.0)
-    return _over_255(torch.round(value * 255.0))
 
 
 def _render_chunk(
@@ -117,22 +92,4 @@ def render(
 ) -> Any:
     """Images, float32 torch tensor [N, C, height, width] in [0, 1] on ``device``."""
     out = render_outputs(programs, grid, device)
-    return pixels_from_outputs(out, color).reshape(len(programs), -1, height, width)
-
-
-def pixels_from_outputs(outputs: Any, color: str) -> Any:
-    """Raw outputs [N, C, ...] (torch, any device) -> float32 pixels in [0, 1], same shape.
-
-    Torch twin of :func:`cppn.image.outputs_to_image`; arithmetic in the outputs' own dtype.
-    """
-    import torch
-
-    if color not in image.COLOR_MODES:
-        raise ValueError(f"color must be one of {image.COLOR_MODES}, got {color!r}")
-    if color in ("gray", "rgb"):
-        pixels = _over_255(_to_byte(outputs))
-    else:
-        h, lum, s = (_to_byte(outputs[:, i]) for i in range(3))
-        scale = image.HUE_SECTORS_PER_BYTE[color]
-        pixels = torch.stack([_hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)], dim=1)
-    return pixels.to(torch.float32)
+    return color_module.pixels_from_outputs(out, color).reshape(len(programs), -1, height, width)

@@ -5,7 +5,7 @@ inner loops run over contiguous pixels. Values are computed in float64 and store
 CPPN weights reach +-10 and sine layers amplify rounding errors, so float32 arithmetic drifts
 visibly from neat-python's double-precision reference on deep genomes (see the parity tests),
 while float64 costs little on a CPU (measured in scripts/bench_render.py).
-The activation and colour functions are those of cppn.activations and cppn.image, compiled.
+The activation and colour functions are those of cppn.activations and cppn.color, compiled.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numba
 import numpy as np
 from numba import prange
 
-from cppn import activations, image
+from cppn import activations
+from cppn.color import COLOR_MODES, HUE_SECTORS_PER_BYTE, MODE_IDS, hls_channel, to_byte
 from cppn.profile import NUM_INPUTS
 from cppn.program import PackedPrograms
 
@@ -22,8 +23,8 @@ _sine = numba.njit(cache=True)(activations.sine)
 _bipolar_sigmoid = numba.njit(cache=True)(activations.bipolar_sigmoid)
 _gaussian = numba.njit(cache=True)(activations.gaussian)
 _linear = numba.njit(cache=True)(activations.linear)
-_to_byte = numba.njit(cache=True)(image.to_byte)
-_hls_channel = numba.njit(cache=True)(image.hls_channel)
+_to_byte = numba.njit(cache=True)(to_byte)
+_hls_channel = numba.njit(cache=True)(hls_channel)
 
 #: Pixels per task: small enough for the value buffer to stay in cache.
 BLOCK = 256
@@ -131,7 +132,7 @@ def render(
     programs: PackedPrograms, grid: np.ndarray, height: int, width: int, color: str
 ) -> np.ndarray:
     """Images float32 [N, C, height, width] in [0, 1]."""
-    if color not in image.COLOR_MODES:
-        raise ValueError(f"color must be one of {image.COLOR_MODES}, got {color!r}")
-    out = _run(programs, grid, image.MODE_IDS[color], image.HUE_SECTORS_PER_BYTE.get(color, 0.0))
+    if color not in COLOR_MODES:
+        raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
+    out = _run(programs, grid, MODE_IDS[color], HUE_SECTORS_PER_BYTE.get(color, 0.0))
     return out.reshape(len(programs), -1, height, width)

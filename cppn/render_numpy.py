@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cppn import activations
-from cppn.image import outputs_to_image
+from cppn.color import outputs_to_image
 from cppn.profile import NUM_INPUTS
 from cppn.program import PackedPrograms
 

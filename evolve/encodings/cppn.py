@@ -37,7 +37,7 @@ class CppnEncoding:
     """CPPN genomes (x, y, d, bias -> 1 or 3 outputs) evolved by mutation only.
 
     ``color``: None picks "gray" for 1 channel and "hls" (the original code's 8-bit HLS with its
-    0..255 hue quirk) for 3; see :data:`cppn.image.COLOR_MODES`. ``coordinates``: "normalized"
+    0..255 hue quirk) for 3; see :data:`cppn.color.COLOR_MODES`. ``coordinates``: "normalized"
     (x, y in [-1, 1]) or "raw" (the original code's pixel indices). ``config_path``: a neat-python
     INI merged over ``cppn/default.cfg``. ``renderer``: "auto" (GPU when CUDA is available, else
     Numba), "numba", "numpy" or "gpu"; GPU renderers return torch tensors on the device.

@@ -21,12 +21,12 @@ import numba
 import numpy as np
 
 from archives.export import as_numpy
-from cppn.image import HUE_SECTORS_PER_BYTE, outputs_to_image
+from cppn.color import HUE_SECTORS_PER_BYTE, outputs_to_image
 from fitness.target import TargetError
 
 #: Colour readings of 3-channel genes: "rgb" (the default) reads them as R, G, B; "hls" as 8-bit
 #: H, L, S converted like the original code (hue byte 0..255 handed to OpenCV's 0..180 hue range);
-#: "hls_full" with the hue byte spanning the colour circle once. See :mod:`cppn.image`.
+#: "hls_full" with the hue byte spanning the colour circle once. See :mod:`cppn.color`.
 COLORS = ("gray", "rgb", *HUE_SECTORS_PER_BYTE)
 #: Where genomes live: "host" (NumPy arrays, the Numba kernel), "auto" (a CUDA GPU when torch
 #: sees one, else the host) or a torch device ("cuda", "cuda:1"; "cpu" runs the torch ops on the

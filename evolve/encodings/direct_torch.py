@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from cppn.render_gpu import pixels_from_outputs
+from cppn.color import pixels_from_outputs
 
 EPSILON = 1e-14
 #: Upper bound on genes per chunk: a handful of float32 temporaries of this size (~256 MiB each).

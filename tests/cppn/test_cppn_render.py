@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from neat.nn import FeedForwardNetwork
 
+from cppn import color as color_module
 from cppn import image, render_numba, render_numpy
 from cppn.genomes import CppnBreeder
 from cppn.profile import load_profile
@@ -103,8 +104,8 @@ def test_images_quantise_outputs_to_8_bits(populations):
 def test_hls_conversion_matches_colorsys(color, hue_degrees_per_byte):
     rng = np.random.default_rng(0)
     h, lum, s = rng.integers(0, 256, (3, 500)).astype(np.float64)
-    scale = image.HUE_SECTORS_PER_BYTE[color]
-    got = np.stack([image.hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)])
+    scale = color_module.HUE_SECTORS_PER_BYTE[color]
+    got = np.stack([color_module.hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)])
     ref = np.array(
         [
             colorsys.hls_to_rgb((a * hue_degrees_per_byte % 360) / 360, b / 255, c / 255)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cppn.image import outputs_to_image
+from cppn.color import outputs_to_image
 from evolve.encodings import DirectEncoding, build_encoding
 
 

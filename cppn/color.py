@@ -1,0 +1,105 @@
+"""Colour: how CPPN outputs (and direct genes) become 8-bit pixels, on NumPy, Numba and torch.
+
+The per-pixel NumPy functions use ufuncs only, so the NumPy path applies them to arrays and the
+Numba renderers compile the very same source for their per-pixel loops. The torch functions are
+their twins for tensors on any device (the direct encoding's GPU population). Every encoding and
+renderer takes its colour conversion from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: How CPPN outputs become channels. "gray": 1 output. "rgb": 3 outputs read as R, G, B.
+#: "hls": 3 outputs read as 8-bit H, L, S and converted like the original code, which hands a hue
+#: byte in 0..255 to OpenCV's 8-bit HLS->BGR, whose hue range is 0..180 (degrees / 2): hue bytes
+#: above 180 wrap around the colour circle. "hls_full": hue byte 0..255 spans the circle once
+#: (OpenCV's *_FULL conversion), what the paper's "H, L, S" suggests.
+COLOR_MODES = ("gray", "rgb", "hls", "hls_full")
+#: Hue scale (sectors of 60 degrees per hue byte) of each HLS mode.
+HUE_SECTORS_PER_BYTE = {"hls": 6.0 / 180.0, "hls_full": 6.0 / 255.0}
+#: Mode ids used by the compiled renderers.
+MODE_IDS = {"raw": 0, "gray": 1, "rgb": 1, "hls": 2, "hls_full": 3}
+
+
+def to_byte(v):  # noqa: ANN001, ANN201 - scalar or array, NumPy or Numba
+    """8-bit value of an output: floor(clip(|v|, 0, 1) * 255); NaN reads as 0."""
+    v = np.nan_to_num(v, nan=0.0)
+    return np.floor(np.minimum(np.abs(v), 1.0) * 255.0)
+
+
+def quantize(v):  # noqa: ANN001, ANN201
+    """Pixel value of an output: to_byte(v) / 255."""
+    return to_byte(v) / 255.0
+
+
+def hls_channel(h_byte, l_byte, s_byte, hue_scale, n):  # noqa: ANN001, ANN201
+    """One RGB channel (n = 0 red, 8 green, 4 blue) of an 8-bit HLS colour, in [0, 1].
+
+    Branch-free form of OpenCV's HLS->RGB (same value up to rounding): with a = S * min(L, 1-L),
+    channel = L - a * clip(min(k - 3, 9 - k), -1, 1), k = (n + 2 * hue_sectors) mod 12.
+    The result is rounded to 8 bits as OpenCV's saturate_cast does.
+    """
+    light = l_byte / 255.0
+    a = (s_byte / 255.0) * np.minimum(light, 1.0 - light)
+    k = np.mod(n + 2.0 * (h_byte * hue_scale), 12.0)
+    value = light - a * np.maximum(-1.0, np.minimum(np.minimum(k - 3.0, 9.0 - k), 1.0))
+    return np.rint(value * 255.0) / 255.0
+
+
+def outputs_to_image(outputs: np.ndarray, color: str) -> np.ndarray:
+    """Raw outputs [N, C, H, W] -> float32 image [N, C, H, W] in [0, 1] (reference path)."""
+    if color in ("gray", "rgb"):
+        return quantize(outputs).astype(np.float32)
+    if color not in HUE_SECTORS_PER_BYTE:
+        raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
+    h, l_, s = (to_byte(outputs[:, i]) for i in range(3))
+    scale = HUE_SECTORS_PER_BYTE[color]
+    rgb = [hls_channel(h, l_, s, scale, n) for n in (0.0, 8.0, 4.0)]
+    return np.stack(rgb, axis=1).astype(np.float32)
+
+
+def _over_255(x: Any) -> Any:
+    """x / 255 as a true division on every device. With a Python scalar divisor, CUDA multiplies
+    by the reciprocal instead, one ulp off the CPU's and NumPy's quotient for half of all bytes;
+    a 0-d tensor on the device as divisor takes CUDA's true-division kernel."""
+    import torch
+
+    return x / torch.full((), 255.0, dtype=x.dtype, device=x.device)
+
+
+def _to_byte(v: Any) -> Any:
+    import torch
+
+    return torch.floor(torch.nan_to_num(v, nan=0.0).abs().clamp(max=1.0) * 255.0)
+
+
+def _hls_channel(h: Any, lum: Any, s: Any, hue_scale: float, n: float) -> Any:
+    """Torch twin of :func:`hls_channel`."""
+    import torch
+
+    light = _over_255(lum)
+    a = _over_255(s) * torch.minimum(light, 1.0 - light)
+    k = torch.remainder(n + 2.0 * (h * hue_scale), 12.0)
+    value = light - a * torch.clamp(torch.minimum(k - 3.0, 9.0 - k), -1.0, 1.0)
+    return _over_255(torch.round(value * 255.0))
+
+
+def pixels_from_outputs(outputs: Any, color: str) -> Any:
+    """Raw outputs [N, C, ...] (torch, any device) -> float32 pixels in [0, 1], same shape.
+
+    Torch twin of :func:`outputs_to_image`; arithmetic in the outputs' own dtype.
+    """
+    import torch
+
+    if color not in COLOR_MODES:
+        raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
+    if color in ("gray", "rgb"):
+        pixels = _over_255(_to_byte(outputs))
+    else:
+        h, lum, s = (_to_byte(outputs[:, i]) for i in range(3))
+        scale = HUE_SECTORS_PER_BYTE[color]
+        pixels = torch.stack([_hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)], dim=1)
+    return pixels.to(torch.float32)
