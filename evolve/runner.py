@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import json
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -21,50 +20,26 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from archives import EliteArchive
-from archives.atomic import atomic_write_bytes, atomic_write_json
+from archives.atomic import atomic_write_json
 from archives.elite_log import EliteLog
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.map_elites import RunState, initialise, step
-from fitness import Target
-
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.jsonl"
-SUMMARY_FILE = "summary.json"
-CHECKPOINT_FILE = "checkpoint.npz"
-ARCHIVE_FILE = "archive.npz"
-ARCHIVE_STATS_FILE = "archive.json"
-ELITE_LOG_FILE = "elite_log.npz"
-# What --overwrite removes: only files this tool writes, never anything else in the folder.
-RUN_ARTIFACTS = (
-    CONFIG_FILE,
-    METRICS_FILE,
-    SUMMARY_FILE,
-    CHECKPOINT_FILE,
+from evolve.run_dir import (
     ARCHIVE_FILE,
     ARCHIVE_STATS_FILE,
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
     ELITE_LOG_FILE,
-    "confidence.png",
-    "gallery",
+    METRICS_FILE,
+    SUMMARY_FILE,
+    first_at_threshold,
+    prepare_new_run_dir,
+    truncate_metrics,
 )
-
-
-def prepare_new_run_dir(run_dir: Path, overwrite: bool) -> None:
-    """Create ``run_dir`` for a new run; refuse to clobber an earlier run unless ``overwrite``."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunError(f"{run_dir} exists and is not a directory")
-    existing = [name for name in RUN_ARTIFACTS if (run_dir / name).exists()]
-    if existing and not overwrite:
-        raise RunError(
-            f"{run_dir} already holds a run ({existing[0]}); use --resume to continue it "
-            "or --overwrite to start again"
-        )
-    for name in existing:
-        path = run_dir / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    run_dir.mkdir(parents=True, exist_ok=True)
+from fitness import Target
 
 
 @contextmanager
@@ -98,39 +73,6 @@ def young_objects_only_collected() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def truncate_metrics(path: Path, last_generation: int) -> None:
-    """Drop metric lines after the checkpoint (and a torn last line) before a resumed run."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and record.get("generation", 1 << 62) <= last_generation:
-            kept.append(line + "\n")
-    atomic_write_bytes(path, "".join(kept).encode("utf-8"))
-
-
-def first_at_threshold(path: Path, threshold: float) -> dict[str, Any] | None:
-    """The first generation in metrics.jsonl at which every class was >= ``threshold``."""
-    if not path.exists():
-        return None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        best = record.get("best_confidence") or []
-        if best and min(best) >= threshold:
-            return {
-                "threshold": threshold,
-                **{key: record[key] for key in ("generation", "evaluations", "elapsed_s")},
-            }
-    return None
 
 
 class Evolution:

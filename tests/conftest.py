@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS_DIR))  # tests/model_factories.py, for package.module:factory targets
+# Test helpers (model factories for package.module:factory targets, CLI runners, tolerances)
+# live in tests/support, which goes on the path; tests/ itself must not, or its folders that
+# mirror the packages (tests/fooling, tests/evolve, ...) would shadow them in subprocesses.
+SUPPORT_DIR = Path(__file__).resolve().parent / "support"
+sys.path.insert(0, str(SUPPORT_DIR))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -18,7 +21,7 @@ def fooling_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("fooling_home")
     os.environ["FOOLING_HOME"] = str(home)
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(TESTS_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+        [str(SUPPORT_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     return home
 

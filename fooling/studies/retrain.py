@@ -42,8 +42,8 @@ from archives.atomic import atomic_write_json
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import build_encoding
 from evolve.errors import Interrupted, RunError
-from evolve.fooling_set import FoolingSet, collect, image_digests, pool_from_logs
-from evolve.runner import CONFIG_FILE, ELITE_LOG_FILE, Evolution
+from evolve.run_dir import CONFIG_FILE, ELITE_LOG_FILE
+from evolve.runner import Evolution
 from fitness.loading import TargetOptions, load_target
 from fitness.retrainable import (
     TrainingSet,
@@ -54,6 +54,7 @@ from fitness.retrainable import (
     training_set,
 )
 from fitness.target import Target, TargetError
+from fooling.studies.fooling_set import FoolingSet, collect, image_digests, pool_from_logs
 
 STUDY_FILE = "study.json"
 STATE_FILE = "state.json"
@@ -414,7 +415,7 @@ class Study:
         started = time.perf_counter()
         record["evolution"] = summarise_runs(record["runs"], config.threshold)
         if config.gallery:
-            from evolve.gallery import make_gallery
+            from fooling.reports.gallery import make_gallery
 
             make_gallery(folder / "run_1", folder / "gallery", progress=False)
             record["gallery_s"] = time.perf_counter() - started
@@ -555,7 +556,7 @@ class Study:
 
     def write_reports(self) -> None:
         """rounds.csv, fooling_shares.csv, report.md and rounds.png from the state so far."""
-        from evolve.retrain_report import write_reports
+        from fooling.reports.retrain import write_reports
 
         started = time.perf_counter()
         write_reports(self.dir, self.config, self.state)

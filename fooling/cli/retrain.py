@@ -10,7 +10,8 @@ Examples::
     fooling retrain --target mypkg.models:small_cnn --input-shape 3,32,32 \\
         --train-dir data/train --test-dir data/test --out study_mine
 
-See :mod:`evolve.retrain` for the study and :mod:`fitness.image_folder` for the folder layout.
+See :mod:`fooling.studies.retrain` for the study and :mod:`fitness.image_folder` for the
+folder layout.
 """
 
 from __future__ import annotations
@@ -23,31 +24,18 @@ import click
 
 from evolve.config import DEFAULT_THRESHOLD, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
-from evolve.encodings.direct import genome_device
 from evolve.errors import Interrupted
-from evolve.options import MODEL_OPTIONS, apply_options
-from evolve.retrain import Study, StudyConfig
 from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
-from fitness.target import InputSpec
+from fooling.cli.options import MODEL_OPTIONS, UNIT, apply_options, encoding_config
+from fooling.studies.retrain import Study, StudyConfig
 
-UNIT = click.FloatRange(0.0, 1.0)
 DEFAULTS = StudyConfig(target={}, encoding={})
 DEFAULT_RUNS = DEFAULTS.runs
 DEFAULT_MAX_GENERATIONS = DEFAULTS.stop.max_generations
 DEFAULT_EPOCHS = DEFAULTS.train.epochs
 # Options a resumed study may not change (it reads them from study.json).
 RESUME_OPTIONS = {"run_dir", "resume", "quiet", "progress"}
-
-
-def encoding_config(name: str, spec: InputSpec, target_device: str = "auto") -> dict[str, Any]:
-    """The encoding's settings for the target's input, with ``fooling evolve``'s defaults
-    (direct genomes live on the target's GPU, as there)."""
-    channels, height, width = spec.shape
-    config = {"name": name, "channels": channels, "height": height, "width": width}
-    if name == "direct":
-        config["device"] = genome_device(target_device)
-    return build_encoding(config).config()
 
 
 def model_options(func: Any) -> Any:
@@ -258,7 +246,9 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         )
     return StudyConfig(
         target=options.to_dict(),
-        encoding=encoding_config(kwargs["encoding"], family.spec, kwargs["device"]),
+        encoding=build_encoding(
+            encoding_config(kwargs["encoding"], family.spec.shape, kwargs["device"])
+        ).config(),
         rounds=kwargs["rounds"],
         runs=kwargs["runs"],
         seed=kwargs["seed"],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evolve.cli import main
+from fooling.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -28,7 +28,7 @@ def run_cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
 def spawn_cli(*args: str) -> subprocess.Popen:
     """Start ``fooling ARGS`` as a child process (for signals and kill -9)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "evolve.cli", *map(str, args)],
+        [sys.executable, "-m", "fooling", *map(str, args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,14 +13,14 @@ from PIL import Image
 import evolve.runner
 import fitness.retrainable
 from archives import EliteArchive
-from evolve.cli import main
 from evolve.config import RunConfig
 from evolve.encodings import build_encoding
-from evolve.fooling_set import FoolingSet, collect, image_digests, spread_draw
-from evolve.retrain import Study, StudyConfig
 from fitness.image_folder import load_image_folder, split_fraction
 from fitness.loading import TargetOptions, load_target
 from fitness.target import TargetError
+from fooling.cli import main
+from fooling.studies.fooling_set import FoolingSet, collect, image_digests, spread_draw
+from fooling.studies.retrain import Study, StudyConfig
 
 # 2 rounds (DNN_1 -> DNN_2 -> DNN_3, then a final evolution against DNN_3), 2 runs a round.
 TINY = [

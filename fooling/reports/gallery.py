@@ -12,22 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from archives import EliteArchive
 from archives.atomic import atomic_save_npz, atomic_write_json
 from archives.export import as_numpy, read_png, to_uint8, upscale_nearest, write_grid, write_png
 from evolve.config import RunConfig
 from evolve.encodings import build_encoding
 from evolve.errors import RunError
-from evolve.runner import ARCHIVE_FILE, CHECKPOINT_FILE, CONFIG_FILE
+from evolve.run_dir import CONFIG_FILE, GALLERY_DIR, load_run_archive
 from fitness.loading import TargetOptions, load_target
-
-
-def load_run_archive(run_dir: Path, encoding: Any) -> EliteArchive:
-    """The final archive, else the last checkpoint's (a run killed before it ended)."""
-    for name in (ARCHIVE_FILE, CHECKPOINT_FILE):
-        if (run_dir / name).exists():
-            return EliteArchive.load(run_dir / name, encoding)
-    raise RunError(f"{run_dir} has no archive.npz or checkpoint.npz yet")
 
 
 def safe_name(name: str) -> str:
@@ -50,7 +41,7 @@ def make_gallery(
     target = load_target(TargetOptions.from_dict(config.target), progress=progress)
     if target.fingerprint != config.target_fingerprint:
         raise RunError("the target's weights differ from those this run was evolved against")
-    out_dir = out_dir or run_dir / "gallery"
+    out_dir = out_dir or run_dir / GALLERY_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "elites").mkdir(exist_ok=True)
 

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 from archives.atomic import atomic_write_bytes
 from evolve.config import RunConfig
-from evolve.errors import RunError
-from evolve.runner import CONFIG_FILE, METRICS_FILE
-
-
-def read_metrics(run_dir: Path) -> list[dict]:
-    """The parseable lines of a run's metrics.jsonl."""
-    path = run_dir / METRICS_FILE
-    if not path.is_file():
-        raise RunError(f"{run_dir} has no {METRICS_FILE}")
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line torn by kill -9; the checkpoint is what counts
-    if not records:
-        raise RunError(f"{path} holds no generation yet")
-    return records
+from evolve.run_dir import CONFIG_FILE, PLOT_FILE, read_metrics
 
 
 def plot_run(run_dir: Path, out_file: Path | None = None) -> Path:
@@ -63,7 +45,7 @@ def plot_run(run_dir: Path, out_file: Path | None = None) -> Path:
     bottom.legend(fontsize=8, loc="lower left")
     fig.suptitle(f"{config.target.get('target')} · {config.encoding['name']} encoding")
     fig.tight_layout()
-    out_file = out_file or run_dir / "confidence.png"
+    out_file = out_file or run_dir / PLOT_FILE
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)

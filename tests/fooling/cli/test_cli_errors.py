@@ -15,7 +15,7 @@ from fitness.builtin import save_state_dict
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, lenet_target):
     """A small finished run, shared by the tests that must not damage it."""
-    from evolve.cli import main
+    from fooling.cli import main
 
     run = tmp_path_factory.mktemp("runs") / "run"
     main(["evolve", "--max-generations", "5", "--batch", "20", "--out", str(run), "-q"])

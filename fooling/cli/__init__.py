@@ -1,0 +1,61 @@
+"""The ``fooling`` command line: one click group, one module per command.
+
+Every command has ``--help``. Errors that are the user's to fix
+(:data:`fooling.cli.errors.USER_ERRORS`) print one line and exit with status 2, here in
+:func:`main` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from evolve.errors import Interrupted
+from fooling.cli.errors import USER_ERRORS
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="fooling")
+def cli() -> None:
+    """Evolve fooling images: images a classifier labels with near certainty as some class
+    although no person would see that class in them (Nguyen, Yosinski & Clune, CVPR 2015)."""
+
+
+def _register() -> None:
+    """Add every command module's command to the group (imported here, after ``cli`` exists)."""
+    from fooling.cli.evolve import evolve
+    from fooling.cli.gallery import gallery
+    from fooling.cli.plot import plot
+    from fooling.cli.retrain import retrain
+    from fooling.cli.train_target import train_target
+
+    for command in (evolve, gallery, plot, train_target, retrain):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line and exit with status 2."""
+    try:
+        cli.main(args=argv, prog_name="fooling", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except Interrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(128 + exc.signum)
+    except USER_ERRORS as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # unwritable run directory, disk full...: name the path, no traceback
+        click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+        sys.exit(2)
+

@@ -1,0 +1,267 @@
+"""``fooling evolve``: a MAP-Elites run into a run directory, new or resumed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
+from evolve.encodings import ENCODING_NAMES, build_encoding
+from evolve.errors import RunError
+from evolve.run_dir import CONFIG_FILE
+from evolve.runner import Evolution
+from fitness.loading import TargetOptions, load_target
+from fooling.cli.errors import USER_ERRORS
+from fooling.cli.options import (
+    UNIT,
+    encoding_config,
+    select_cells,
+    target_options,
+    target_options_from,
+)
+
+#: Generations the original code runs when no stop condition is given (protocol.md).
+DEFAULT_GENERATIONS = {"direct": 1010, "cppn": 1001}
+STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
+
+
+@click.command()
+@target_options
+@click.option(
+    "--encoding",
+    "-e",
+    type=click.Choice(ENCODING_NAMES),
+    default="direct",
+    show_default=True,
+    help="Raw pixels (direct) or CPPN networks.",
+)
+@click.option(
+    "--batch",
+    "-b",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Children per generation, scored in one call.",
+)
+@click.option(
+    "--initial-population",
+    type=click.IntRange(min=1),
+    help="Random genomes in generation 0 (default: --batch).",
+)
+@click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--until", type=UNIT, help="Stop once every class is >= this confidence.")
+@click.option(
+    "--max-generations",
+    type=click.IntRange(min=0),
+    help="Stop after this many generations (default when no stop option is given: "
+    "1010 direct, 1001 cppn, as the original code).",
+)
+@click.option("--max-evaluations", type=click.IntRange(min=1), help="Stop after this many images.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop after this many wall seconds of evolution.",
+)
+@click.option(
+    "--threshold",
+    type=UNIT,
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Confidence counted as fooled in summaries (default 0.9999; --until sets it).",
+)
+@click.option("--only-classes", help="Evolve only these classes (comma-separated names/indices).")
+@click.option(
+    "--mutation-rate",
+    type=UNIT,
+    default=0.1,
+    show_default=True,
+    help="Direct: per-gene mutation probability.",
+)
+@click.option(
+    "--mutation-eta",
+    type=click.FloatRange(min=0),
+    default=15.0,
+    show_default=True,
+    help="Direct: polynomial mutation distribution index.",
+)
+@click.option(
+    "--crossover-rate",
+    type=UNIT,
+    default=0.0,
+    show_default=True,
+    help="Direct: probability of SBX per pair (the original code used 0.5; the paper "
+    "mentions none).",
+)
+@click.option(
+    "--crossover-eta",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Direct: SBX distribution index.",
+)
+@click.option(
+    "--halve-every",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Direct: halve the mutation rate every N generations (paper: 1000; 0 = the "
+    "original code's constant rate).",
+)
+@click.option(
+    "--cppn-config",
+    type=click.Path(dir_okay=False),
+    help="CPPN: a neat-python INI merged over the shipped profile.",
+)
+@click.option(
+    "--color",
+    help="Reading of the outputs/genes: gray (the default for 1 channel), or rgb, hls, hls_full "
+    "(3 channels; default: direct rgb, cppn hls, the original code's 8-bit HLS).",
+)
+@click.option(
+    "--coordinates",
+    type=click.Choice(["normalized", "raw"]),
+    default="normalized",
+    show_default=True,
+    help="CPPN: x, y in [-1, 1] or the original's pixel indices.",
+)
+@click.option(
+    "--renderer",
+    type=click.Choice(["auto", "numba", "numpy", "gpu"]),
+    default="auto",
+    show_default=True,
+    help="CPPN: renderer (auto = GPU if available, else numba).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Checkpoint every N generations (and on SIGINT/SIGTERM and at the end).",
+)
+@click.option(
+    "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_context
+def evolve(ctx: click.Context, **kwargs: Any) -> None:
+    """Evolve one fooling image per class with MAP-Elites and write them to --out.
+
+    Writes config.json, metrics.jsonl (one line per generation), summary.json, archive.npz and
+    checkpoint.npz. Ctrl-C checkpoints; --resume continues exactly where the run stopped.
+    """
+    run_dir = Path(kwargs.pop("run_dir"))
+    progress = not kwargs.pop("quiet")
+    stop_given = {
+        name: kwargs[name]
+        for name in STOP_OPTIONS
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
+    if kwargs.pop("resume"):
+        allowed = {*STOP_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
+        extra = [
+            name
+            for name in ctx.params
+            if name not in allowed
+            and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        ]
+        if extra:
+            raise click.UsageError(
+                f"--{extra[0].replace('_', '-')} cannot change on --resume "
+                "(only --until and the --max-*/--time-limit limits can)"
+            )
+        if kwargs["overwrite"]:
+            raise click.UsageError("--resume and --overwrite exclude each other")
+        summary = resume_run(run_dir, stop_given, progress)
+    else:
+        summary = new_run(run_dir, kwargs, stop_given, progress)
+    report(summary, run_dir)
+
+
+def stop_conditions(stop_given: dict[str, Any], encoding: str) -> StopConditions:
+    """The stop conditions asked for; the original code's generation count if none."""
+    stop = StopConditions(
+        max_generations=stop_given.get("max_generations"),
+        max_evaluations=stop_given.get("max_evaluations"),
+        time_limit_s=stop_given.get("time_limit"),
+        until=stop_given.get("until"),
+    )
+    if stop.max_generations is None and not any((stop.max_evaluations, stop.time_limit_s)):
+        stop.max_generations = DEFAULT_GENERATIONS[encoding]
+    return stop
+
+
+def new_run(
+    run_dir: Path, kwargs: dict[str, Any], stop_given: dict[str, Any], progress: bool
+) -> dict[str, Any]:
+    """Validate everything, load the target, then (and only then) create the run directory."""
+    options = target_options_from(kwargs)
+    stop = stop_conditions(stop_given, kwargs["encoding"])
+    if (run_dir / CONFIG_FILE).exists() and not kwargs["overwrite"]:
+        raise RunError(
+            f"{run_dir} already holds a run; use --resume to continue it or "
+            "--overwrite to start again"
+        )
+    target = load_target(options, progress=progress)
+    cells = select_cells(target.class_names, kwargs["only_classes"])
+    try:
+        encoding = build_encoding(
+            encoding_config(kwargs["encoding"], target.image_shape, options.device, kwargs)
+        )
+    except ValueError as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise click.UsageError(str(exc)) from None
+    config = RunConfig(
+        target=options.to_dict(),
+        target_fingerprint=target.fingerprint,
+        class_names=target.class_names,
+        cell_classes=cells,
+        encoding=encoding.config(),
+        batch=kwargs["batch"],
+        initial_population=kwargs["initial_population"] or kwargs["batch"],
+        seed=kwargs["seed"],
+        stop=stop,
+        checkpoint_every=kwargs["checkpoint_every"],
+        threshold=stop.until if stop.until is not None else kwargs["threshold"],
+    )
+    evolution = Evolution.create(
+        run_dir, config, target, encoding, overwrite=kwargs["overwrite"], progress=progress
+    )
+    return evolution.run()
+
+
+def resume_run(run_dir: Path, stop_given: dict[str, Any], progress: bool) -> dict[str, Any]:
+    """Continue a run from its own config.json and checkpoint."""
+    config = RunConfig.load(run_dir / CONFIG_FILE)
+    if stop_given:
+        # Stop options given on --resume replace the stored ones as a whole, with a new run's
+        # defaults: "--max-generations 2000" must continue a run that had met its --until.
+        config.stop = stop_conditions(stop_given, config.encoding.get("name", "direct"))
+    if "until" in stop_given:
+        config.threshold = stop_given["until"]
+    target = load_target(TargetOptions.from_dict(config.target), progress=progress)
+    try:
+        encoding = build_encoding(config.encoding)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, USER_ERRORS):
+            raise
+        raise RunError(f"{run_dir / CONFIG_FILE} has a bad encoding: {exc}") from None
+    return Evolution.resume(run_dir, config, target, encoding, progress=progress).run()
+
+
+def report(summary: dict[str, Any], run_dir: Path) -> None:
+    """A short human summary; summary.json holds the full one."""
+    best = summary["best_confidence"]
+    reached = summary["all_at_threshold"]
+    click.echo(
+        f"{summary['classes_at_threshold']}/{len(best)} classes >= {summary['threshold']} after "
+        f"{summary['generations']} generations, {summary['evaluations']:,} evaluations, "
+        f"{summary['elapsed_s']:.2f} s ({summary['stop_reason']}); median confidence "
+        f"{summary['median_confidence']:.6f}"
+        + (f"; all reached at {reached['elapsed_s']:.2f} s" if reached else "")
+    )
+    click.echo(f"results in {run_dir}/ (summary.json, metrics.jsonl, archive.npz)")

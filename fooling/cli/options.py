@@ -1,0 +1,232 @@
+"""Options and parsing shared by the commands: number lists, class selections, the target's
+options, and the encoding settings a command line asks for. Parsed once, here, at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evolve.encodings.direct import genome_device
+from fitness.loading import BUILTIN_TARGETS, TargetOptions
+from fitness.target import CROPS, PRECISIONS
+
+#: A probability or confidence.
+UNIT = click.FloatRange(0.0, 1.0)
+
+
+class NumberList(click.ParamType):
+    """Comma-separated numbers, e.g. ``0.485,0.456,0.406``."""
+
+    def __init__(self, kind: type = float, length: int | None = None, positive: bool = False):
+        self.kind, self.length, self.positive = kind, length, positive
+        self.name = f"{kind.__name__} list"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 (click's signature)
+        """Parse the list, checking count and sign."""
+        if isinstance(value, tuple):
+            return value
+        try:
+            numbers = tuple(self.kind(part) for part in str(value).split(","))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a comma-separated list of {self.kind.__name__}s", param, ctx
+            )
+        if self.length is not None and len(numbers) != self.length:
+            self.fail(f"{value!r} needs exactly {self.length} values", param, ctx)
+        if self.positive and any(n <= 0 for n in numbers):
+            self.fail(f"{value!r} must hold positive values", param, ctx)
+        if any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
+            self.fail(f"{value!r} must hold finite values", param, ctx)
+        return numbers
+
+
+def select_cells(class_names: Sequence[str], only: str | None) -> list[int]:
+    """Class indices named by ``only`` (comma-separated names or indices); all when ``None``."""
+    if only is None:
+        return list(range(len(class_names)))
+    index_of = {name: i for i, name in enumerate(class_names)}
+    cells: list[int] = []
+    for part in (p.strip() for p in only.split(",")):
+        if part in index_of:
+            cell = index_of[part]
+        elif part.isdigit() and int(part) < len(class_names):
+            cell = int(part)
+        else:
+            raise click.BadParameter(
+                f"{part!r} is neither a class name nor a class index", param_hint="'--only-classes'"
+            )
+        if cell in cells:
+            raise click.BadParameter(
+                f"class {part!r} is named twice", param_hint="'--only-classes'"
+            )
+        cells.append(cell)
+    return cells
+
+
+#: Options describing a user's model, shared by ``evolve`` and ``retrain``.
+MODEL_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--input-shape",
+        type=NumberList(int, 3, positive=True),
+        help="C,H,W of your model's input.",
+    ),
+    click.option(
+        "--class-names",
+        "class_names_file",
+        type=click.Path(dir_okay=False),
+        help="File with one class name per line (default: 0..K-1; retrain: the --train-dir "
+        "sub-folders, sorted).",
+    ),
+    click.option(
+        "--input-scale",
+        type=float,
+        default=1.0,
+        show_default=True,
+        help="Model input = (image * scale - mean) / std, image in [0, 1].",
+    ),
+    click.option("--mean", type=NumberList(float), help="Per-channel mean (comma list)."),
+    click.option(
+        "--std", type=NumberList(float, positive=True), help="Per-channel std (comma list)."
+    ),
+    click.option(
+        "--device",
+        default="auto",
+        show_default=True,
+        help="auto (CUDA if available), cpu, cuda, cuda:N. On a GPU the population stays on it "
+        "(direct genes and CPPN renders).",
+    ),
+    click.option(
+        "--max-batch",
+        type=click.IntRange(min=1),
+        default=1024,
+        show_default=True,
+        help="Largest number of model inputs (images x crops) in one forward pass.",
+    ),
+]
+
+
+def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
+    """Decorate ``func`` with click options, listed in the order --help shows them."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def target_options(func: Any) -> Any:
+    """The options that describe which classifier to fool."""
+    options = [
+        click.option(
+            "--target",
+            "-t",
+            default="mnist-lenet",
+            show_default=True,
+            help=f"Built-in target ({', '.join(BUILTIN_TARGETS)}), a TorchScript file, "
+            "or package.module:factory.",
+        ),
+        click.option(
+            "--weights",
+            type=click.Path(dir_okay=False),
+            help="State-dict file for a built-in or factory model (loaded with weights_only=True).",
+        ),
+        *MODEL_OPTIONS,
+        click.option(
+            "--model-outputs",
+            type=click.Choice(["logits", "probabilities"]),
+            default="logits",
+            show_default=True,
+            help="What the model returns.",
+        ),
+        click.option(
+            "--genome-size",
+            type=NumberList(int, positive=True),
+            help="H[,W] of the evolved images (default: the target's input size); they reach "
+            "the model through --crops.",
+        ),
+        click.option(
+            "--crops",
+            type=click.Choice(CROPS),
+            default="resize",
+            show_default=True,
+            help="How --genome-size images become model inputs: bilinear resize, the centre "
+            "crop, or ten crops (corners, centre and mirrors; softmax averaged, as the paper).",
+        ),
+        click.option(
+            "--precision",
+            type=click.Choice(list(PRECISIONS)),
+            default="fp32",
+            show_default=True,
+            help="Forward pass in float32 or autocast to bfloat16/float16.",
+        ),
+        click.option(
+            "--channels-last",
+            is_flag=True,
+            help="Run the model in channels-last memory layout (faster convolutions on GPUs).",
+        ),
+    ]
+    return apply_options(func, options)
+
+
+def target_options_from(kwargs: dict[str, Any]) -> TargetOptions:
+    """Collect target options from click's keyword arguments."""
+    return TargetOptions(
+        target=kwargs.pop("target"),
+        weights=kwargs.pop("weights"),
+        input_shape=kwargs.pop("input_shape"),
+        class_names_file=kwargs.pop("class_names_file"),
+        input_scale=kwargs.pop("input_scale"),
+        mean=kwargs.pop("mean"),
+        std=kwargs.pop("std"),
+        outputs=kwargs.pop("model_outputs"),
+        device=kwargs.pop("device"),
+        max_batch=kwargs.pop("max_batch"),
+        image_size=genome_size(kwargs.pop("genome_size")),
+        crops=kwargs.pop("crops"),
+        precision=kwargs.pop("precision"),
+        channels_last=kwargs.pop("channels_last"),
+    )
+
+
+def genome_size(value: tuple[int, ...] | None) -> tuple[int, int] | None:
+    """``--genome-size`` H or H,W as (H, W)."""
+    if value is None:
+        return None
+    if len(value) not in (1, 2):
+        raise click.BadParameter("give H or H,W", param_hint="'--genome-size'")
+    return (value[0], value[-1])
+
+
+#: Settings of the direct encoding that ``fooling evolve`` takes from its options.
+DIRECT_OPTIONS = ("mutation_rate", "mutation_eta", "crossover_rate", "crossover_eta", "halve_every")
+
+
+def encoding_config(
+    name: str,
+    shape: tuple[int, int, int],
+    target_device: str = "auto",
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The encoding's settings for the target's image shape and device.
+
+    ``options`` holds the command line's encoding options (``fooling evolve``); those absent keep
+    the encoding's defaults (``fooling retrain``). Direct genomes live on the target's GPU.
+    """
+    channels, height, width = shape
+    options = options or {}
+    config: dict[str, Any] = {"name": name, "channels": channels, "height": height, "width": width}
+    if options.get("color") is not None:
+        config["color"] = options["color"]
+    if name == "direct":
+        config.update({key: options[key] for key in DIRECT_OPTIONS if key in options})
+        config["device"] = genome_device(target_device)
+        return config
+    cppn_config = options.get("cppn_config")
+    if cppn_config is not None:
+        if not Path(cppn_config).is_file():
+            raise click.BadParameter(f"file not found: {cppn_config}", param_hint="'--cppn-config'")
+        config["config_path"] = str(Path(cppn_config).resolve())
+    config.update({key: options[key] for key in ("coordinates", "renderer") if key in options})
+    return config
