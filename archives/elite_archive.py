@@ -1,7 +1,9 @@
 """One elite per cell; a cell is a class of the target classifier.
 
 Struct of arrays, as in pyribs: each field is one preallocated array indexed by cell, so a whole
-batch is inserted with vectorised index arithmetic. A candidate competes for EVERY cell (as in the
+batch is inserted with vectorised index arithmetic. The archive owns its arrays: readers get
+read-only views, only :meth:`EliteArchive.insert` writes, and parents are drawn here
+(:meth:`EliteArchive.sample_elites`). A candidate competes for EVERY cell (as in the
 original code), not only for its argmax class: it replaces each elite whose fitness it beats
 strictly. Within a batch the first of equally good candidates wins, which is what inserting the
 batch one candidate at a time with a strict comparison would give.
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from archives.atomic import atomic_save_npz
+from archives.fooled import all_fooled, count_fooled
 
 ARCHIVE_FORMAT = "fooling-archive"
 ARCHIVE_VERSION = 1
@@ -48,11 +51,37 @@ class EliteArchive:
             raise ValueError(f"genome storage holds {len(genomes)} cells, expected {cells}")
         if cells and (self.cell_classes.min() < 0 or self.cell_classes.max() >= len(class_names)):
             raise ValueError("cell_classes must index class_names")
-        self.genomes = genomes
-        self.fitness = np.full(cells, -np.inf)
-        self.probabilities = np.zeros((cells, len(self.class_names)))
-        self.generation = np.full(cells, -1, dtype=np.int64)
-        self.evaluation = np.full(cells, -1, dtype=np.int64)
+        self._genomes = genomes
+        self._fitness = np.full(cells, -np.inf)
+        self._probabilities = np.zeros((cells, len(self.class_names)))
+        self._generation = np.full(cells, -1, dtype=np.int64)
+        self._evaluation = np.full(cells, -1, dtype=np.int64)
+
+    # ------------------------------------------------------------------ read-only views
+    @property
+    def genomes(self) -> Any:
+        """The elites' genomes by cell (read-only where the storage supports it)."""
+        return _read_only(self._genomes)
+
+    @property
+    def fitness(self) -> np.ndarray:
+        """Fitness (the cell's class probability) by cell; -inf where empty. Read-only."""
+        return _read_only(self._fitness)
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Each elite's whole probability vector, [cells, classes]. Read-only."""
+        return _read_only(self._probabilities)
+
+    @property
+    def generation(self) -> np.ndarray:
+        """The generation that found each elite (-1 where empty). Read-only."""
+        return _read_only(self._generation)
+
+    @property
+    def evaluation(self) -> np.ndarray:
+        """The evaluation number (1-based, over the run) of each elite. Read-only."""
+        return _read_only(self._evaluation)
 
     @property
     def num_cells(self) -> int:
@@ -62,7 +91,7 @@ class EliteArchive:
     @property
     def occupied(self) -> np.ndarray:
         """Boolean mask of cells that hold an elite."""
-        return np.isfinite(self.fitness)
+        return np.isfinite(self._fitness)
 
     @property
     def cell_names(self) -> list[str]:
@@ -93,12 +122,22 @@ class EliteArchive:
         cells = np.flatnonzero(best_fitness > self.fitness)
         if cells.size:
             winners = best[cells]
-            self.genomes[cells] = genomes[winners]
-            self.fitness[cells] = best_fitness[cells]
-            self.probabilities[cells] = probabilities[winners]
-            self.generation[cells] = generation
-            self.evaluation[cells] = evaluations_before + winners + 1
+            self._genomes[cells] = genomes[winners]
+            self._fitness[cells] = best_fitness[cells]
+            self._probabilities[cells] = probabilities[winners]
+            self._generation[cells] = generation
+            self._evaluation[cells] = evaluations_before + winners + 1
         return cells
+
+    def sample_elites(self, count: int, rng: np.random.Generator) -> Any:
+        """``count`` elites' genomes drawn uniformly, with replacement, from occupied cells.
+
+        An image that holds k cells is drawn with k times the weight, as in the original code.
+        """
+        occupied = np.flatnonzero(self.occupied)
+        if occupied.size == 0:
+            raise RuntimeError("cannot sample elites from an empty archive")
+        return self._genomes[occupied[rng.integers(occupied.size, size=count)]]
 
     def cell_fitness(self) -> np.ndarray:
         """Fitness per cell with empty cells counted as 0 (no confidence)."""
@@ -118,13 +157,13 @@ class EliteArchive:
             "median": float(np.median(values)) if not empty else 0.0,
             "mean": float(values.mean()) if not empty else 0.0,
             "max": float(values.max()) if not empty else 0.0,
-            "cells_at_threshold": int((values >= threshold).sum()),
+            "cells_at_threshold": count_fooled(values, threshold),
             "threshold": threshold,
         }
 
     def all_at(self, threshold: float) -> bool:
-        """Whether every cell holds an elite of fitness >= ``threshold``."""
-        return bool(self.num_cells) and bool((self.cell_fitness() >= threshold).all())
+        """Whether every cell holds an elite that counts as fooling at ``threshold``."""
+        return all_fooled(self.cell_fitness(), threshold)
 
     def best_by_class(self) -> dict[str, float]:
         """Map from class name to the best confidence found for it (0 when empty)."""
@@ -149,7 +188,7 @@ class EliteArchive:
             "generation": self.generation,
             "evaluation": self.evaluation,
         }
-        for key, value in encoding.to_arrays(self.genomes).items():
+        for key, value in encoding.to_arrays(self._genomes).items():
             arrays[GENOME_PREFIX + key] = value
         return arrays
 
@@ -173,10 +212,10 @@ class EliteArchive:
             }
             genomes = encoding.from_arrays(genome_arrays)
             archive = cls(arrays["cell_classes"], meta["class_names"], genomes)
-            archive.fitness = np.array(arrays["fitness"], dtype=np.float64)
-            archive.probabilities = np.array(arrays["probabilities"], dtype=np.float64)
-            archive.generation = np.array(arrays["generation"], dtype=np.int64)
-            archive.evaluation = np.array(arrays["evaluation"], dtype=np.int64)
+            archive._fitness = np.array(arrays["fitness"], dtype=np.float64)
+            archive._probabilities = np.array(arrays["probabilities"], dtype=np.float64)
+            archive._generation = np.array(arrays["generation"], dtype=np.int64)
+            archive._evaluation = np.array(arrays["evaluation"], dtype=np.int64)
             cells, classes = archive.num_cells, len(archive.class_names)
             if archive.fitness.shape != (cells,) or archive.probabilities.shape != (cells, classes):
                 raise ArchiveError("archive fields have inconsistent shapes")
@@ -206,3 +245,12 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
             return {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ArchiveError(f"{path} is corrupt or not an npz file ({exc})") from None
+
+
+def _read_only(values: Any) -> Any:
+    """A view of ``values`` that cannot be written (NumPy); other storage as it is."""
+    if isinstance(values, np.ndarray):
+        view = values.view()
+        view.flags.writeable = False
+        return view
+    return values

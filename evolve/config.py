@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from archives.atomic import atomic_write_json
+from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
 
 CONFIG_FORMAT = "fooling-run"
 CONFIG_VERSION = 1
-DEFAULT_THRESHOLD = 0.9999
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Batched ask/tell MAP-Elites: one generation as a straight line.
 
-``vary(parents) -> express(children) -> target.probabilities(images) -> archive.insert(...)``.
+``archive.sample_elites -> encoding.vary -> evaluator(children) -> archive.insert``; the
+evaluator expresses and scores (:mod:`evolve.evaluator`).
 Everything that changes lives in :class:`RunState` and the archive, so a checkpoint of both
 continues the run exactly.
 """
@@ -8,12 +9,13 @@ continues the run exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from archives import EliteArchive
 from evolve.encodings.base import Encoding
-from fitness import Target
+from evolve.evaluator import Evaluator
 
 
 @dataclass
@@ -32,45 +34,35 @@ class RunState:
 
 
 def evaluate_and_insert(
-    state: RunState,
-    encoding: Encoding,
-    target: Target,
-    archive: EliteArchive,
-    genomes: np.ndarray,
+    state: RunState, evaluator: Evaluator, archive: EliteArchive, genomes: Any
 ) -> np.ndarray:
     """Score ``genomes`` in one batched call and insert them; return the improved cells."""
-    probabilities = target.probabilities(encoding.express(genomes))
+    probabilities = evaluator(genomes)
     improved = archive.insert(genomes, probabilities, state.generation, state.evaluations)
     state.evaluations += len(genomes)
     return improved
 
 
 def initialise(
-    state: RunState, encoding: Encoding, target: Target, archive: EliteArchive, population: int
+    state: RunState,
+    encoding: Encoding,
+    evaluator: Evaluator,
+    archive: EliteArchive,
+    population: int,
 ) -> np.ndarray:
     """Generation 0: random genomes, scored and inserted."""
     state.generation = 0
-    return evaluate_and_insert(
-        state, encoding, target, archive, encoding.random(population, state.rng)
-    )
-
-
-def select_parents(archive: EliteArchive, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` parents drawn uniformly, with replacement, from occupied cells.
-
-    An image that holds k cells is drawn with k times the weight, as in the original code.
-    """
-    occupied = np.flatnonzero(archive.occupied)
-    if occupied.size == 0:
-        raise RuntimeError("cannot select parents from an empty archive")
-    return archive.genomes[occupied[rng.integers(occupied.size, size=count)]]
+    return evaluate_and_insert(state, evaluator, archive, encoding.random(population, state.rng))
 
 
 def step(
-    state: RunState, encoding: Encoding, target: Target, archive: EliteArchive, batch: int
+    state: RunState, encoding: Encoding, evaluator: Evaluator, archive: EliteArchive, batch: int
 ) -> np.ndarray:
-    """One generation of ``batch`` children; return the cells it improved."""
-    parents = select_parents(archive, batch, state.rng)
+    """One generation of ``batch`` children; return the cells it improved.
+
+    ``archive.sample -> encoding.vary -> evaluator(express -> target) -> archive.insert``.
+    """
+    parents = archive.sample_elites(batch, state.rng)
     state.generation += 1
     children = encoding.vary(parents, state.rng, state.generation)
-    return evaluate_and_insert(state, encoding, target, archive, children)
+    return evaluate_and_insert(state, evaluator, archive, children)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from archives import EliteArchive
+from archives import EliteArchive, all_fooled
 from archives.atomic import atomic_write_bytes
 from evolve.errors import RunError
 
@@ -101,7 +101,7 @@ def first_at_threshold(path: Path, threshold: float) -> dict[str, Any] | None:
     """The first generation in metrics.jsonl at which every class was >= ``threshold``."""
     for _, record in iter_metrics(path):
         best = record.get("best_confidence") or []
-        if best and min(best) >= threshold:
+        if all_fooled(best, threshold):
             return {
                 "threshold": threshold,
                 **{key: record[key] for key in ("generation", "evaluations", "elapsed_s")},

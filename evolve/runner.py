@@ -1,23 +1,21 @@
-"""Running MAP-Elites in a run directory: config, metrics, checkpoints, signals, progress.
+"""A run in its directory: the MAP-Elites step, stop conditions, checkpoints and signals.
 
-RUN_DIR holds ``config.json`` (enough to rerun), ``metrics.jsonl`` (one line per generation),
-``summary.json`` (at each checkpoint and at the end), ``checkpoint.npz`` (archive and run state)
-and ``archive.npz`` / ``archive.json`` (the final archive and its statistics).
+The loop is the step (:meth:`Evolution.step`) and a stop check; metrics, progress, the elite log
+and periodic checkpoints are observers (:mod:`evolve.observers`). File names and readers are in
+:mod:`evolve.run_dir`.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from archives import EliteArchive
 from archives.atomic import atomic_write_json
@@ -26,7 +24,15 @@ from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
+from evolve.evaluator import Evaluator, LocalEvaluator
 from evolve.map_elites import RunState, initialise, step
+from evolve.observers import (
+    EliteLogger,
+    MetricsWriter,
+    Observer,
+    PeriodicCheckpoint,
+    ProgressBar,
+)
 from evolve.run_dir import (
     ARCHIVE_FILE,
     ARCHIVE_STATS_FILE,
@@ -76,7 +82,11 @@ def young_objects_only_collected() -> Iterator[None]:
 
 
 class Evolution:
-    """One run: a configuration, its target and encoding, the archive and the run state."""
+    """One run: a configuration, its target and encoding, the archive and the run state.
+
+    ``evaluator`` scores genomes (default: :class:`evolve.evaluator.LocalEvaluator` over the
+    encoding and ``target``); ``target`` is still needed for its identity (fingerprint, shape).
+    """
 
     def __init__(
         self,
@@ -86,6 +96,7 @@ class Evolution:
         encoding: Encoding,
         *,
         progress: bool = True,
+        evaluator: Evaluator | None = None,
     ) -> None:
         if target.fingerprint != config.target_fingerprint:
             raise RunError("the target's weights differ from those this run was started with")
@@ -98,14 +109,23 @@ class Evolution:
         self.config = config
         self.target = target
         self.encoding = encoding
-        self.progress = progress
+        self.evaluator = evaluator if evaluator is not None else LocalEvaluator(encoding, target)
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
         )
         self.state = RunState(rng=np.random.default_rng(config.seed))
         self.target_queries = 0  # answered in earlier processes of this run
         self.reached: dict[str, Any] | None = None  # when every class first met the threshold
-        self.elite_log = EliteLog() if config.elite_log_min is not None else None
+        self.elite_logger = (
+            EliteLogger(config.elite_log_min) if config.elite_log_min is not None else None
+        )
+        self.observers: list[Observer] = [
+            *([self.elite_logger] if self.elite_logger is not None else []),
+            MetricsWriter(),
+            ProgressBar(progress),
+            PeriodicCheckpoint(config.checkpoint_every),
+        ]
+        self._clock_base: tuple[float, float] | None = None  # (elapsed_s, perf_counter) at start
 
     # ---------------------------------------------------------------------------- set-up
     @classmethod
@@ -118,9 +138,10 @@ class Evolution:
         *,
         overwrite: bool = False,
         progress: bool = True,
+        evaluator: Evaluator | None = None,
     ) -> Evolution:
         """A new run: prepare the directory and write config.json."""
-        evolution = cls(run_dir, config, target, encoding, progress=progress)
+        evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
         prepare_new_run_dir(evolution.run_dir, overwrite)
         config.save(evolution.run_dir / CONFIG_FILE)
         return evolution
@@ -134,9 +155,10 @@ class Evolution:
         encoding: Encoding,
         *,
         progress: bool = True,
+        evaluator: Evaluator | None = None,
     ) -> Evolution:
         """Continue a run from its last checkpoint (from scratch if it had none yet)."""
-        evolution = cls(run_dir, config, target, encoding, progress=progress)
+        evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
         checkpoint = evolution.run_dir / CHECKPOINT_FILE
         if checkpoint.exists():
             evolution.archive, evolution.state, extra = load_checkpoint(
@@ -145,9 +167,9 @@ class Evolution:
             evolution.target_queries = int(extra.get("target_queries", 0))
             evolution.reached = extra.get("reached")
             log_path = evolution.run_dir / ELITE_LOG_FILE
-            if evolution.elite_log is not None and log_path.exists():
-                evolution.elite_log = EliteLog.load(log_path)
-                evolution.elite_log.truncate(evolution.state.generation)
+            if evolution.elite_logger is not None and log_path.exists():
+                evolution.elite_logger.log = EliteLog.load(log_path)
+                evolution.elite_logger.log.truncate(evolution.state.generation)
         truncate_metrics(evolution.run_dir / METRICS_FILE, evolution.state.generation)
         if not evolution.reached or evolution.reached.get("threshold") != config.threshold:
             # --until may have changed the threshold: when was it first met? Ask the metrics.
@@ -161,7 +183,7 @@ class Evolution:
     @property
     def queries(self) -> int:
         """Images the target has scored for this run, over all its processes."""
-        return self.target_queries + self.target.queries
+        return self.target_queries + self.evaluator.queries
 
     def summary(self, stop_reason: str) -> dict[str, Any]:
         """The run's headline figures (summary.json)."""
@@ -185,7 +207,8 @@ class Evolution:
             "target_queries": self.queries,
         }
 
-    def _metrics_record(self) -> dict[str, Any]:
+    def metrics_record(self) -> dict[str, Any]:
+        """This generation's line of metrics.jsonl."""
         stats = self.archive.stats(self.config.threshold)
         return {
             "generation": self.state.generation,
@@ -198,12 +221,11 @@ class Evolution:
             "median": stats["median"],
         }
 
-    def checkpoint(self, stop_reason: str, metrics: IO[str] | None = None) -> None:
-        """Flush metrics, then write checkpoint and summary atomically."""
-        if metrics is not None:
-            metrics.flush()
-        if self.elite_log is not None:  # before the checkpoint: a resume truncates it to that
-            self.elite_log.save(self.run_dir / ELITE_LOG_FILE)
+    def checkpoint(self, stop_reason: str) -> None:
+        """Let observers save what a resume relies on, then write checkpoint and summary
+        atomically."""
+        for observer in self.observers:
+            observer.saving(self)
         save_checkpoint(
             self.run_dir / CHECKPOINT_FILE,
             self.archive,
@@ -243,81 +265,57 @@ class Evolution:
             return "time_limit"
         return None
 
-    def _log_elites(self, improved: np.ndarray) -> None:
-        if self.elite_log is None or improved.size == 0:
-            return
-        cells = improved[self.archive.fitness[improved] >= self.config.elite_log_min]
-        if cells.size:
-            self.elite_log.append(
-                self.encoding.to_arrays(self.archive.genomes[cells]),
-                cells,
-                self.state.generation,
-                self.archive.fitness[cells],
-            )
+    def step(self) -> np.ndarray:
+        """One generation (generation 0: the initial population); return the improved cells.
 
-    def _note_threshold(self) -> None:
+        Updates the run's clock and notes when every class first reaches the threshold.
+        """
+        state = self.state
+        if self._clock_base is None:
+            self._clock_base = (state.elapsed_s, time.perf_counter())
+        if state.started:
+            improved = step(state, self.encoding, self.evaluator, self.archive, self.config.batch)
+        else:
+            improved = initialise(
+                state, self.encoding, self.evaluator, self.archive, self.config.initial_population
+            )
+        base_elapsed, started = self._clock_base
+        state.elapsed_s = base_elapsed + (time.perf_counter() - started)
         if self.reached is None and self.archive.all_at(self.config.threshold):
             self.reached = {
                 "threshold": self.config.threshold,
-                "generation": self.state.generation,
-                "evaluations": self.state.evaluations,
-                "elapsed_s": self.state.elapsed_s,
+                "generation": state.generation,
+                "evaluations": state.evaluations,
+                "elapsed_s": state.elapsed_s,
             }
+        return improved
 
     def run(self) -> dict[str, Any]:
         """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.
 
         Raises :class:`Interrupted` after checkpointing when a signal arrives.
         """
-        config, state = self.config, self.state
-        total = config.stop.max_generations
-        bar = tqdm(
-            total=None if total is None else total + 1,
-            initial=state.generation + 1,
-            unit="gen",
-            desc="evolving",
-            disable=not self.progress,
-            dynamic_ncols=True,
-        )
         reason = self.stop_reason()
-        with (
-            signals_caught() as received,
-            young_objects_only_collected(),
-            open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as metrics,
-        ):
-            started = time.perf_counter()
-            base_elapsed = state.elapsed_s
-            while reason is None:
-                if state.started:
-                    improved = step(state, self.encoding, self.target, self.archive, config.batch)
-                else:
-                    improved = initialise(
-                        state, self.encoding, self.target, self.archive, config.initial_population
-                    )
-                self._log_elites(improved)
-                state.elapsed_s = base_elapsed + (time.perf_counter() - started)
-                self._note_threshold()
-                record = self._metrics_record()
-                metrics.write(json.dumps(record) + "\n")
-                bar.update(1)
-                bar.set_postfix_str(
-                    f"{state.evaluations / max(state.elapsed_s, 1e-9):,.0f} evals/s "
-                    f"min {record['min']:.5f} median {record['median']:.5f}",
-                    refresh=False,
-                )
-                reason = self.stop_reason()
-                if received:
-                    self.checkpoint("interrupted", metrics)
-                    self.save_archive()
-                    bar.close()
-                    raise Interrupted(
-                        received[0],
-                        f"interrupted at generation {state.generation}; checkpoint saved; "
-                        f"continue with: fooling evolve --resume --out {self.run_dir}",
-                    )
-                if reason is None and state.generation % config.checkpoint_every == 0:
-                    self.checkpoint("running", metrics)
-            self.checkpoint(reason, metrics)
-        bar.close()
+        with signals_caught() as received, young_objects_only_collected():
+            for observer in self.observers:
+                observer.started(self)
+            try:
+                while reason is None:
+                    improved = self.step()
+                    for observer in self.observers:
+                        observer.generation_done(self, improved)
+                    reason = self.stop_reason()
+                    if received:
+                        self.checkpoint("interrupted")
+                        self.save_archive()
+                        raise Interrupted(
+                            received[0],
+                            f"interrupted at generation {self.state.generation}; checkpoint "
+                            f"saved; continue with: fooling evolve --resume --out {self.run_dir}",
+                        )
+                self.checkpoint(reason)
+            finally:
+                for observer in self.observers:
+                    observer.finished(self, reason)
         self.save_archive()
         return self.summary(reason)

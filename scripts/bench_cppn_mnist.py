@@ -38,7 +38,8 @@ import numpy as np
 from archives import EliteArchive
 from evolve.config import RunConfig, StopConditions
 from evolve.encodings.cppn import CppnEncoding
-from evolve.map_elites import RunState, initialise, select_parents
+from evolve.evaluator import LocalEvaluator
+from evolve.map_elites import RunState, initialise
 from evolve.runner import Evolution, young_objects_only_collected
 from fitness.loading import TargetOptions, load_target
 
@@ -178,7 +179,7 @@ def phases(args: argparse.Namespace, target: Any, batch: int) -> dict[str, float
     n_cells = len(target.class_names)
     archive = EliteArchive(list(range(n_cells)), target.class_names, encoding.empty(n_cells))
     state = RunState(rng=np.random.default_rng(0))
-    initialise(state, encoding, target, archive, batch)
+    initialise(state, encoding, LocalEvaluator(encoding, target), archive, batch)
     with young_objects_only_collected():  # as in Evolution.run
         return _timed_generations(args, encoding, target, archive, state, batch)
 
@@ -196,7 +197,7 @@ def _timed_generations(
     nodes = links = 0.0
     for g in range(warmup + generations):
         t0 = time.perf_counter()
-        parents = select_parents(archive, batch, state.rng)
+        parents = archive.sample_elites(batch, state.rng)
         state.generation += 1
         children = encoding.vary(parents, state.rng, state.generation)
         t1 = time.perf_counter()

@@ -37,6 +37,7 @@ import torch
 from archives import EliteArchive
 from evolve.encodings.cppn import CppnEncoding
 from evolve.encodings.direct import DirectEncoding, genome_device
+from evolve.evaluator import LocalEvaluator
 from evolve.map_elites import RunState, initialise, step
 from fitness.imagenet import photographs
 from fitness.loading import TargetOptions, load_target, resolve_device
@@ -88,12 +89,13 @@ def loop_evaluations_per_s(
         range(target.num_classes), target.class_names, encoding.empty(target.num_classes)
     )
     state = RunState(rng=np.random.default_rng(seed))
-    initialise(state, encoding, target, archive, batch)
-    step(state, encoding, target, archive, batch)  # warm-up: JIT compilation, allocator
+    evaluator = LocalEvaluator(encoding, target)
+    initialise(state, encoding, evaluator, archive, batch)
+    step(state, encoding, evaluator, archive, batch)  # warm-up: JIT compilation, allocator
     synchronize(target.device)
     start = time.perf_counter()
     for _ in range(generations):
-        step(state, encoding, target, archive, batch)
+        step(state, encoding, evaluator, archive, batch)
     synchronize(target.device)
     return generations * batch / (time.perf_counter() - start)
 

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from archives import count_fooled
 from archives.atomic import atomic_write_json
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import build_encoding
@@ -578,7 +579,7 @@ def summarise_runs(runs: list[dict[str, Any]], threshold: float) -> dict[str, An
         "best_confidence": best,
         "median_confidence": float(np.median(values)),
         "min_confidence": float(values.min()),
-        "classes_at_threshold": int((values >= threshold).sum()),
+        "classes_at_threshold": count_fooled(values, threshold),
         "runs": len(runs),
         "runs_reached": len(evaluations),
         "evaluations_to_threshold": [r["evaluations"] if r else None for r in reached],

@@ -1,0 +1,147 @@
+"""What a run does besides evolving, as observers of its loop: metrics, progress, elite log and
+checkpoints. Each one attaches to :class:`evolve.runner.Evolution` and gets told when the run
+starts, after every generation, before every checkpoint is written, and when the run ends.
+
+The hooks, in the order the loop calls them::
+
+    started(run)                 once, before the first generation of this process
+    generation_done(run, cells)  after each generation (``cells``: the archive cells it improved)
+    saving(run)                  before each checkpoint: write what a resume relies on
+    finished(run, reason)        once, also when interrupted or failed (``reason`` may be None)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from archives.elite_log import EliteLog
+from evolve.run_dir import ELITE_LOG_FILE, METRICS_FILE
+
+if TYPE_CHECKING:
+    from evolve.runner import Evolution
+
+
+class Observer:
+    """A run observer; every hook does nothing unless overridden."""
+
+    def started(self, run: Evolution) -> None:
+        """The loop is about to run its first generation in this process."""
+
+    def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
+        """A generation was scored and inserted; ``improved`` lists the cells it improved."""
+
+    def saving(self, run: Evolution) -> None:
+        """A checkpoint is about to be written."""
+
+    def finished(self, run: Evolution, reason: str | None) -> None:
+        """The loop ended (``reason``: why; may be None when interrupted or failed)."""
+
+
+class MetricsWriter(Observer):
+    """One JSON line per generation in metrics.jsonl; flushed before every checkpoint, so a
+    resumed run finds every generation up to its checkpoint (later lines are truncated)."""
+
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
+
+    def started(self, run: Evolution) -> None:
+        """Open metrics.jsonl for appending."""
+        self._file = open(run.run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+
+    def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
+        """Append this generation's record."""
+        assert self._file is not None
+        self._file.write(json.dumps(run.metrics_record()) + "\n")
+
+    def saving(self, run: Evolution) -> None:
+        """Flush, so the file holds every generation the checkpoint holds."""
+        if self._file is not None:
+            self._file.flush()
+
+    def finished(self, run: Evolution, reason: str | None) -> None:
+        """Close the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class ProgressBar(Observer):
+    """A tqdm bar of generations with evaluations/s and the min and median class confidence."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def started(self, run: Evolution) -> None:
+        """Open the bar at the run's generation, out of --max-generations (+1: generation 0)."""
+        total = run.config.stop.max_generations
+        self._bar = tqdm(
+            total=None if total is None else total + 1,
+            initial=run.state.generation + 1,
+            unit="gen",
+            desc="evolving",
+            disable=not self.enabled,
+            dynamic_ncols=True,
+        )
+
+    def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
+        """Advance by one generation; show speed and confidences."""
+        state, stats = run.state, run.archive.stats(run.config.threshold)
+        self._bar.update(1)
+        self._bar.set_postfix_str(
+            f"{state.evaluations / max(state.elapsed_s, 1e-9):,.0f} evals/s "
+            f"min {stats['min']:.5f} median {stats['median']:.5f}",
+            refresh=False,
+        )
+
+    def finished(self, run: Evolution, reason: str | None) -> None:
+        """Close the bar."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+class EliteLogger(Observer):
+    """Keeps every new elite at or above ``config.elite_log_min`` in elite_log.npz.
+
+    The log is saved before each checkpoint; a resumed run truncates it to the checkpoint's
+    generation, so it holds exactly what an uninterrupted run's would.
+    """
+
+    def __init__(self, minimum: float, log: EliteLog | None = None) -> None:
+        self.minimum = minimum
+        self.log = log if log is not None else EliteLog()
+
+    def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
+        """Log the improved cells whose new elite reaches the minimum."""
+        if improved.size == 0:
+            return
+        fitness = run.archive.fitness
+        cells = improved[fitness[improved] >= self.minimum]
+        if cells.size:
+            self.log.append(
+                run.encoding.to_arrays(run.archive.genomes[cells]),
+                cells,
+                run.state.generation,
+                fitness[cells],
+            )
+
+    def saving(self, run: Evolution) -> None:
+        """Write the log (before the checkpoint: a resume truncates the log to that)."""
+        self.log.save(run.run_dir / ELITE_LOG_FILE)
+
+
+class PeriodicCheckpoint(Observer):
+    """A checkpoint every ``every`` generations while the run goes on (the loop itself writes
+    one at the end and on SIGINT/SIGTERM)."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
+        """Checkpoint on every ``every``-th generation unless the run is about to stop."""
+        if run.state.generation % self.every == 0 and run.stop_reason() is None:
+            run.checkpoint("running")
