@@ -18,6 +18,7 @@ from fitness.builtin import (
     load_state_dict,
     trained_lenet,
 )
+from fitness.devices import resolve_device
 from fitness.imagenet import IMAGENET_TARGETS, efficientnet_lite
 from fitness.target import InputSpec, Target, TargetError
 
@@ -79,15 +80,6 @@ class TargetOptions:
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` means CUDA when available, else CPU."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TargetError(f"device {device!r} asked for, but no CUDA GPU is available")
-    return device
 
 
 def read_class_names(path: str) -> list[str]:

@@ -36,9 +36,10 @@ import torch
 
 from archives import EliteArchive
 from evolve.encodings.cppn import CppnEncoding
-from evolve.encodings.direct import DirectEncoding, genome_device
+from evolve.encodings.direct import DirectEncoding
 from evolve.evaluator import LocalEvaluator
 from evolve.map_elites import RunState, initialise, step
+from fitness.devices import genome_device
 from fitness.imagenet import photographs
 from fitness.loading import TargetOptions, load_target, resolve_device
 from fitness.target import PRECISIONS, Target

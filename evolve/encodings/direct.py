@@ -22,44 +22,12 @@ import numpy as np
 
 from archives.export import as_numpy
 from cppn.color import HUE_SECTORS_PER_BYTE, outputs_to_image
-from fitness.target import TargetError
+from fitness.devices import HOST, resolve_device
 
 #: Colour readings of 3-channel genes: "rgb" (the default) reads them as R, G, B; "hls" as 8-bit
 #: H, L, S converted like the original code (hue byte 0..255 handed to OpenCV's 0..180 hue range);
 #: "hls_full" with the hue byte spanning the colour circle once. See :mod:`cppn.color`.
 COLORS = ("gray", "rgb", *HUE_SECTORS_PER_BYTE)
-#: Where genomes live: "host" (NumPy arrays, the Numba kernel), "auto" (a CUDA GPU when torch
-#: sees one, else the host) or a torch device ("cuda", "cuda:1"; "cpu" runs the torch ops on the
-#: CPU, which is how they are tested without a GPU).
-HOST = "host"
-
-
-def genome_device(target_device: str) -> str:
-    """Where direct genomes live for a target on ``target_device`` ("auto", "cpu", "cuda:N"):
-    with it on a GPU, so the population never leaves the device; on the host for a CPU target."""
-    return HOST if target_device == "cpu" else target_device
-
-
-def resolve_genome_device(device: str) -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'host'; other names are checked (a bad or
-    missing device is a :class:`TargetError`, as for the target itself)."""
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else HOST
-    if device == HOST:
-        return HOST
-    import torch
-
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise TargetError(f"device must be auto, host or a torch device, got {device!r}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise TargetError(f"device {device!r} asked for, but no CUDA GPU is available")
-    return str(resolved)
-
-
 EPSILON = 1e-14
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -201,7 +169,7 @@ class DirectEncoding:
         self.halve_every = int(halve_every)
         self.color = color
         self.device = str(device)
-        self.genome_device = resolve_genome_device(self.device)
+        self.genome_device = resolve_device(self.device, allow_host=True)
 
     @property
     def on_device(self) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from evolve.encodings.direct import genome_device
+from fitness.devices import genome_device
 from fitness.loading import BUILTIN_TARGETS, TargetOptions
 from fitness.target import CROPS, PRECISIONS
 

@@ -14,8 +14,8 @@ from tolerances import ACROSS_BATCHES
 from archives import EliteArchive
 from evolve.config import RunConfig, StopConditions
 from evolve.encodings import DirectEncoding, build_encoding, direct_torch
-from evolve.encodings.direct import genome_device, resolve_genome_device
 from evolve.runner import Evolution
+from fitness.devices import genome_device, resolve_device
 from fitness.target import TargetError
 
 
@@ -105,7 +105,7 @@ def test_genome_device_follows_the_target_and_is_checked() -> None:
     assert genome_device("cpu") == "host"
     assert genome_device("auto") == "auto" and genome_device("cuda:1") == "cuda:1"
     expected = "cuda" if torch.cuda.is_available() else "host"
-    assert resolve_genome_device("auto") == expected
+    assert resolve_device("auto", allow_host=True) == expected
     with pytest.raises(TargetError, match="device must be auto, host or a torch device"):
         DirectEncoding(device="quantum")
     if not torch.cuda.is_available():
