@@ -22,7 +22,7 @@ from fooling.cli.options import (
     target_options_from,
 )
 
-#: Generations the original code runs when no stop condition is given (protocol.md).
+#: Generations the original code runs when no stop condition is given (docs/protocol.md).
 DEFAULT_GENERATIONS = {"direct": 1010, "cppn": 1001}
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 

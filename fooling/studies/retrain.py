@@ -69,8 +69,8 @@ REPORT_FILES = ("rounds.csv", "fooling_shares.csv", "report.md", "rounds.png")
 STUDY_ARTIFACTS = (STUDY_FILE, STATE_FILE, NETWORKS_DIR, *REPORT_FILES)
 
 
-#: Generations per run: the original code's MNIST direct runs (protocol.md); a run stops earlier
-#: once every class reaches the threshold.
+#: Generations per run: the original code's MNIST direct runs (docs/protocol.md); a run stops
+#: earlier once every class reaches the threshold.
 DEFAULT_MAX_GENERATIONS = 1010
 
 
