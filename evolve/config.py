@@ -29,6 +29,26 @@ class StopConditions:
         return any(value is not None for value in asdict(self).values())
 
 
+#: Generations the original code runs when no stop condition is given (docs/protocol.md).
+DEFAULT_GENERATIONS = {"direct": 1010, "cppn": 1001}
+
+
+def stop_conditions(
+    encoding: str,
+    max_generations: int | None = None,
+    max_evaluations: int | None = None,
+    time_limit_s: float | None = None,
+    until: float | None = None,
+) -> StopConditions:
+    """The stop conditions asked for; the original code's generation count for ``encoding``
+    when neither generations, evaluations nor time bound the run (``until`` alone may never
+    be met)."""
+    stop = StopConditions(max_generations, max_evaluations, time_limit_s, until)
+    if stop.max_generations is None and not any((stop.max_evaluations, stop.time_limit_s)):
+        stop.max_generations = DEFAULT_GENERATIONS[encoding]
+    return stop
+
+
 @dataclass
 class RunConfig:
     """What a run was asked to do. ``cell_classes`` indexes ``class_names`` (target outputs)."""
@@ -46,6 +66,36 @@ class RunConfig:
     threshold: float = DEFAULT_THRESHOLD
     # When set, every new elite at or above this confidence is kept in elite_log.npz.
     elite_log_min: float | None = None
+
+    @classmethod
+    def for_target(
+        cls,
+        target: Any,
+        encoding: Any,
+        cell_classes: list[int],
+        *,
+        batch: int,
+        seed: int,
+        stop: StopConditions,
+        initial_population: int | None = None,
+        checkpoint_every: int = 100,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> RunConfig:
+        """A new run's configuration against a loaded ``target`` (its recorded options) with a
+        built ``encoding``. ``until``, when set, is also the threshold the summaries count."""
+        return cls(
+            target=target.options.to_dict(),
+            target_fingerprint=target.fingerprint,
+            class_names=list(target.class_names),
+            cell_classes=list(cell_classes),
+            encoding=encoding.config(),
+            batch=batch,
+            initial_population=initial_population or batch,
+            seed=seed,
+            stop=stop,
+            checkpoint_every=checkpoint_every,
+            threshold=stop.until if stop.until is not None else threshold,
+        )
 
     @property
     def cell_names(self) -> list[str]:

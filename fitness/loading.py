@@ -181,6 +181,7 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
         precision=options.precision,
         channels_last=options.channels_last,
     )
+    target.options = options
     _probe(target)
     return target
 

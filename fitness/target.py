@@ -83,6 +83,10 @@ def model_fingerprint(model: torch.nn.Module) -> str:
 class Target:
     """A classifier to fool. ``probabilities`` scores a batch; ``queries`` counts images scored."""
 
+    #: The options it was loaded from (set by :func:`fitness.loading.load_target`), which a run
+    #: records in config.json to load it again on resume.
+    options: Any = None
+
     def __init__(
         self,
         model: torch.nn.Module,

@@ -58,4 +58,3 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:  # unwritable run directory, disk full...: name the path, no traceback
         click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
         sys.exit(2)
-

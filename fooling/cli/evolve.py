@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
+from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions, stop_conditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
@@ -22,8 +22,6 @@ from fooling.cli.options import (
     target_options_from,
 )
 
-#: Generations the original code runs when no stop condition is given (docs/protocol.md).
-DEFAULT_GENERATIONS = {"direct": 1010, "cppn": 1001}
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 
 
@@ -181,17 +179,15 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
     report(summary, run_dir)
 
 
-def stop_conditions(stop_given: dict[str, Any], encoding: str) -> StopConditions:
-    """The stop conditions asked for; the original code's generation count if none."""
-    stop = StopConditions(
-        max_generations=stop_given.get("max_generations"),
-        max_evaluations=stop_given.get("max_evaluations"),
-        time_limit_s=stop_given.get("time_limit"),
-        until=stop_given.get("until"),
+def stop_from_options(stop_given: dict[str, Any], encoding: str) -> StopConditions:
+    """The stop conditions given on the command line (see :func:`evolve.config.stop_conditions`)."""
+    return stop_conditions(
+        encoding,
+        stop_given.get("max_generations"),
+        stop_given.get("max_evaluations"),
+        stop_given.get("time_limit"),
+        stop_given.get("until"),
     )
-    if stop.max_generations is None and not any((stop.max_evaluations, stop.time_limit_s)):
-        stop.max_generations = DEFAULT_GENERATIONS[encoding]
-    return stop
 
 
 def new_run(
@@ -199,7 +195,7 @@ def new_run(
 ) -> dict[str, Any]:
     """Validate everything, load the target, then (and only then) create the run directory."""
     options = target_options_from(kwargs)
-    stop = stop_conditions(stop_given, kwargs["encoding"])
+    stop = stop_from_options(stop_given, kwargs["encoding"])
     if (run_dir / CONFIG_FILE).exists() and not kwargs["overwrite"]:
         raise RunError(
             f"{run_dir} already holds a run; use --resume to continue it or "
@@ -215,18 +211,16 @@ def new_run(
         if isinstance(exc, USER_ERRORS):
             raise
         raise click.UsageError(str(exc)) from None
-    config = RunConfig(
-        target=options.to_dict(),
-        target_fingerprint=target.fingerprint,
-        class_names=target.class_names,
-        cell_classes=cells,
-        encoding=encoding.config(),
+    config = RunConfig.for_target(
+        target,
+        encoding,
+        cells,
         batch=kwargs["batch"],
-        initial_population=kwargs["initial_population"] or kwargs["batch"],
         seed=kwargs["seed"],
         stop=stop,
+        initial_population=kwargs["initial_population"],
         checkpoint_every=kwargs["checkpoint_every"],
-        threshold=stop.until if stop.until is not None else kwargs["threshold"],
+        threshold=kwargs["threshold"],
     )
     evolution = Evolution.create(
         run_dir, config, target, encoding, overwrite=kwargs["overwrite"], progress=progress
@@ -240,7 +234,7 @@ def resume_run(run_dir: Path, stop_given: dict[str, Any], progress: bool) -> dic
     if stop_given:
         # Stop options given on --resume replace the stored ones as a whole, with a new run's
         # defaults: "--max-generations 2000" must continue a run that had met its --until.
-        config.stop = stop_conditions(stop_given, config.encoding.get("name", "direct"))
+        config.stop = stop_from_options(stop_given, config.encoding.get("name", "direct"))
     if "until" in stop_given:
         config.threshold = stop_given["until"]
     target = load_target(TargetOptions.from_dict(config.target), progress=progress)

@@ -201,6 +201,8 @@ def genome_size(value: tuple[int, ...] | None) -> tuple[int, int] | None:
 
 #: Settings of the direct encoding that ``fooling evolve`` takes from its options.
 DIRECT_OPTIONS = ("mutation_rate", "mutation_eta", "crossover_rate", "crossover_eta", "halve_every")
+#: Every encoding option :func:`encoding_config` reads (direct and CPPN).
+ENCODING_OPTIONS = (*DIRECT_OPTIONS, "color", "cppn_config", "coordinates", "renderer")
 
 
 def encoding_config(

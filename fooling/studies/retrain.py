@@ -27,8 +27,6 @@ one (on the same machine and thread count; wall times differ).
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -36,15 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from archives import count_fooled
 from archives.atomic import atomic_write_json
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import build_encoding
-from evolve.errors import Interrupted, RunError
-from evolve.run_dir import CONFIG_FILE, ELITE_LOG_FILE
-from evolve.runner import Evolution
+from evolve.errors import RunError
+from evolve.run_dir import ELITE_LOG_FILE
 from fitness.loading import TargetOptions, load_target
 from fitness.retrainable import (
     TrainingSet,
@@ -56,9 +51,20 @@ from fitness.retrainable import (
 )
 from fitness.target import Target, TargetError
 from fooling.studies.fooling_set import FoolingSet, collect, image_digests, pool_from_logs
+from fooling.studies.study import (
+    STATE_FILE,
+    StudyState,
+    derived_seed,
+    fixed_threads,
+    prepare_study_dir,
+    read_json,
+    read_state,
+    remove_study,
+    run_round,
+    summarise_runs,
+)
 
 STUDY_FILE = "study.json"
-STATE_FILE = "state.json"
 STUDY_FORMAT = "fooling-retrain-study"
 STATE_FORMAT = "fooling-retrain-state"
 VERSION = 1
@@ -129,29 +135,11 @@ class StudyConfig:
             raise RunError(f"{where} is corrupt ({exc})") from None
 
 
-def derived_seed(seed: int, *path: int) -> int:
-    """A 31-bit seed for one step of the study (round, run, purpose), independent of the rest."""
-    return int(np.random.SeedSequence([seed, *path]).generate_state(1, np.uint32)[0] >> 1)
-
-
 # Purposes of derived seeds, after the round number.
 SEED_RUN, SEED_COLLECT, SEED_TRAIN, SEED_SPLIT = 0, 1, 2, 3
 
 
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; a :class:`RunError` if it is missing or corrupt."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path.parent} has no {path.name}: not a {what}") from None
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
-    if not isinstance(data, dict):
-        raise RunError(f"{path} is corrupt")
-    return data
-
-
-class Study:
+class Study(StudyState):
     """A retraining study in ``study_dir``: its configuration, data, networks and progress."""
 
     def __init__(
@@ -163,15 +151,12 @@ class Study:
         log: Callable[[str], None] = lambda line: None,
         progress: bool = False,
     ) -> None:
-        self.dir = Path(study_dir)
+        super().__init__(study_dir, state)
         self.config = config
-        self.state = state
         self.log = log
         self.progress = progress
         self.family = retrainable(TargetOptions.from_dict(config.target), config.train_dir)
         self.data: TrainingSet | None = None
-        self._started = time.perf_counter()
-        self._session_index: int | None = None
 
     # ------------------------------------------------------------------------------ set-up
     @classmethod
@@ -186,13 +171,7 @@ class Study:
     ) -> Study:
         """A new study: validate, load the data, then prepare the folder and write study.json."""
         study_dir = Path(study_dir)
-        if study_dir.exists() and not study_dir.is_dir():
-            raise RunError(f"{study_dir} exists and is not a directory")
-        if (study_dir / STUDY_FILE).exists() and not overwrite:
-            raise RunError(
-                f"{study_dir} already holds a study; use --resume to continue it "
-                "or --overwrite to start again"
-            )
+        prepare_study_dir(study_dir, STUDY_FILE, overwrite)
         study = cls(study_dir, config, {}, log=log, progress=progress)
         data = study.training_data()
         counts = data.class_counts()
@@ -201,7 +180,7 @@ class Study:
         if config.held_out is None:
             config.held_out = config.per_round // 10
         if overwrite:
-            remove_study(study_dir)
+            remove_study(study_dir, STUDY_ARTIFACTS)
         study_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(study_dir / STUDY_FILE, config.to_dict())
         study.state = {
@@ -234,10 +213,7 @@ class Study:
         config = StudyConfig.from_dict(
             read_json(study_dir / STUDY_FILE, "retraining study"), str(study_dir / STUDY_FILE)
         )
-        state = read_json(study_dir / STATE_FILE, "retraining study")
-        if state.get("format") != STATE_FORMAT or state.get("version") != VERSION:
-            raise RunError(f"{study_dir / STATE_FILE} is not a study state of this version")
-        state.setdefault("sessions", [])
+        state = read_state(study_dir, "retraining study", STATE_FORMAT, VERSION)
         return cls(study_dir, config, state, log=log, progress=progress)
 
     def training_data(self) -> TrainingSet:
@@ -254,21 +230,6 @@ class Study:
             )
         return self.data
 
-    # ------------------------------------------------------------------------------ state
-    def save_state(self) -> None:
-        """Write state.json atomically, with this process's wall time so far."""
-        sessions = self.state["sessions"]
-        elapsed = round(time.perf_counter() - self._started, 3)
-        if self._session_index is None:
-            sessions.append(elapsed)
-            self._session_index = len(sessions) - 1
-        sessions[self._session_index] = elapsed
-        atomic_write_json(self.dir / STATE_FILE, self.state)
-
-    def round_dir(self, index: int) -> Path:
-        """Folder of round ``index`` (1-based)."""
-        return self.dir / f"round_{index:02d}"
-
     def network_options(self, index: int) -> TargetOptions:
         """Target options of DNN_index."""
         return TargetOptions.from_dict(self.state["networks"][index - 1]["target"])
@@ -281,16 +242,8 @@ class Study:
     # ------------------------------------------------------------------------------ the loop
     def run(self) -> dict[str, Any]:
         """Run (or continue) the study to its end with ``config.threads`` CPU threads."""
-        import numba
-
-        torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
-        torch.set_num_threads(self.config.threads)
-        numba.set_num_threads(min(self.config.threads, numba.config.NUMBA_NUM_THREADS))
-        try:
+        with fixed_threads(self.config.threads):
             return self._run()
-        finally:
-            torch.set_num_threads(torch_threads)
-            numba.set_num_threads(numba_threads)
 
     def _run(self) -> dict[str, Any]:
         config = self.config
@@ -373,37 +326,8 @@ class Study:
         target = self.load(index)
         encoding = build_encoding(config.encoding)
         folder = self.round_dir(index)
-        folder.mkdir(exist_ok=True)
-        for run in range(len(record["runs"]) + 1, config.runs + 1):
-            started = time.perf_counter()
-            run_dir = folder / f"run_{run}"
-            target.queries = 0  # an Evolution counts its own run's queries on top of this
-            try:
-                if (run_dir / CONFIG_FILE).exists():
-                    run_config = RunConfig.load(run_dir / CONFIG_FILE)
-                    evolution = Evolution.resume(
-                        run_dir, run_config, target, encoding, progress=self.progress
-                    )
-                else:
-                    run_config = self.run_config(index, run, target)
-                    evolution = Evolution.create(
-                        run_dir,
-                        run_config,
-                        target,
-                        encoding,
-                        overwrite=True,
-                        progress=self.progress,
-                    )
-                summary = evolution.run()
-            except Interrupted as exc:
-                raise Interrupted(
-                    exc.signum,
-                    f"interrupted in round {index}, run {run}; checkpoint saved; continue with: "
-                    f"fooling retrain --resume --out {self.dir}",
-                ) from None
-            summary["wall_s"] = time.perf_counter() - started
-            summary["seed"] = run_config.seed
-            record["runs"].append(summary)
+
+        def run_done(run: int, summary: dict[str, Any]) -> None:
             self.save_state()
             reached = summary["all_at_threshold"]
             self.log(
@@ -413,6 +337,19 @@ class Study:
                 + (f" (all at {reached['evaluations']:,})" if reached else " (not all reached)")
                 + f", median {summary['median_confidence']:.6f}, {summary['wall_s']:.1f} s"
             )
+
+        run_round(
+            folder,
+            config.runs,
+            record["runs"],
+            target,
+            encoding,
+            lambda run: self.run_config(index, run, target),
+            progress=self.progress,
+            resume_hint=f"interrupted in round {index}, run {{run}}; checkpoint saved; "
+            f"continue with: fooling retrain --resume --out {self.dir}",
+            on_run_done=run_done,
+        )
         started = time.perf_counter()
         record["evolution"] = summarise_runs(record["runs"], config.threshold)
         if config.gallery:
@@ -564,41 +501,3 @@ class Study:
         self.state.setdefault("report_s", 0.0)
         self.state["report_s"] += time.perf_counter() - started
         self.save_state()
-
-
-def summarise_runs(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
-    """Best confidence per class over the runs, its median and minimum, and the effort to reach
-    the threshold in every class (per run; ``None`` where a run did not reach it)."""
-    names = list(runs[0]["best_confidence"])
-    best = {name: max(run["best_confidence"][name] for run in runs) for name in names}
-    values = np.array(list(best.values()))
-    reached = [run["all_at_threshold"] for run in runs]
-    evaluations = [r["evaluations"] for r in reached if r]
-    generations = [r["generation"] for r in reached if r]
-    return {
-        "best_confidence": best,
-        "median_confidence": float(np.median(values)),
-        "min_confidence": float(values.min()),
-        "classes_at_threshold": count_fooled(values, threshold),
-        "runs": len(runs),
-        "runs_reached": len(evaluations),
-        "evaluations_to_threshold": [r["evaluations"] if r else None for r in reached],
-        "generations_to_threshold": [r["generation"] if r else None for r in reached],
-        "median_evaluations_to_threshold": float(np.median(evaluations)) if evaluations else None,
-        "median_generations_to_threshold": float(np.median(generations)) if generations else None,
-        "evaluations": int(sum(run["evaluations"] for run in runs)),
-        "seconds": float(sum(run["wall_s"] for run in runs)),
-    }
-
-
-def remove_study(study_dir: Path) -> None:
-    """Delete what a study wrote in ``study_dir`` (and nothing else)."""
-    for name in STUDY_ARTIFACTS:
-        path = study_dir / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-    for path in study_dir.glob("round_[0-9][0-9]*"):
-        if path.is_dir():
-            shutil.rmtree(path)

@@ -108,18 +108,3 @@ def test_own_weights_with_a_fooling_class(lite0, tmp_path):
     torch.save({"_fc.weight": torch.zeros(1000, 7)}, bad)
     with pytest.raises(TargetError, match="cannot load weights"):
         load_target(TargetOptions(target="imagenet-efficientnet-lite0", weights=str(bad)))
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_scores_device_tensors_like_the_cpu(lite0):
-    images = photos(256)
-    cpu = Target(lite0.model, lite0.spec, lite0.class_names, image_size=(256, 256), crops="ten")
-    expected = cpu.probabilities(images)
-    for precision, tolerance in (("fp32", 1e-3), ("bf16", 0.05), ("fp16", 0.05)):
-        gpu = Target(
-            lite0.model, lite0.spec, lite0.class_names, device="cuda", image_size=(256, 256),
-            crops="ten", precision=precision, channels_last=True, max_batch=7,
-        )  # fmt: skip
-        got = gpu.probabilities(torch.from_numpy(images).cuda())
-        assert np.abs(got - expected).max() < tolerance
-    lite0.model.to("cpu", memory_format=torch.contiguous_format)

@@ -143,15 +143,3 @@ def test_a_run_on_device_genomes_fools_lenet_and_resumes_exactly(tmp_path, lenet
     resumed = _run(tmp_path / "split", lenet_target, 60, resume=True)
     assert torch.equal(resumed.genomes, whole.genomes)
     np.testing.assert_array_equal(resumed.fitness, whole.fitness)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_on_a_gpu_the_population_never_leaves_it(lenet_target) -> None:
-    encoding = DirectEncoding(device="cuda")
-    parents = encoding.random(64, np.random.default_rng(0))
-    children = encoding.vary(parents, np.random.default_rng(1), 1)
-    images = encoding.express(children)
-    assert children.is_cuda and images.is_cuda
-    host = DirectEncoding()
-    np.testing.assert_array_equal(images.cpu().numpy(), host.express(children.cpu().numpy()))
-    assert abs(float((children != parents).float().mean()) - 0.1) < 0.01
