@@ -38,10 +38,28 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+#: Suffix of the temporary files :func:`atomic_write` makes (named ``.NAME.<random>.tmp``).
+TEMP_SUFFIX = ".tmp"
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete temporary files that an atomic write killed midway left in ``directory``.
+
+    Only safe while no other process writes there (the caller holds the directory's lock).
+    Returns what was removed.
+    """
+    removed = []
+    for path in Path(directory).glob(f".*{TEMP_SUFFIX}"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(fileobj)`` on a temporary file, then atomically move it to ``path``."""
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:

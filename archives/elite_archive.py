@@ -219,11 +219,36 @@ class EliteArchive:
             cells, classes = archive.num_cells, len(archive.class_names)
             if archive.fitness.shape != (cells,) or archive.probabilities.shape != (cells, classes):
                 raise ArchiveError("archive fields have inconsistent shapes")
+            if archive.generation.shape != (cells,) or archive.evaluation.shape != (cells,):
+                raise ArchiveError("archive fields have inconsistent shapes")
+            problem = archive._problem()
+            if problem is not None:
+                raise ArchiveError(problem)
         except ArchiveError:
             raise
         except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
             raise ArchiveError(f"archive is corrupt or foreign ({exc})") from None
         return archive
+
+    def _problem(self) -> str | None:
+        """What is wrong with stored values (NaN, out of range, negative counters), or None."""
+        occupied = self.occupied
+        fitness = self._fitness
+        if np.isnan(fitness).any() or (fitness[~occupied] != -np.inf).any():
+            return "fitness holds NaN or +inf"
+        if ((fitness[occupied] < 0) | (fitness[occupied] > 1)).any():
+            return "fitness outside [0, 1]"
+        probabilities = self._probabilities[occupied]
+        if not np.isfinite(probabilities).all() or (probabilities < 0).any():
+            return "probabilities hold NaN or negative values"
+        if (probabilities > 1).any():
+            return "probabilities above 1"
+        classes = self.cell_classes
+        if len(classes) and (classes.min() < 0 or classes.max() >= len(self.class_names)):
+            return "cell_classes do not index class_names"
+        if (self._generation[occupied] < 0).any() or (self._evaluation[occupied] < 1).any():
+            return "an elite has a negative generation or evaluation counter"
+        return None
 
     def save(self, path: str | Path, encoding: Any) -> None:
         """Write the archive atomically as ``.npz`` (no pickle)."""

@@ -76,6 +76,12 @@ def load_checkpoint(
             evaluations=int(run_state["evaluations"]),
             elapsed_s=float(run_state["elapsed_s"]),
         )
+        if state.generation < -1 or state.evaluations < 0:
+            raise ArchiveError("its generation or evaluation counter is negative")
+        if not 0.0 <= state.elapsed_s < float("inf"):
+            raise ArchiveError(f"elapsed_s must be a non-negative number, got {state.elapsed_s}")
+        if archive.occupied.any() and int(archive.generation.max()) > state.generation:
+            raise ArchiveError("an elite was found after the checkpoint's generation")
         encoding.load_state_dict(run_state.get("encoding_state", {}))
     except ArchiveError as exc:
         raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None

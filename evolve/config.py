@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -119,16 +120,82 @@ class RunConfig:
             raise RunError(f"{path.parent} has no config.json: not a fooling run directory")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.pop("format", None) != CONFIG_FORMAT:
+            if not isinstance(data, dict) or data.pop("format", None) != CONFIG_FORMAT:
                 raise RunError(f"{path} is not a fooling run configuration")
             if data.pop("version", None) != CONFIG_VERSION:
                 raise RunError(f"{path} has an unsupported configuration version")
             known = {f.name for f in fields(cls)}
             if set(data) - known:
                 raise RunError(f"{path} has unknown keys: {', '.join(sorted(set(data) - known))}")
-            data["stop"] = StopConditions(**data.get("stop", {}))
-            return cls(**data)
+            stop = data.get("stop", {})
+            if not isinstance(stop, dict) or set(stop) - {f.name for f in fields(StopConditions)}:
+                raise RunError(f"{path}: stop: must be an object of stop conditions")
+            data["stop"] = StopConditions(**stop)
+            config = cls(**data)
         except RunError:
             raise
         except (OSError, ValueError, TypeError) as exc:
             raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+        problem = config.problem()
+        if problem is not None:
+            raise RunError(f"{path}: {problem}")
+        return config
+
+    def problem(self) -> str | None:
+        """What is wrong with these values ("field: must be ..., got ..."), or None.
+
+        A hand-edited config.json is read back with the same rules the command line enforces.
+        """
+        names = self.class_names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            return "class_names: must be a non-empty list of names"
+        if len(set(names)) != len(names):
+            return "class_names: repeats a name"
+        cells = self.cell_classes
+        if (
+            not isinstance(cells, list)
+            or not cells
+            or not all(_is_int(c) and 0 <= c < len(names) for c in cells)
+        ):
+            return f"cell_classes: must be class indices in [0, {len(names)}), got {cells!r}"
+        if len(set(cells)) != len(cells):
+            return "cell_classes: repeats a class"
+        if not isinstance(self.target, dict) or not isinstance(self.target_fingerprint, str):
+            return "target: must be an object of target options with a target_fingerprint"
+        if not isinstance(self.encoding, dict) or not isinstance(self.encoding.get("name"), str):
+            return "encoding: must be an object with a name"
+        for key, low in (("batch", 1), ("initial_population", 1), ("seed", 0)):
+            value = getattr(self, key)
+            if not _is_int(value) or value < low:
+                return f"{key}: must be an integer >= {low}, got {value!r}"
+        if not _is_int(self.checkpoint_every) or self.checkpoint_every < 1:
+            return f"checkpoint_every: must be an integer >= 1, got {self.checkpoint_every!r}"
+        if not _is_unit(self.threshold):
+            return f"threshold: must be a number in [0, 1], got {self.threshold!r}"
+        if self.elite_log_min is not None and not _is_unit(self.elite_log_min):
+            return f"elite_log_min: must be null or a number in [0, 1], got {self.elite_log_min!r}"
+        stop = self.stop
+        for key in ("max_generations", "max_evaluations"):
+            value = getattr(stop, key)
+            if value is not None and (not _is_int(value) or value < 0):
+                return f"stop.{key}: must be null or an integer >= 0, got {value!r}"
+        limit = stop.time_limit_s
+        if limit is not None and (not _is_number(limit) or not 0 < limit < math.inf):
+            return f"stop.time_limit_s: must be null or a positive number, got {limit!r}"
+        if stop.until is not None and not _is_unit(stop.until):
+            return f"stop.until: must be null or a number in [0, 1], got {stop.until!r}"
+        if not stop.any_set():
+            return "stop: at least one stop condition must be set"
+        return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_unit(value: Any) -> bool:
+    return _is_number(value) and 0.0 <= value <= 1.0

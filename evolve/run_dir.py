@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from archives import EliteArchive, all_fooled
-from archives.atomic import atomic_write_bytes
+from archives.atomic import atomic_write, remove_stale_temporaries
 from evolve.errors import RunError
 
 CONFIG_FILE = "config.json"
@@ -41,6 +41,52 @@ RUN_ARTIFACTS = (
 )
 
 
+LOCK_FILE = ".lock"
+
+
+class RunDirLock:
+    """The one writer of a run directory: an exclusive ``fcntl`` lock on RUN_DIR/.lock.
+
+    The kernel drops the lock when the process ends, however it ends (kill -9 included), so a
+    crashed run never blocks its own ``--resume``. A second ``evolve`` or ``--resume`` on a
+    directory in use gets a one-line :class:`RunError`. Holding the lock, the writer removes
+    temporary files an earlier process left when killed in the middle of an atomic write.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self._handle: Any = None
+
+    def acquire(self) -> RunDirLock:
+        """Take the lock (creating the directory); raise :class:`RunError` if it is taken."""
+        import fcntl
+
+        if self._handle is not None:
+            return self
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise RunError(f"{self.run_dir} exists and is not a directory")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        # The file stays empty: writing a pid into it would change the directory on every
+        # attempt, and a failed attempt must leave it exactly as it was.
+        handle = open(self.run_dir / LOCK_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RunError(
+                f"{self.run_dir} is in use by another fooling process (one writer at a time)"
+            ) from None
+        self._handle = handle
+        remove_stale_temporaries(self.run_dir)
+        return self
+
+    def release(self) -> None:
+        """Give the lock up (closing the file releases it)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
 def prepare_new_run_dir(run_dir: Path, overwrite: bool) -> None:
     """Create ``run_dir`` for a new run; refuse to clobber an earlier run unless ``overwrite``."""
     if run_dir.exists() and not run_dir.is_dir():
@@ -57,21 +103,55 @@ def prepare_new_run_dir(run_dir: Path, overwrite: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def iter_metrics(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each whole record of a metrics.jsonl as (line, record); torn or foreign lines skipped.
+def _metrics_problem(record: Any, previous: int | None) -> str | None:
+    """What is wrong with one parsed metrics record, or None."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    for key in ("generation", "evaluations"):
+        value = record.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"{key} must be a non-negative integer, got {value!r}"
+    elapsed = record.get("elapsed_s")
+    if not isinstance(elapsed, int | float) or isinstance(elapsed, bool) or not elapsed >= 0:
+        return f"elapsed_s must be a non-negative number, got {elapsed!r}"
+    best = record.get("best_confidence")
+    if not isinstance(best, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in best
+    ):
+        return "best_confidence must be a list of confidences in [0, 1]"
+    if previous is not None and record["generation"] <= previous:
+        return f"generation {record['generation']} out of order after {previous}"
+    return None
 
-    A line torn by kill -9 is dropped: the checkpoint, not the log, is what a run continues from.
+
+def iter_metrics(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each record of a metrics.jsonl as (line, record), streamed (bounded memory).
+
+    A torn last line (no newline: a kill -9 during a write) is skipped: the checkpoint, not the
+    log, is what a run continues from. Any other line that is not UTF-8, not a record of the
+    right types, or out of order is a :class:`RunError` naming the file, line and field.
     """
     if not path.exists():
         return
-    with open(path, encoding="utf-8") as lines:
-        for line in lines:
+    previous: int | None = None
+    with open(path, "rb") as lines:
+        for number, raw in enumerate(lines, start=1):
+            torn = not raw.endswith(b"\n")
             try:
+                line = raw.decode("utf-8").rstrip("\n")
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                yield line.rstrip("\n"), record
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                if torn:
+                    return
+                what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not JSON"
+                raise RunError(f"{path}: line {number} is {what}") from None
+            problem = _metrics_problem(record, previous)
+            if problem is not None:
+                if torn:
+                    return
+                raise RunError(f"{path}: line {number}: {problem}")
+            previous = record["generation"]
+            yield line, record
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -86,15 +166,22 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def truncate_metrics(path: Path, last_generation: int) -> None:
-    """Drop metric lines after the checkpoint (and a torn last line) before a resumed run."""
+    """Drop metric lines after the checkpoint (and a torn last line) before a resumed run.
+
+    The whole file is read and checked before it is replaced (atomically), streaming into the
+    replacement so that memory stays bounded however long the log is.
+    """
     if not path.exists():
         return
-    kept = [
-        line + "\n"
-        for line, record in iter_metrics(path)
-        if record.get("generation", 1 << 62) <= last_generation
-    ]
-    atomic_write_bytes(path, "".join(kept).encode("utf-8"))
+    for _ in iter_metrics(path):  # check everything first: a bad file changes nothing
+        pass
+
+    def write(handle: Any) -> None:
+        for line, record in iter_metrics(path):
+            if record["generation"] <= last_generation:
+                handle.write((line + "\n").encode("utf-8"))
+
+    atomic_write(path, write)
 
 
 def first_at_threshold(path: Path, threshold: float) -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ from evolve.run_dir import (
     ELITE_LOG_FILE,
     METRICS_FILE,
     SUMMARY_FILE,
+    RunDirLock,
     first_at_threshold,
     prepare_new_run_dir,
     truncate_metrics,
@@ -100,6 +101,8 @@ class Evolution:
     ) -> None:
         if target.fingerprint != config.target_fingerprint:
             raise RunError("the target's weights differ from those this run was started with")
+        if list(config.class_names) != list(target.class_names):
+            raise RunError("the run's class_names differ from the target's classes")
         if tuple(encoding.image_shape) != target.image_shape:
             raise RunError(
                 f"the encoding makes images of shape {tuple(encoding.image_shape)} but the target "
@@ -126,6 +129,7 @@ class Evolution:
             PeriodicCheckpoint(config.checkpoint_every),
         ]
         self._clock_base: tuple[float, float] | None = None  # (elapsed_s, perf_counter) at start
+        self.lock = RunDirLock(self.run_dir)
 
     # ---------------------------------------------------------------------------- set-up
     @classmethod
@@ -140,10 +144,11 @@ class Evolution:
         progress: bool = True,
         evaluator: Evaluator | None = None,
     ) -> Evolution:
-        """A new run: prepare the directory and write config.json."""
+        """A new run: lock the directory, prepare it and write config.json."""
         evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
-        prepare_new_run_dir(evolution.run_dir, overwrite)
-        config.save(evolution.run_dir / CONFIG_FILE)
+        with evolution._locked_while_failing():
+            prepare_new_run_dir(evolution.run_dir, overwrite)
+            config.save(evolution.run_dir / CONFIG_FILE)
         return evolution
 
     @classmethod
@@ -157,27 +162,44 @@ class Evolution:
         progress: bool = True,
         evaluator: Evaluator | None = None,
     ) -> Evolution:
-        """Continue a run from its last checkpoint (from scratch if it had none yet)."""
+        """Continue a run from its last checkpoint (from scratch if it had none yet).
+
+        Everything is read and checked before anything is written: a resume that fails leaves
+        config.json and metrics.jsonl as they were.
+        """
         evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
-        checkpoint = evolution.run_dir / CHECKPOINT_FILE
-        if checkpoint.exists():
-            evolution.archive, evolution.state, extra = load_checkpoint(
-                checkpoint, encoding, config
-            )
-            evolution.target_queries = int(extra.get("target_queries", 0))
-            evolution.reached = extra.get("reached")
-            log_path = evolution.run_dir / ELITE_LOG_FILE
-            if evolution.elite_logger is not None and log_path.exists():
-                evolution.elite_logger.log = EliteLog.load(log_path)
-                evolution.elite_logger.log.truncate(evolution.state.generation)
-        truncate_metrics(evolution.run_dir / METRICS_FILE, evolution.state.generation)
-        if not evolution.reached or evolution.reached.get("threshold") != config.threshold:
-            # --until may have changed the threshold: when was it first met? Ask the metrics.
-            evolution.reached = first_at_threshold(
-                evolution.run_dir / METRICS_FILE, config.threshold
-            )
-        config.save(evolution.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
+        with evolution._locked_while_failing():
+            evolution._restore(config, encoding)
         return evolution
+
+    def _restore(self, config: RunConfig, encoding: Encoding) -> None:
+        """Load the checkpoint and the elite log, cut the metrics back to the checkpoint, and
+        record the (possibly new) stop conditions; every read comes before the first write."""
+        checkpoint = self.run_dir / CHECKPOINT_FILE
+        if checkpoint.exists():
+            self.archive, self.state, extra = load_checkpoint(checkpoint, encoding, config)
+            self.target_queries = int(extra.get("target_queries", 0))
+            self.reached = extra.get("reached")
+            log_path = self.run_dir / ELITE_LOG_FILE
+            if self.elite_logger is not None and log_path.exists():
+                self.elite_logger.log = EliteLog.load(log_path)
+                self.elite_logger.log.truncate(self.state.generation)
+        truncate_metrics(self.run_dir / METRICS_FILE, self.state.generation)
+        if not self.reached or self.reached.get("threshold") != config.threshold:
+            # --until may have changed the threshold: when was it first met? Ask the metrics.
+            self.reached = first_at_threshold(self.run_dir / METRICS_FILE, config.threshold)
+        config.save(self.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
+
+    @contextmanager
+    def _locked_while_failing(self) -> Iterator[None]:
+        """Take the run directory's lock; give it back if what follows fails (a run that goes
+        on keeps it until :meth:`run` ends)."""
+        self.lock.acquire()
+        try:
+            yield
+        except BaseException:
+            self.lock.release()
+            raise
 
     # ---------------------------------------------------------------------------- reporting
     @property
@@ -295,7 +317,15 @@ class Evolution:
 
         Raises :class:`Interrupted` after checkpointing when a signal arrives.
         """
+        self.lock.acquire()
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self) -> dict[str, Any]:
         reason = self.stop_reason()
+        completed = False
         with signals_caught() as received, young_objects_only_collected():
             for observer in self.observers:
                 observer.started(self)
@@ -314,8 +344,9 @@ class Evolution:
                             f"saved; continue with: fooling evolve --resume --out {self.run_dir}",
                         )
                 self.checkpoint(reason)
+                completed = True
             finally:
                 for observer in self.observers:
-                    observer.finished(self, reason)
+                    observer.finished(self, reason if completed else None)
         self.save_archive()
         return self.summary(reason)

@@ -61,10 +61,35 @@ def test_cells_can_cover_a_subset_of_classes() -> None:
     np.testing.assert_allclose(archive.fitness, [0.8, 0.6])
 
 
+def with_values(archive: EliteArchive, **fields: np.ndarray) -> EliteArchive:
+    """The archive as stored, with some fields replaced (as a hand-edited file would be)."""
+    arrays = {**archive.to_arrays(ENCODING), **fields}
+    return EliteArchive.from_arrays(arrays, ENCODING)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("fitness", [np.nan, 0.5, 0.5], "fitness holds NaN"),
+        ("fitness", [1.5, 0.5, 0.5], r"fitness outside \[0, 1\]"),
+        ("probabilities", np.full((3, 3), -0.1), "probabilities hold NaN or negative"),
+        ("generation", [-5, 0, 0], "negative generation"),
+        ("evaluation", [0, 1, 1], "negative generation or evaluation"),
+        ("fitness", [0.5, 0.5], "inconsistent shapes"),
+    ],
+)
+def test_stored_values_are_checked(field: str, value, message: str) -> None:
+    archive = make_archive()
+    archive.insert(genomes(1), np.array([[0.5, 0.3, 0.2]]), 0, 0)
+    with pytest.raises(ArchiveError, match=message):
+        with_values(archive, **{field: np.array(value)})
+
+
 def test_statistics_count_empty_cells_as_zero() -> None:
     archive = make_archive()
     archive.insert(genomes(1), np.array([[0.99995, 0.00004, 0.00001]]), 0, 0)
-    archive.fitness[2] = -np.inf  # empty the third cell
+    archive = with_values(archive, fitness=np.array([0.99995, 0.00004, -np.inf]))  # 3rd empty
+    assert not archive.fitness.flags.writeable
     stats = archive.stats(threshold=0.9999)
     assert stats["coverage"] == pytest.approx(2 / 3)
     assert stats["min"] == 0.0

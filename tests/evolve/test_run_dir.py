@@ -26,11 +26,38 @@ def record(generation: int, best: list[float]) -> dict:
             "best_confidence": best}  # fmt: skip
 
 
-def test_torn_and_foreign_lines_are_skipped(tmp_path) -> None:
+def test_a_torn_last_line_is_skipped(tmp_path) -> None:
     path = tmp_path / METRICS_FILE
-    write_metrics(path, [record(0, [0.1]), [1, 2], record(1, [0.2])], torn='{"generation": 2, "ev')
+    write_metrics(path, [record(0, [0.1]), record(1, [0.2])], torn='{"generation": 2, "ev')
     assert [r["generation"] for _, r in iter_metrics(path)] == [0, 1]
     assert [r["generation"] for r in read_metrics(tmp_path)] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (b"[1, 2]\n", "line 2: not a JSON object"),
+        (b"\xff\xfe not text\n", "line 2 is not UTF-8 text"),
+        (b"{torn in the middle\n", "line 2 is not JSON"),
+        (b'{"generation": "7", "evaluations": 1, "elapsed_s": 0, "best_confidence": []}\n',
+         "line 2: generation must be a non-negative integer"),
+        (b'{"generation": 5, "evaluations": 1, "elapsed_s": -1, "best_confidence": []}\n',
+         "line 2: elapsed_s must be a non-negative number"),
+        (b'{"generation": 5, "evaluations": 1, "elapsed_s": 1, "best_confidence": [2.0]}\n',
+         "line 2: best_confidence must be a list of confidences"),
+        (b'{"generation": 0, "evaluations": 1, "elapsed_s": 1, "best_confidence": [0.5]}\n',
+         "line 2: generation 0 out of order after 0"),
+    ],
+)  # fmt: skip
+def test_a_bad_line_is_one_error_naming_file_and_line(tmp_path, bad: bytes, message: str) -> None:
+    path = tmp_path / METRICS_FILE
+    good = (json.dumps(record(0, [0.1])) + "\n").encode()
+    path.write_bytes(good + bad + (json.dumps(record(3, [0.2])) + "\n").encode())
+    before = path.read_bytes()
+    with pytest.raises(RunError, match=message) as error:
+        truncate_metrics(path, 1)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+    assert path.read_bytes() == before  # nothing changed on disk
 
 
 def test_truncate_keeps_the_checkpointed_generations(tmp_path) -> None:

@@ -1,0 +1,111 @@
+"""Files the tool reads back are checked before anything is written; one writer per run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cli_helpers import run_cli, snapshot
+
+from evolve.run_dir import RunDirLock
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory, lenet_target):
+    """A small run stopped at generation 4 (checkpointed), to be resumed."""
+    from fooling.cli import main
+
+    run = tmp_path_factory.mktemp("runs") / "run"
+    main(["evolve", "--max-generations", "4", "--batch", "20", "--out", str(run), "-q"])
+    return run
+
+
+@pytest.fixture()
+def run_copy(stopped_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(stopped_run, copy)
+    return copy
+
+
+def assert_refused(capsys, run, *fragments: str) -> None:
+    before = snapshot(run)
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run, "--max-generations", "8")
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert snapshot(run) == before  # config.json and metrics.jsonl exactly as they were
+
+
+def edit_config(run, **changes) -> None:
+    path = run / "config.json"
+    data = json.loads(path.read_text())
+    for key, value in changes.items():
+        if "." in key:
+            outer, inner = key.split(".")
+            data[outer][inner] = value
+        else:
+            data[key] = value
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"batch": 0}, "batch: must be an integer >= 1"),
+        ({"batch": "200"}, "batch: must be an integer >= 1"),
+        ({"seed": -1}, "seed: must be an integer >= 0"),
+        ({"threshold": 2.0}, "threshold: must be a number in [0, 1]"),
+        ({"cell_classes": [0, 1, 99]}, "cell_classes: must be class indices in [0, 10)"),
+        ({"cell_classes": [1, 1]}, "cell_classes: repeats a class"),
+        ({"class_names": ["a"] * 10}, "class_names: repeats a name"),
+        ({"stop.until": 1.5}, "stop.until: must be null or a number in [0, 1]"),
+        ({"checkpoint_every": 0}, "checkpoint_every: must be an integer >= 1"),
+        ({"encoding": []}, "encoding: must be an object with a name"),
+    ],
+)
+def test_a_hand_edited_config_is_one_line_naming_the_field(
+    capsys, run_copy, changes, fragment
+) -> None:
+    edit_config(run_copy, **changes)
+    assert_refused(capsys, run_copy, "config.json", fragment)
+
+
+def test_renamed_classes_are_refused(capsys, run_copy) -> None:
+    edit_config(run_copy, class_names=[f"digit {i}" for i in range(10)])
+    assert_refused(capsys, run_copy, "class_names differ from the target's")
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        (b"\xff\xfe\n", "is not UTF-8 text"),
+        (b'{"generation": "x", "evaluations": 0, "elapsed_s": 0, "best_confidence": []}\n',
+         "generation must be a non-negative integer"),
+        (b'{"generation": 0, "evaluations": 0, "elapsed_s": 0, "best_confidence": []}\n',
+         "out of order"),
+    ],
+)  # fmt: skip
+def test_a_damaged_metrics_file_is_one_line_naming_the_line(capsys, run_copy, line, fragment):
+    path = run_copy / "metrics.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:2], line, *lines[2:]]))
+    assert_refused(capsys, run_copy, "metrics.jsonl: line 3", fragment)
+
+
+def test_a_second_writer_is_refused_and_stale_temporaries_are_cleaned(capsys, run_copy) -> None:
+    held = RunDirLock(run_copy).acquire()  # another process's run, as far as the CLI can tell
+    try:
+        assert_refused(capsys, run_copy, "in use by another fooling process")
+        code, _, err = run_cli(capsys, "evolve", "--overwrite", "--out", run_copy, "-q")
+        assert code == 2 and "in use by another fooling process" in err
+        assert (run_copy / "checkpoint.npz").exists()  # --overwrite removed nothing
+    finally:
+        held.release()
+    stale = run_copy / ".checkpoint.npz.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run_copy, "-q",
+                           "--max-generations", "6")  # fmt: skip
+    assert code == 0, err
+    assert not stale.exists()
