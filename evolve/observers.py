@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from archives.elite_log import EliteLog
-from evolve.run_dir import ELITE_LOG_FILE, METRICS_FILE
+from evolve.run_dir import ELITE_LOG_FILE, METRICS_FILE, metrics_kept
 
 if TYPE_CHECKING:
     from evolve.runner import Evolution
@@ -42,20 +42,27 @@ class Observer:
 
 
 class MetricsWriter(Observer):
-    """One JSON line per generation in metrics.jsonl; flushed before every checkpoint, so a
-    resumed run finds every generation up to its checkpoint (later lines are truncated)."""
+    """A JSON line per generation in metrics.jsonl (thinned after generation 1,000, see
+    :func:`evolve.run_dir.metrics_kept`, and the run's last generation); flushed before every
+    checkpoint, so a resumed run finds every line up to its checkpoint (later ones are cut)."""
 
     def __init__(self) -> None:
         self._file: IO[str] | None = None
+        self._written = -1  # the generation of the last line written
 
     def started(self, run: Evolution) -> None:
         """Open metrics.jsonl for appending."""
         self._file = open(run.run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115
 
     def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
-        """Append this generation's record."""
+        """Append this generation's record, if the log keeps it."""
+        if metrics_kept(run.state.generation):
+            self._write(run)
+
+    def _write(self, run: Evolution) -> None:
         assert self._file is not None
         self._file.write(json.dumps(run.metrics_record()) + "\n")
+        self._written = run.state.generation
 
     def saving(self, run: Evolution) -> None:
         """Flush, so the file holds every generation the checkpoint holds."""
@@ -63,8 +70,10 @@ class MetricsWriter(Observer):
             self._file.flush()
 
     def finished(self, run: Evolution, reason: str | None) -> None:
-        """Close the file."""
+        """Write the last generation of a run that ended (if thinning skipped it); close."""
         if self._file is not None:
+            if reason is not None and self._written != run.state.generation:
+                self._write(run)
             self._file.close()
             self._file = None
 
@@ -77,11 +86,12 @@ class ProgressBar(Observer):
         self._bar: Any = None
 
     def started(self, run: Evolution) -> None:
-        """Open the bar at the run's generation, out of --max-generations (+1: generation 0)."""
+        """Open the bar at the run's generation, out of --max-generations; generation 0 (the
+        initial population) is not counted, so a 1010-generation run shows 1010."""
         total = run.config.stop.max_generations
         self._bar = tqdm(
-            total=None if total is None else total + 1,
-            initial=run.state.generation + 1,
+            total=total,
+            initial=max(run.state.generation, 0),
             unit="gen",
             desc="evolving",
             disable=not self.enabled,
@@ -91,7 +101,8 @@ class ProgressBar(Observer):
     def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
         """Advance by one generation; show speed and confidences."""
         state, stats = run.state, run.archive.stats(run.config.threshold)
-        self._bar.update(1)
+        if state.generation > 0:
+            self._bar.update(1)
         self._bar.set_postfix_str(
             f"{state.evaluations / max(state.elapsed_s, 1e-9):,.0f} evals/s "
             f"min {stats['min']:.5f} median {stats['median']:.5f}",

@@ -20,7 +20,7 @@ def plot_run(run_dir: Path, out_file: Path | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     config = RunConfig.load(run_dir / CONFIG_FILE)
-    records = read_metrics(run_dir)
+    records = read_metrics(run_dir, thinned=True)
     generations = np.array([r["generation"] for r in records])
     best = np.array([r["best_confidence"] for r in records], dtype=np.float64)
     names = config.cell_names

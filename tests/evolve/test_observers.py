@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from evolve.config import RunConfig, StopConditions
@@ -50,3 +52,28 @@ def test_hooks_see_every_generation_and_checkpoint(lenet_target, tmp_path) -> No
     ]  # fmt: skip
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 5  # the metrics observer wrote one line per generation
+
+
+def test_the_progress_bar_counts_generations_not_generation_zero(
+    lenet_target, tmp_path, capsys
+) -> None:
+    encoding = DirectEncoding()
+    config = RunConfig.for_target(
+        lenet_target, encoding, list(range(10)), batch=10, seed=0,
+        stop=StopConditions(max_generations=3),
+    )  # fmt: skip
+    Evolution.create(tmp_path / "run", config, lenet_target, encoding, progress=True).run()
+    err = capsys.readouterr().err
+    assert "3/3" in err and "4/4" not in err, err
+
+
+def test_a_long_run_thins_its_log_and_keeps_the_last_generation(lenet_target, tmp_path) -> None:
+    encoding = DirectEncoding()
+    config = RunConfig.for_target(
+        lenet_target, encoding, list(range(10)), batch=2, seed=0,
+        stop=StopConditions(max_generations=1015), checkpoint_every=500,
+    )  # fmt: skip
+    Evolution.create(tmp_path / "run", config, lenet_target, encoding, progress=False).run()
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    generations = [json.loads(line)["generation"] for line in lines]
+    assert generations == [*range(1000), 1000, 1010, 1015]

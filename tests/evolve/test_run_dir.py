@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from evolve.errors import RunError
@@ -95,3 +96,20 @@ def test_a_new_run_never_clobbers_an_earlier_one(tmp_path) -> None:
     prepare_new_run_dir(tmp_path / "run", overwrite=True)
     assert not (tmp_path / "run" / METRICS_FILE).exists()
     assert (tmp_path / "run" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_the_log_keeps_about_900_lines_per_decade() -> None:
+    from evolve.run_dir import metrics_kept
+
+    kept = np.flatnonzero([metrics_kept(g) for g in range(1_000_000)])
+    assert kept[:1000].tolist() == list(range(1000))  # every early generation
+    assert np.count_nonzero(kept < 300_000) < 3_100  # a 300,000-generation run: ~3,000 lines
+    assert len(kept) == 1000 + 900 * 3
+    assert metrics_kept(12_300) and not metrics_kept(12_310) and metrics_kept(990_000)
+
+
+def test_thinned_reading_keeps_the_last_record(tmp_path) -> None:
+    path = tmp_path / METRICS_FILE
+    write_metrics(path, [record(g, [0.1]) for g in range(995, 1016)])
+    thinned = [r["generation"] for r in read_metrics(tmp_path, thinned=True)]
+    assert thinned == [995, 996, 997, 998, 999, 1000, 1010, 1015]
