@@ -155,3 +155,16 @@ def test_on_a_gpu_the_population_never_leaves_it(lenet_target) -> None:
     host = DirectEncoding()
     np.testing.assert_array_equal(images.cpu().numpy(), host.express(children.cpu().numpy()))
     assert abs(float((children != parents).float().mean()) - 0.1) < 0.01
+
+
+@pytest.mark.parametrize("eta", [1e-300, 1e-6, 15.0, 1e12, 1e300])
+@pytest.mark.parametrize("rate", [0.0, 1e-300, 5e-17, 1e-12, 0.5, 1.0])
+def test_torch_variation_is_safe_for_any_rate_and_eta(rate, eta) -> None:
+    parents = torch.rand((9, 784), generator=torch.Generator().manual_seed(0))
+    genes = parents.clone()
+    direct_torch.vary_genes_torch(genes, 1, 1.0, eta, rate, eta)
+    assert torch.isfinite(genes).all() and genes.min() >= 0.0 and genes.max() <= 1.0
+    if rate <= 1e-12:
+        only_mutation = parents.clone()
+        direct_torch.vary_genes_torch(only_mutation, 1, 0.0, eta, rate, eta)
+        assert torch.equal(only_mutation, parents)  # a float32 mask would mutate at 6e-8
