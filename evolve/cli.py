@@ -15,7 +15,15 @@ from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.encodings.direct import genome_device
 from evolve.errors import Interrupted, RunError
-from evolve.options import MODEL_OPTIONS, NumberList, apply_options, select_cells
+from evolve.memory import check_generation_fits
+from evolve.options import (
+    MODEL_OPTIONS,
+    RANDOM_WEIGHTS_OPTION,
+    NumberList,
+    apply_options,
+    select_cells,
+)
+from evolve.param_types import FiniteFloat
 from evolve.retrain_cli import retrain
 from evolve.runner import CONFIG_FILE, Evolution
 from fitness.loading import BUILTIN_TARGETS, TargetOptions, load_target
@@ -58,14 +66,15 @@ def target_options(func: Any) -> Any:
             "-t",
             default="mnist-lenet",
             show_default=True,
-            help=f"Built-in target ({', '.join(BUILTIN_TARGETS)}), a TorchScript file, "
-            "or package.module:factory.",
+            help=f"Built-in target ({', '.join(BUILTIN_TARGETS)}), a model file (.pt2 from "
+            "torch.export.save, or TorchScript), or package.module:factory / file.py:factory.",
         ),
         click.option(
             "--weights",
             type=click.Path(dir_okay=False),
             help="State-dict file for a built-in or factory model (loaded with weights_only=True).",
         ),
+        RANDOM_WEIGHTS_OPTION,
         *MODEL_OPTIONS,
         click.option(
             "--model-outputs",
@@ -121,6 +130,7 @@ def target_options_from(kwargs: dict[str, Any]) -> TargetOptions:
         crops=kwargs.pop("crops"),
         precision=kwargs.pop("precision"),
         channels_last=kwargs.pop("channels_last"),
+        random_weights=kwargs.pop("random_weights"),
     )
 
 
@@ -134,7 +144,7 @@ def genome_size(value: tuple[int, ...] | None) -> tuple[int, int] | None:
 
 
 # ----------------------------------------------------------------------------------------- evolve
-UNIT = click.FloatRange(0.0, 1.0)
+UNIT = FiniteFloat(0.0, 1.0)
 
 
 @cli.command()
@@ -171,7 +181,7 @@ UNIT = click.FloatRange(0.0, 1.0)
 @click.option("--max-evaluations", type=click.IntRange(min=1), help="Stop after this many images.")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     help="Stop after this many wall seconds of evolution.",
 )
 @click.option(
@@ -191,7 +201,7 @@ UNIT = click.FloatRange(0.0, 1.0)
 )
 @click.option(
     "--mutation-eta",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=15.0,
     show_default=True,
     help="Direct: polynomial mutation distribution index.",
@@ -206,7 +216,7 @@ UNIT = click.FloatRange(0.0, 1.0)
 )
 @click.option(
     "--crossover-eta",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=10.0,
     show_default=True,
     help="Direct: SBX distribution index.",
@@ -357,6 +367,9 @@ def new_run(
         if isinstance(exc, user_errors()):
             raise
         raise click.UsageError(str(exc)) from None
+    check_generation_fits(
+        kwargs["batch"], kwargs["initial_population"] or kwargs["batch"], encoding, target
+    )
     config = RunConfig(
         target=options.to_dict(),
         target_fingerprint=target.fingerprint,
@@ -489,7 +502,7 @@ def plot(folders: tuple[str, ...], out_file: str | None) -> None:
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
-    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+    "--learning-rate", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from evolve.param_types import FiniteFloat
+
 
 class NumberList(click.ParamType):
     """Comma-separated numbers, e.g. ``0.485,0.456,0.406``."""
@@ -73,7 +75,7 @@ MODEL_OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--input-scale",
-        type=float,
+        type=FiniteFloat(),
         default=1.0,
         show_default=True,
         help="Model input = (image * scale - mean) / std, image in [0, 1].",
@@ -97,6 +99,15 @@ MODEL_OPTIONS: list[Callable[[Any], Any]] = [
         help="Largest number of model inputs (images x crops) in one forward pass.",
     ),
 ]
+
+
+#: ``--random-weights``: a factory model used untrained on purpose (stored in config.json).
+RANDOM_WEIGHTS_OPTION = click.option(
+    "--random-weights",
+    is_flag=True,
+    help="Use a package.module:factory model untrained, on purpose (without it, a factory "
+    "without --weights is used with a warning). Its initialisation is seeded.",
+)
 
 
 def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:

@@ -26,12 +26,13 @@ from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.encodings.direct import genome_device
 from evolve.errors import Interrupted
 from evolve.options import MODEL_OPTIONS, apply_options
+from evolve.param_types import FiniteFloat
 from evolve.retrain import Study, StudyConfig
 from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
 from fitness.target import InputSpec
 
-UNIT = click.FloatRange(0.0, 1.0)
+UNIT = FiniteFloat(0.0, 1.0)
 DEFAULTS = StudyConfig(target={}, encoding={})
 DEFAULT_RUNS = DEFAULTS.runs
 DEFAULT_MAX_GENERATIONS = DEFAULTS.stop.max_generations
@@ -104,7 +105,7 @@ def model_options(func: Any) -> Any:
 @click.option("--max-evaluations", type=click.IntRange(min=1), help="Per-run budget in images.")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     help="Per-run budget in seconds (makes results depend on the machine's speed).",
 )
 @click.option(
@@ -128,7 +129,7 @@ def model_options(func: Any) -> Any:
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
-    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+    "--learning-rate", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True
 )
 @click.option("--fine-tune", is_flag=True, help="Start DNN_{i+1} from DNN_i (default: scratch).")
 @click.option(
@@ -146,7 +147,7 @@ def model_options(func: Any) -> Any:
 )
 @click.option(
     "--test-fraction",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=FiniteFloat(0.0, 1.0, max_open=True),
     default=0.1,
     show_default=True,
     help="Without --test-dir: share of each --train-dir class held out for testing.",
