@@ -20,7 +20,7 @@ from fitness.errors import TargetError, first_line
 #: How to export a model so that it takes any batch size (quoted in the error for a fixed one).
 EXPORT_HINT = (
     "export it with a dynamic batch dimension: torch.export.export(model, (torch.zeros(2, C, H, "
-    "W),), dynamic_shapes=({0: torch.export.Dim('batch')},)), then torch.export.save"
+    "W),), dynamic_shapes=({0: torch.export.Dim('batch', min=1)},)), then torch.export.save"
 )
 EXPORTED_SUFFIX = ".pt2"
 
