@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ import torch
 from archives.atomic import atomic_write_bytes, atomic_write_json
 from fitness.cache import fooling_home, settings_key
 from fitness.digits import DigitData, bundled_digits, idx_digits
+from fitness.errors import first_line
 from fitness.lenet import LeNet
+from fitness.model_files import weights_error
 from fitness.target import InputSpec, TargetError
 from fitness.training import accuracy, train_classifier
 
@@ -46,20 +49,17 @@ def save_state_dict(model: torch.nn.Module, path: str | Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a state-dict file safely (``weights_only=True``: no arbitrary unpickling)."""
     path = Path(path)
     if not path.is_file():
         raise TargetError(f"weights file not found: {path}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about some bad files: weights_error says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds; all mean "not a weights file"
-        raise TargetError(f"cannot load weights {path}: {first_line(exc)}") from None
+        raise weights_error(path, exc) from None
     if not isinstance(state, dict):
         raise TargetError(f"cannot load weights {path}: it holds a {type(state).__name__}")
     return state

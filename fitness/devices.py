@@ -26,11 +26,19 @@ def resolve_device(device: str, *, allow_host: bool = False) -> str:
         return HOST
     try:
         resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        choices = "auto, host or a torch device" if allow_host else "auto, cpu, cuda or cuda:N"
-        raise TargetError(f"device must be {choices}, got {device!r}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise TargetError(f"device {device!r} asked for, but no CUDA GPU is available")
+    except (RuntimeError, TypeError):  # torch's message lists every backend it knows
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda"):
+        choices = "auto, host, cpu, cuda or cuda:N" if allow_host else "auto, cpu, cuda or cuda:N"
+        raise TargetError(f"device must be {choices}, got {device!r}")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TargetError(f"device {device!r} asked for, but no CUDA GPU is available")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise TargetError(
+                f"device {device!r} asked for, but this machine has "
+                f"{torch.cuda.device_count()} CUDA GPU(s)"
+            )
     return device
 
 

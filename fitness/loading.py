@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from fitness.builtin import (
     trained_lenet,
 )
 from fitness.devices import resolve_device
+from fitness.factories import absolute_factory, build_seeded, import_factory, is_factory_target
 from fitness.imagenet import IMAGENET_TARGETS, efficientnet_lite
+from fitness.model_files import load_model_file
 from fitness.target import InputSpec, Target, TargetError
 
 BUILTIN_TARGETS = ("mnist-lenet", *IMAGENET_TARGETS)
@@ -43,6 +45,7 @@ class TargetOptions:
     crops: str = "resize"
     precision: str = "fp32"
     channels_last: bool = False
+    random_weights: bool = False  # a factory model used untrained, on purpose (no warning)
 
     def input_spec(self) -> InputSpec:
         """The input spec of a user's model (``--input-shape`` and normalisation options)."""
@@ -64,7 +67,9 @@ class TargetOptions:
         for key in ("weights", "class_names_file"):
             if data[key] is not None:
                 data[key] = str(Path(data[key]).resolve())
-        if self.target not in BUILTIN_TARGETS and ":" not in self.target:
+        if is_factory_target(self.target):
+            data["target"] = absolute_factory(self.target)
+        elif self.target not in BUILTIN_TARGETS:
             data["target"] = str(Path(self.target).resolve())
         return data
 
@@ -96,34 +101,48 @@ def read_class_names(path: str) -> list[str]:
     return names
 
 
-def _user_model(options: TargetOptions) -> torch.nn.Module:
-    if ":" in options.target and not Path(options.target).exists():
-        module_name, _, factory_name = options.target.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), factory_name)
-            model = factory()
-        except Exception as exc:  # import or construction failed: report it as bad input
-            raise TargetError(f"cannot build model {options.target}: {first_line(exc)}") from None
-        if not isinstance(model, torch.nn.Module):
-            raise TargetError(f"{options.target} returned {type(model).__name__}, not a Module")
-        if options.weights is not None:
-            load_state_dict(model, options.weights)
-        return model
+def _user_model(options: TargetOptions, device: str = "cpu") -> torch.nn.Module:
+    if is_factory_target(options.target):
+        return _factory_model(options)
     path = Path(options.target)
     if not path.is_file():
         raise missing_target(options.target)
     if options.weights is not None:
-        raise TargetError("--weights applies to built-in and factory models, not TorchScript")
+        raise TargetError("--weights applies to built-in and factory models, not model files")
+    if options.random_weights:
+        raise TargetError("--random-weights applies to package.module:factory targets only")
+    return load_model_file(path, device)
+
+
+def _factory_model(options: TargetOptions) -> torch.nn.Module:
+    """The factory's model (built seeded) with --weights loaded if given."""
+    if options.random_weights and options.weights is not None:
+        raise TargetError("--random-weights and --weights exclude each other")
     try:
-        return torch.jit.load(str(path), map_location="cpu")
-    except Exception as exc:  # torch raises RuntimeError/ValueError/zip errors for bad files
-        raise TargetError(
-            f"{path} is not a loadable TorchScript model: {first_line(exc)}"
-        ) from None
+        model = build_seeded(import_factory(options.target))
+    except Exception as exc:  # import or construction failed: report it as bad input
+        raise TargetError(f"cannot build model {options.target}: {first_line(exc)}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise TargetError(f"{options.target} returned {type(model).__name__}, not a Module")
+    if options.weights is not None:
+        load_state_dict(model, options.weights)
+    return model
 
 
-#: Endings that mark a --target as a model file (TorchScript) rather than a name.
-MODEL_FILE_SUFFIXES = (".pt", ".pth", ".ts", ".jit", ".torchscript")
+def warn_if_untrained(options: TargetOptions) -> None:
+    """One line on stderr for a factory model without --weights, unless --random-weights says
+    that is intended (said once the target loaded: a target that fails shows only its error)."""
+    if is_factory_target(options.target) and options.weights is None:
+        if not options.random_weights:
+            print(
+                f"warning: {options.target} has no --weights, so it is untrained (random "
+                "weights); give --weights FILE, or --random-weights if that is intended",
+                file=sys.stderr,
+            )
+
+
+#: Endings that mark a --target as a model file (torch.export or TorchScript) rather than a name.
+MODEL_FILE_SUFFIXES = (".pt2", ".pt", ".pth", ".ts", ".jit", ".torchscript")
 
 
 def missing_target(target: str) -> TargetError:
@@ -132,7 +151,7 @@ def missing_target(target: str) -> TargetError:
         return TargetError(f"target file not found: {target}")
     return TargetError(
         f"unknown target {target!r}: use one of {', '.join(BUILTIN_TARGETS)}, "
-        "a TorchScript file or package.module:factory"
+        "a model file (.pt2 or TorchScript) or package.module:factory"
     )
 
 
@@ -140,6 +159,8 @@ def _builtin(options: TargetOptions, progress: bool) -> tuple[torch.nn.Module, I
     for name in ("input_shape", "class_names_file", "mean", "std"):
         if getattr(options, name) is not None:
             raise TargetError(f"--{name.replace('_', '-')} applies to your own models only")
+    if options.random_weights:
+        raise TargetError("--random-weights applies to package.module:factory targets only")
     if options.target in IMAGENET_TARGETS:
         return efficientnet_lite(options.target, options.weights)
     if options.weights is not None:
@@ -155,13 +176,14 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
     if options.target in BUILTIN_TARGETS:
         model, spec, class_names = _builtin(options, progress)
     else:
-        if ":" not in options.target and not Path(options.target).is_file():
+        factory = is_factory_target(options.target)
+        if not factory and not Path(options.target).is_file():
             raise missing_target(options.target)
-        if ":" in options.target:  # a factory: check the cheap options before building it
+        if factory:  # a factory: check the cheap options before building it
             spec = options.input_spec()
-            model = _user_model(options)
+            model = _user_model(options, device)
         else:  # a file: that it cannot be read is the first thing to say
-            model = _user_model(options)
+            model = _user_model(options, device)
             spec = options.input_spec()
         class_names = (
             read_class_names(options.class_names_file) if options.class_names_file else None
@@ -183,13 +205,16 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
     )
     target.options = options
     _probe(target)
+    warn_if_untrained(options)
     return target
 
 
 def _probe_output_size(model: torch.nn.Module, spec: InputSpec) -> int:
+    # On the model's device: a .pt2 program is moved there when loaded (its graph constants too).
+    device = next((t.device for t in (*model.parameters(), *model.buffers())), "cpu")
     try:
         with torch.inference_mode():
-            out = model(torch.zeros(2, *spec.shape))
+            out = model(torch.zeros(2, *spec.shape, device=device))
     except Exception as exc:  # the model rejected an input of the declared shape
         raise TargetError(
             f"model fails on input of shape [N, {', '.join(map(str, spec.shape))}]: "

@@ -7,16 +7,16 @@ Two kinds of target can grow a "fooling" class:
 - ``package.module:factory``: your model, where ``factory(num_classes=K)`` returns a fresh
   ``torch.nn.Module`` with K outputs (``factory()`` with no argument must give the original
   network, as ``fooling evolve --target package.module:factory`` builds it). A retrained network
-  is saved as a state dict and as TorchScript (traced) with its class-names file, so the study's
-  evolution, gallery and evaluation load it like any other TorchScript target.
+  is saved as a state dict and as a ``torch.export`` program (``.pt2``, dynamic batch) with its
+  class-names file, so the study's evolution, gallery and evaluation load it like any other
+  model-file target. (Studies from before kept ``.torchscript`` files, which still load.)
 
-A TorchScript file cannot be built again with another number of outputs, so it cannot be retrained.
+A model file cannot be built again with another number of outputs, so it cannot be retrained.
 Training runs on the CPU with :func:`fitness.training.train_classifier`.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import io
 from collections.abc import Callable
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from archives.atomic import atomic_write_bytes
+from fitness import factories
 from fitness.builtin import (
     FOOLING_CLASS_NAME,
     LENET_SPEC,
@@ -39,6 +40,7 @@ from fitness.builtin import (
 from fitness.image_folder import LabelledImages, load_image_folder, split_fraction
 from fitness.lenet import LeNet
 from fitness.loading import TargetOptions, read_class_names
+from fitness.model_files import EXPORTED_SUFFIX
 from fitness.target import InputSpec, Target, TargetError
 from fitness.training import train_classifier
 
@@ -117,29 +119,32 @@ class Retrainable:
         )
 
     def save(self, model: torch.nn.Module, num_classes: int, stem: Path) -> TargetOptions:
-        """Write ``stem.pt`` (state dict; plus TorchScript and class names for a user's model);
-        return the target options that load the saved network."""
+        """Write ``stem.pt`` (state dict; plus a torch.export ``.pt2`` program and class names for
+        a user's model); return the target options that load the saved network."""
         weights = stem.with_suffix(".pt")
         save_state_dict(model, weights)
         if self.is_builtin:
             return replace(self.options, weights=str(weights.resolve()))
         names_file = stem.with_suffix(".classes.txt")
         atomic_write_bytes(names_file, ("\n".join(self.names_for(num_classes)) + "\n").encode())
-        script = stem.with_suffix(".torchscript")
+        program_file = stem.with_suffix(EXPORTED_SUFFIX)
         model = model.eval()
+        example = torch.zeros(2, *self.spec.shape)  # batch 2: torch.export specialises 0 and 1
         try:
-            with torch.no_grad():
-                traced = torch.jit.trace(model, torch.zeros(1, *self.spec.shape))
-        except Exception as exc:  # an untraceable model: say so rather than crash later
+            program = torch.export.export(
+                model, (example,), dynamic_shapes=({0: torch.export.Dim("batch", min=1)},)
+            )
+        except Exception as exc:  # an unexportable model: say so rather than crash later
             raise TargetError(
-                f"cannot save the retrained {self.options.target} as TorchScript: {first_line(exc)}"
+                f"cannot export the retrained {self.options.target} with torch.export: "
+                f"{first_line(exc)}"
             ) from None
         buffer = io.BytesIO()
-        torch.jit.save(traced, buffer)
-        atomic_write_bytes(script, buffer.getvalue())
+        torch.export.save(program, buffer)
+        atomic_write_bytes(program_file, buffer.getvalue())
         return replace(
             self.options,
-            target=str(script.resolve()),
+            target=str(program_file.resolve()),
             weights=None,
             input_shape=self.spec.shape,
             class_names_file=str(names_file.resolve()),
@@ -147,10 +152,9 @@ class Retrainable:
 
 
 def import_factory(target: str) -> Callable[..., Any]:
-    """The callable named by ``package.module:factory``."""
-    module_name, _, factory_name = target.partition(":")
+    """The callable named by ``package.module:factory`` or ``file.py:factory``."""
     try:
-        return getattr(importlib.import_module(module_name), factory_name)
+        return factories.import_factory(target)
     except Exception as exc:  # import errors of any kind are the user's to fix
         raise TargetError(f"cannot import {target}: {first_line(exc)}") from None
 
@@ -160,10 +164,10 @@ def retrainable(options: TargetOptions, train_dir: str | None) -> Retrainable:
     if options.target == "mnist-lenet":
         names = list(MNIST_CLASS_NAMES)
         return Retrainable(options, LENET_SPEC, names, lambda k: LeNet(k))
-    if ":" not in options.target or Path(options.target).exists():
+    if not factories.is_factory_target(options.target):
         raise TargetError(
             "retraining needs --target mnist-lenet or package.module:factory, where "
-            "factory(num_classes=K) builds the model with K outputs (a TorchScript file "
+            "factory(num_classes=K) builds the model with K outputs (a model file "
             "cannot grow an extra output)"
         )
     factory = import_factory(options.target)

@@ -19,16 +19,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fitness.errors import TargetError, first_line
+from fitness.output_checks import check_outputs, output_shape_error
+
 #: How images at the target's image size become model inputs. "resize": bilinear (antialiased)
 #: to the input size; "center": the central input-sized crop; "ten": the four corner crops, the
 #: centre crop and their mirror images, softmax averaged over the ten (the paper's AlexNet).
 CROPS = ("resize", "center", "ten")
 #: Forward-pass precision: float32, or autocast to bfloat16 / float16 (mixed precision).
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-class TargetError(ValueError):
-    """A target cannot be loaded or misbehaves (bad file, wrong shape, NaN outputs...)."""
 
 
 @dataclass(frozen=True)
@@ -187,24 +186,29 @@ class Target:
             x = x.contiguous(memory_format=torch.channels_last)
         dtype = PRECISIONS[self.precision]
         with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
-            out = self.model(x)
-        if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] != self.num_classes:
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise TargetError(
-                f"model output has shape {shape}, expected [N, {self.num_classes}] "
-                f"({self.num_classes} class names)"
-            )
+            try:
+                out = self.model(x)
+            except Exception as exc:  # e.g. a batch size the model cannot take: the user's to fix
+                raise TargetError(
+                    f"model fails on input of shape [N, {', '.join(map(str, x.shape[1:]))}] "
+                    f"(a batch of {x.shape[0]}): {first_line(exc)}"
+                ) from None
+        error = output_shape_error(out, x.shape[0], self.num_classes)
+        if error is not None:
+            raise error
         return out.float().reshape(self.views, images.shape[0], -1)
 
     def _outputs(self, images: Any) -> list[torch.Tensor]:
-        """Outputs ``[views, n, K]`` per chunk; a chunk is at most ``max_batch`` model inputs."""
+        """Outputs ``[views, n, K]`` per chunk; a chunk is at most ``max_batch`` model inputs.
+
+        Every call checks its outputs (finite; distributions for probability outputs), so a
+        model that starts to misbehave mid-run stops the run with a :class:`TargetError`.
+        """
         x = self._as_tensor(images)
         chunk = max(1, self.max_batch // self.views)
         with torch.inference_mode():
             parts = [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
-        bad = sum(int((~torch.isfinite(p)).any(dim=2).any(dim=0).sum()) for p in parts)
-        if bad:
-            raise TargetError(f"model returned NaN or inf for {bad} of {x.shape[0]} images")
+            check_outputs(parts, self.outputs, self.precision)
         self.queries += x.shape[0]
         return parts
 

@@ -32,3 +32,18 @@ def lenet_target(fooling_home: Path):
     from fitness.loading import TargetOptions, load_target
 
     return load_target(TargetOptions(device="cpu"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def exported_lenet(tmp_path_factory, lenet_target) -> Path:
+    """The trained LeNet as a torch.export program (.pt2) with a dynamic batch dimension."""
+    import torch
+
+    path = tmp_path_factory.mktemp("exported") / "lenet.pt2"
+    program = torch.export.export(
+        lenet_target.model.eval(),
+        (torch.zeros(2, 1, 28, 28),),
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+    )
+    torch.export.save(program, str(path))
+    return path

@@ -15,6 +15,7 @@ expression to scoring, and only the archive's checkpoints come back to the host.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numba
@@ -29,6 +30,14 @@ from fitness.devices import HOST, resolve_device
 #: "hls_full" with the hue byte spanning the colour circle once. See :mod:`cppn.color`.
 COLORS = ("gray", "rgb", *HUE_SECTORS_PER_BYTE)
 EPSILON = 1e-14
+#: Floor of the halving schedule (``mutation_rate_at``). At 1e-12 a generation of even 1e9 genes
+#: (4 GB of float32 genomes, e.g. 6,600 children of 224x224x3) mutates 0.001 genes on average:
+#: one gene every thousand generations, so the schedule has in effect reached zero, yet the rate
+#: is still far from the float limits (log1p(-rate) is exact, 1 - rate != 1 in float64, and the
+#: gaps between mutated genes, at most ~3.7e13, fit an int64). Unbounded halving instead reached
+#: 4.4e-17 at generation 51 * halve_every, where log(1 - rate) rounded to 0 and the kernel
+#: divided by zero (generation 51,000 at the paper's setting, 1000).
+MIN_MUTATION_RATE = 1e-12
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -46,11 +55,19 @@ def _uniform(stream: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, inline="always")
-def _geometric(stream: np.ndarray, log_keep: float) -> int:
-    """Trials up to and including the first success, success probability p; log_keep = log(1-p)."""
+def _geometric(stream: np.ndarray, log_keep: float, limit: int) -> int:
+    """Trials up to and including the first success, success probability p; log_keep =
+    log1p(-p) < 0. Any count above ``limit`` is returned as ``limit + 1`` ("none within reach").
+
+    The count is formed as a float and compared with ``limit`` before it becomes an int: for a
+    tiny p it can exceed int64 (1e-300 gives ~1e302), where a plain int() would wrap around.
+    """
     if log_keep == -np.inf:  # p == 1: every trial succeeds
         return 1
-    return int(np.log(1.0 - _uniform(stream)) / log_keep) + 1
+    trials = np.log(1.0 - _uniform(stream)) / log_keep + 1.0  # log(1 - u) in [-36.8, 0]
+    if trials > limit:
+        return limit + 1
+    return int(trials)
 
 
 @numba.njit(cache=True, inline="always")
@@ -93,14 +110,16 @@ def _sbx_pair(a: np.ndarray, b: np.ndarray, stream: np.ndarray, eta: float) -> N
 @numba.njit(cache=True)
 def _mutate_row(row: np.ndarray, stream: np.ndarray, rate: float, eta: float) -> None:
     """Polynomial mutation of each gene with probability ``rate``, visiting only those genes."""
-    if rate <= 0.0:
+    if not rate > 0.0:  # 0 (and NaN, which the constructor refuses anyway): no mutation
         return
-    log_keep = np.log(1.0 - rate) if rate < 1.0 else -np.inf
-    i = _geometric(stream, log_keep) - 1
-    while i < row.size:
+    # log1p: log(1 - rate) rounds to 0 below rate ~1.1e-16 and the gaps would divide by zero.
+    log_keep = np.log1p(-rate) if rate < 1.0 else -np.inf
+    size = row.size
+    i = _geometric(stream, log_keep, size) - 1
+    while i < size:
         value = row[i] + _polynomial_delta(_uniform(stream), eta)
         row[i] = min(max(value, 0.0), 1.0)
-        i += _geometric(stream, log_keep)
+        i += _geometric(stream, log_keep, size - i)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -200,10 +219,14 @@ class DirectEncoding:
         return self._tensor(genes) if self.on_device else genes
 
     def mutation_rate_at(self, generation: int) -> float:
-        """The per-gene mutation probability, halved every ``halve_every`` generations (paper)."""
+        """The per-gene mutation probability, halved every ``halve_every`` generations (paper),
+        never below :data:`MIN_MUTATION_RATE` (nor above the starting rate, so a rate of 0 stays
+        0): finite and non-increasing for any generation."""
         if self.halve_every <= 0:
             return self.mutation_rate
-        return self.mutation_rate * 0.5 ** (generation // self.halve_every)
+        halvings = max(0, generation // self.halve_every)
+        halved = math.ldexp(self.mutation_rate, -min(halvings, 2000))  # 0.0 past the float range
+        return max(halved, min(self.mutation_rate, MIN_MUTATION_RATE))
 
     def vary(self, parents: np.ndarray, rng: np.random.Generator, generation: int) -> np.ndarray:
         """Children of consecutive parent pairs: optional SBX, then polynomial mutation."""

@@ -63,12 +63,20 @@ def _sbx_pairs(
     b.copy_(torch.where(chosen, second, b))
 
 
+#: Below this rate the mutation mask is drawn in float64: float32 uniforms are multiples of 2^-24,
+#: so ``rand < rate`` would mutate with probability ceil(rate * 2^24) / 2^24 (6e-8 for any smaller
+#: rate) instead of ``rate``; from 2^-14 up that rounding is below 0.1% of the rate.
+FLOAT64_MASK_BELOW = 2.0**-14
+
+
 def _mutate(rows: torch.Tensor, rate: float, eta: float, generator: torch.Generator) -> None:
-    """In place: polynomial mutation of each gene with probability ``rate``."""
-    if rate <= 0.0:
+    """In place: polynomial mutation of each gene with probability ``rate`` (any rate in [0, 1],
+    any eta >= 0: the mask is a comparison and the step a bounded power, nothing divides)."""
+    if not rate > 0.0:
         return
     shape, device = rows.shape, rows.device
-    mutated = torch.rand(shape, generator=generator, device=device) < rate
+    dtype = torch.float64 if rate < FLOAT64_MASK_BELOW else torch.float32
+    mutated = torch.rand(shape, generator=generator, device=device, dtype=dtype) < rate
     delta = _polynomial_delta(torch.rand(shape, generator=generator, device=device), eta)
     rows.copy_(torch.where(mutated, (rows + delta).clamp(0.0, 1.0), rows))
 

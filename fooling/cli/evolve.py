@@ -10,6 +10,7 @@ import click
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions, stop_conditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
+from evolve.memory import check_generation_fits
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions, load_target
@@ -21,6 +22,7 @@ from fooling.cli.options import (
     target_options,
     target_options_from,
 )
+from fooling.cli.param_types import FiniteFloat
 
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 
@@ -59,7 +61,7 @@ STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 @click.option("--max-evaluations", type=click.IntRange(min=1), help="Stop after this many images.")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     help="Stop after this many wall seconds of evolution.",
 )
 @click.option(
@@ -79,7 +81,7 @@ STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 )
 @click.option(
     "--mutation-eta",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=15.0,
     show_default=True,
     help="Direct: polynomial mutation distribution index.",
@@ -94,7 +96,7 @@ STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 )
 @click.option(
     "--crossover-eta",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=10.0,
     show_default=True,
     help="Direct: SBX distribution index.",
@@ -211,6 +213,9 @@ def new_run(
         if isinstance(exc, USER_ERRORS):
             raise
         raise click.UsageError(str(exc)) from None
+    check_generation_fits(
+        kwargs["batch"], kwargs["initial_population"] or kwargs["batch"], encoding, target
+    )
     config = RunConfig.for_target(
         target,
         encoding,

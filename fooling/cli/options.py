@@ -13,9 +13,10 @@ import click
 from fitness.devices import genome_device
 from fitness.loading import BUILTIN_TARGETS, TargetOptions
 from fitness.target import CROPS, PRECISIONS
+from fooling.cli.param_types import FiniteFloat
 
 #: A probability or confidence.
-UNIT = click.FloatRange(0.0, 1.0)
+UNIT = FiniteFloat(0.0, 1.0)
 
 
 class NumberList(click.ParamType):
@@ -83,7 +84,7 @@ MODEL_OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--input-scale",
-        type=float,
+        type=FiniteFloat(),
         default=1.0,
         show_default=True,
         help="Model input = (image * scale - mean) / std, image in [0, 1].",
@@ -109,6 +110,15 @@ MODEL_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 
 
+#: ``--random-weights``: a factory model used untrained on purpose (stored in config.json).
+RANDOM_WEIGHTS_OPTION = click.option(
+    "--random-weights",
+    is_flag=True,
+    help="Use a package.module:factory model untrained, on purpose (without it, a factory "
+    "without --weights is used with a warning). Its initialisation is seeded.",
+)
+
+
 def apply_options(func: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
     """Decorate ``func`` with click options, listed in the order --help shows them."""
     for option in reversed(options):
@@ -124,14 +134,15 @@ def target_options(func: Any) -> Any:
             "-t",
             default="mnist-lenet",
             show_default=True,
-            help=f"Built-in target ({', '.join(BUILTIN_TARGETS)}), a TorchScript file, "
-            "or package.module:factory.",
+            help=f"Built-in target ({', '.join(BUILTIN_TARGETS)}), a model file (.pt2 from "
+            "torch.export.save, or TorchScript), or package.module:factory / file.py:factory.",
         ),
         click.option(
             "--weights",
             type=click.Path(dir_okay=False),
             help="State-dict file for a built-in or factory model (loaded with weights_only=True).",
         ),
+        RANDOM_WEIGHTS_OPTION,
         *MODEL_OPTIONS,
         click.option(
             "--model-outputs",
@@ -187,6 +198,7 @@ def target_options_from(kwargs: dict[str, Any]) -> TargetOptions:
         crops=kwargs.pop("crops"),
         precision=kwargs.pop("precision"),
         channels_last=kwargs.pop("channels_last"),
+        random_weights=kwargs.pop("random_weights"),
     )
 
 

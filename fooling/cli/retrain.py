@@ -28,6 +28,7 @@ from evolve.errors import Interrupted
 from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
 from fooling.cli.options import MODEL_OPTIONS, UNIT, apply_options, encoding_config
+from fooling.cli.param_types import FiniteFloat
 from fooling.studies.retrain import Study, StudyConfig
 
 DEFAULTS = StudyConfig(target={}, encoding={})
@@ -92,7 +93,7 @@ def model_options(func: Any) -> Any:
 @click.option("--max-evaluations", type=click.IntRange(min=1), help="Per-run budget in images.")
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     help="Per-run budget in seconds (makes results depend on the machine's speed).",
 )
 @click.option(
@@ -116,7 +117,7 @@ def model_options(func: Any) -> Any:
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
-    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+    "--learning-rate", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True
 )
 @click.option("--fine-tune", is_flag=True, help="Start DNN_{i+1} from DNN_i (default: scratch).")
 @click.option(
@@ -134,7 +135,7 @@ def model_options(func: Any) -> Any:
 )
 @click.option(
     "--test-fraction",
-    type=click.FloatRange(0.0, 1.0, max_open=True),
+    type=FiniteFloat(0.0, 1.0, max_open=True),
     default=0.1,
     show_default=True,
     help="Without --test-dir: share of each --train-dir class held out for testing.",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fooling.cli.param_types import FiniteFloat
+
 
 @click.command("train-target")
 @click.argument("name", type=click.Choice(["mnist-lenet"]))
@@ -19,7 +21,7 @@ import click
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
-    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+    "--learning-rate", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(

@@ -17,6 +17,7 @@ from archives.export import as_numpy, read_png, to_uint8, upscale_nearest, write
 from evolve.config import RunConfig
 from evolve.encodings import build_encoding
 from evolve.errors import RunError
+from evolve.memory import check_gallery_fits
 from evolve.run_dir import CONFIG_FILE, GALLERY_DIR, load_run_archive
 from fitness.loading import TargetOptions, load_target
 
@@ -36,6 +37,7 @@ def make_gallery(
 ) -> dict[str, Any]:
     """Write grid.png, a PNG per elite, elites.npz and gallery.json; return the latter's data."""
     config = RunConfig.load(run_dir / CONFIG_FILE)
+    check_gallery_fits(size, len(config.cell_classes), config.encoding)
     encoding = build_encoding(config.encoding)
     archive = load_run_archive(run_dir, encoding)
     target = load_target(TargetOptions.from_dict(config.target), progress=progress)

@@ -12,7 +12,7 @@ STUDY_DIR holds::
 
     study.json            the whole configuration (enough to rerun the study)
     state.json            progress and results, written atomically after every step
-    networks/dnn_01.pt    each network's weights (state dict; +TorchScript for a user's model)
+    networks/dnn_01.pt    each network's weights (state dict; +.pt2 program for a user's model)
     round_01/run_1 ...    MAP-Elites run directories (resumable on their own)
     round_01/fooling.npz  the round's fooling images (train and held-out)
     round_01/gallery/     the elites of the round's first run, re-scored as 8-bit PNGs

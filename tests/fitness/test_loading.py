@@ -1,4 +1,4 @@
-"""Loading targets: built-in, TorchScript, package.module:factory, and bad input."""
+"""Loading targets: built-in, model files, package.module:factory, and bad input."""
 
 from __future__ import annotations
 
@@ -35,6 +35,9 @@ def test_builtin_lenet_is_trained_and_cached(lenet_target, fooling_home) -> None
     assert len(list((fooling_home / "targets").glob("mnist-lenet-*.pt"))) == 1
 
 
+# TorchScript is deprecated (torch 2.13) but still read: this test keeps it working on purpose,
+# so the deprecation warnings torch.jit.script/save/load raise here are expected.
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:DeprecationWarning")
 def test_torchscript_target_scores_like_the_original(scripted_lenet, lenet_target, tmp_path):
     names = tmp_path / "names.txt"
     names.write_text("\n".join(f"digit {i}" for i in range(10)) + "\n\n")
@@ -92,12 +95,12 @@ def test_bad_targets_raise_one_clear_error(options, message) -> None:
         load_target(TargetOptions(device="cpu", **options), progress=False)
 
 
-def test_unreadable_and_wrong_model_files(tmp_path, scripted_lenet) -> None:
-    junk = tmp_path / "junk.pt"
+def test_unreadable_and_wrong_model_files(tmp_path, exported_lenet) -> None:
+    junk = tmp_path / "junk.pt2"
     junk.write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(TargetError, match="not a loadable TorchScript model"):
+    with pytest.raises(TargetError, match="junk.pt2 is not a loadable torch.export program"):
         load_target(TargetOptions(target=str(junk), input_shape=(1, 28, 28), device="cpu"))
-    with pytest.raises(TargetError, match="not a loadable TorchScript model"):
+    with pytest.raises(TargetError, match="not a loadable torch.export program"):
         load_target(TargetOptions(target=str(junk), device="cpu"))  # before --input-shape
     with pytest.raises(TargetError, match="cannot load weights"):
         load_target(TargetOptions(weights=str(junk), device="cpu"))
@@ -106,9 +109,63 @@ def test_unreadable_and_wrong_model_files(tmp_path, scripted_lenet) -> None:
     with pytest.raises(TargetError, match=r"expected \[N, 2\] \(2 class names\)"):
         load_target(
             TargetOptions(
-                target=str(scripted_lenet),
+                target=str(exported_lenet),
                 input_shape=(1, 28, 28),
                 class_names_file=str(wrong_names),
                 device="cpu",
             )
         )
+
+
+# ------------------------------------------------------------------- factories: files, untrained
+MY_MODELS = """
+from torch import nn
+
+
+def build():
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+"""
+
+
+def test_a_python_file_factory_works_as_the_readme_shows(tmp_path, monkeypatch, capsys) -> None:
+    (tmp_path / "my_models.py").write_text(MY_MODELS)
+    monkeypatch.chdir(tmp_path)
+    options = TargetOptions(target="my_models.py:build", input_shape=(3, 8, 8), device="cpu")
+    target = load_target(options)
+    assert target.class_names == ["0", "1", "2", "3"]
+    assert "untrained" in capsys.readouterr().err
+    stored = options.to_dict()
+    assert stored["target"] == f"{tmp_path / 'my_models.py'}:build"  # absolute, for --resume
+    monkeypatch.chdir(tmp_path.parent)
+    again = load_target(TargetOptions.from_dict(stored))
+    assert again.fingerprint == target.fingerprint  # seeded: the same untrained network
+
+
+def test_a_factory_without_weights_warns_once_unless_random_weights(capsys) -> None:
+    options = TargetOptions(target="model_factories:lenet", input_shape=(1, 28, 28), device="cpu")
+    load_target(options)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: model_factories:lenet has no --weights")
+    load_target(TargetOptions(**{**options.__dict__, "random_weights": True}))
+    assert capsys.readouterr().err == ""
+    data = TargetOptions(**{**options.__dict__, "random_weights": True}).to_dict()
+    assert TargetOptions.from_dict(data).random_weights is True
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"target": "model_factories:lenet", "input_shape": (1, 28, 28), "weights": "w.pt"},
+            "exclude each other",
+        ),
+        ({}, "applies to package.module:factory targets only"),
+        (
+            {"target": "missing_file.py:build", "input_shape": (1, 28, 28)},
+            "factory file not found: missing_file.py",
+        ),
+    ],
+)
+def test_random_weights_misuse(options, message) -> None:
+    with pytest.raises(TargetError, match=message):
+        load_target(TargetOptions(device="cpu", random_weights=True, **options))

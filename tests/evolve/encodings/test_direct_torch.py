@@ -106,7 +106,7 @@ def test_genome_device_follows_the_target_and_is_checked() -> None:
     assert genome_device("auto") == "auto" and genome_device("cuda:1") == "cuda:1"
     expected = "cuda" if torch.cuda.is_available() else "host"
     assert resolve_device("auto", allow_host=True) == expected
-    with pytest.raises(TargetError, match="device must be auto, host or a torch device"):
+    with pytest.raises(TargetError, match="device must be auto, host, cpu, cuda or cuda:N"):
         DirectEncoding(device="quantum")
     if not torch.cuda.is_available():
         with pytest.raises(TargetError, match="no CUDA GPU"):
@@ -143,3 +143,16 @@ def test_a_run_on_device_genomes_fools_lenet_and_resumes_exactly(tmp_path, lenet
     resumed = _run(tmp_path / "split", lenet_target, 60, resume=True)
     assert torch.equal(resumed.genomes, whole.genomes)
     np.testing.assert_array_equal(resumed.fitness, whole.fitness)
+
+
+@pytest.mark.parametrize("eta", [1e-300, 1e-6, 15.0, 1e12, 1e300])
+@pytest.mark.parametrize("rate", [0.0, 1e-300, 5e-17, 1e-12, 0.5, 1.0])
+def test_torch_variation_is_safe_for_any_rate_and_eta(rate, eta) -> None:
+    parents = torch.rand((9, 784), generator=torch.Generator().manual_seed(0))
+    genes = parents.clone()
+    direct_torch.vary_genes_torch(genes, 1, 1.0, eta, rate, eta)
+    assert torch.isfinite(genes).all() and genes.min() >= 0.0 and genes.max() <= 1.0
+    if rate <= 1e-12:
+        only_mutation = parents.clone()
+        direct_torch.vary_genes_torch(only_mutation, 1, 0.0, eta, rate, eta)
+        assert torch.equal(only_mutation, parents)  # a float32 mask would mutate at 6e-8

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
+import click
 import numpy as np
 import pytest
 import torch
@@ -30,10 +32,10 @@ def run_copy(finished_run, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def model_files(tmp_path_factory, lenet_target):
+def model_files(tmp_path_factory, exported_lenet):
     folder = tmp_path_factory.mktemp("models")
-    torch.jit.script(lenet_target.model).save(str(folder / "lenet.pt"))
-    (folder / "junk.pt").write_bytes(b"\x00not a model" * 20)
+    shutil.copy(exported_lenet, folder / "lenet.pt2")
+    (folder / "junk.pt2").write_bytes(b"\x00not a model" * 20)
     (folder / "three.txt").write_text("a\nb\nc\n")
     save_state_dict(torch.nn.Linear(3, 3), folder / "linear.pt")
     return folder
@@ -54,15 +56,15 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     [
         (["--target", "alexnet-imagenet-9000"], ["unknown target 'alexnet-imagenet-9000'"]),
         (
-            ["--target", "{models}/junk.pt", "--input-shape", "1,28,28"],
-            ["junk.pt is not a loadable TorchScript model"],
+            ["--target", "{models}/junk.pt2", "--input-shape", "1,28,28"],
+            ["junk.pt2 is not a loadable torch.export program"],
         ),
         (["--weights", "{models}/linear.pt"], ["linear.pt"]),
         (["--weights", "{models}/missing.pt"], ["weights file not found"]),
         (
             [
                 "--target",
-                "{models}/lenet.pt",
+                "{models}/lenet.pt2",
                 "--input-shape",
                 "1,28,28",
                 "--class-names",
@@ -71,10 +73,10 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
             ["expected [N, 3] (3 class names)"],
         ),
         (
-            ["--target", "{models}/lenet.pt", "--input-shape", "1,32,32"],
+            ["--target", "{models}/lenet.pt2", "--input-shape", "1,32,32"],
             ["model fails on input of shape [N, 1, 32, 32]"],
         ),
-        (["--target", "{models}/lenet.pt", "--input-shape", "1,28"], ["needs exactly 3 values"]),
+        (["--target", "{models}/lenet.pt2", "--input-shape", "1,28"], ["needs exactly 3 values"]),
         (
             ["--target", "model_factories:nan_model", "--input-shape", "1,28,28"],
             ["model returned NaN or inf"],
@@ -89,6 +91,19 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
         (
             ["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "tpu"],
             ["device"],
+        ),
+        (["--device", "tpu"], ["device must be auto, cpu, cuda or cuda:N, got 'tpu'"]),
+        (["--until", "nan"], ["--until", "'nan' is not a finite number"]),
+        (["--threshold", "inf"], ["--threshold", "not a finite number"]),
+        (["--mutation-rate", "nan"], ["--mutation-rate", "not a finite number"]),
+        (["--mutation-eta", "inf"], ["--mutation-eta", "not a finite number"]),
+        (["--crossover-eta", "-inf"], ["--crossover-eta", "not a finite number"]),
+        (["--time-limit", "inf"], ["--time-limit", "not a finite number"]),
+        (["--input-scale", "nan"], ["--input-scale", "not a finite number"]),
+        (["--batch", "10000000000"], ["--batch 10,000,000,000", "needs about", "available"]),
+        (
+            ["--batch", "10", "--initial-population", "10000000000"],
+            ["--initial-population 10,000,000,000", "needs about"],
         ),
     ],
 )
@@ -228,3 +243,52 @@ def test_asking_for_a_gpu_without_one_is_a_one_line_error(tmp_path, capsys):
         )
         assert_one_line_error(code, err, "no CUDA GPU")
         assert not (tmp_path / command).exists()
+
+
+def test_every_float_option_refuses_nan_and_infinity():
+    from fooling.cli import cli
+    from fooling.cli.param_types import FiniteFloat
+
+    def float_params(command, path=()):
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from float_params(sub, (*path, name))
+        for param in command.params:
+            if isinstance(param.type, click.types.FloatParamType):
+                yield " ".join(path), param.name, param.type
+
+    found = list(float_params(cli))
+    assert len(found) >= 8
+    for command, name, kind in found:
+        assert isinstance(kind, FiniteFloat), f"fooling {command} --{name} takes NaN"
+
+
+def test_gallery_size_beyond_memory_is_one_line_and_writes_nothing(run_copy, capsys):
+    before = snapshot(run_copy)
+    code, _, err = run_cli(capsys, "gallery", run_copy, "--size", "10000000")
+    assert_one_line_error(code, err, "--size 10,000,000", "needs about", "available")
+    assert snapshot(run_copy) == before
+    assert not (run_copy / "gallery").exists()
+
+
+def test_a_model_that_misbehaves_mid_run_stops_it_with_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    code, _, err = run_cli(capsys, "evolve", "--target", "model_factories:drops_a_row_later",
+                           "--input-shape", "1,28,28", "--random-weights", "--batch", "4",
+                           "--max-generations", "3", "--out", run, "-q")  # fmt: skip
+    assert_one_line_error(code, err, "model output has shape (3, 10) for a batch of 4")
+
+
+def test_random_weights_factory_run_resumes(tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["--target", "model_factories:lenet", "--input-shape", "1,28,28", "--batch", "6"]
+    code, _, err = run_cli(capsys, "evolve", *args, "--max-generations", "2", "--out", run, "-q")
+    assert code == 0 and "warning: model_factories:lenet has no --weights" in err
+    code, _, err = run_cli(capsys, "evolve", *args, "--random-weights", "--max-generations", "2",
+                           "--out", run, "--overwrite", "-q")  # fmt: skip
+    assert code == 0 and err == "", err
+    assert json.loads((run / "config.json").read_text())["target"]["random_weights"] is True
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", "4", "--out", run, "-q"
+    )
+    assert code == 0 and err == "", err
+    assert json.loads((run / "summary.json").read_text())["generations"] == 4

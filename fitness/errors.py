@@ -1,0 +1,11 @@
+"""The error every part of target loading and scoring raises for bad input (exit status 2)."""
+
+
+class TargetError(ValueError):
+    """A target cannot be loaded or misbehaves (bad file, wrong shape, NaN outputs...)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
