@@ -1,34 +1,42 @@
 """CPU renderer, and the scalar pieces it shares with the CUDA kernel (cppn/render_cuda.py).
 
-The kernel runs one parallel task per (genome, block of ``BLOCK`` pixels) and evaluates the
+The kernel runs one parallel task per (genome, block of up to ``BLOCK`` pixels) and evaluates the
 genome's program node by node over the block's contiguous pixels: node k's weighted input sum is
-one loop per link, and its activation is one loop per node, with the choice of activation made
-once per node, outside the pixel loop. Every pixel loop is branch-free and call-free, so LLVM
+one loop per link, and its activation one loop per node, with the choice of activation made once
+per node, outside the pixel loop. Every hot pixel loop is branch-free and call-free, so LLVM
 vectorises it (AVX2 / AVX-512 where the CPU has them).
 
-Libm's ``sin`` and ``exp`` are scalar calls that stop vectorisation, and Numba here cannot use
-Intel's SVML vector library (the llvmlite wheel's LLVM is not SVML-patched: ``numba -s`` reports
-"llvmlite Using SVML Patched LLVM: False", so installing ``icc_rt`` / ``intel-cmplr-lib-rt``
-changes nothing). So sine and exp are written out here as Cephes' double-precision
-approximations (Cody-Waite argument reduction and a polynomial, a few ulp from libm), in
-arithmetic only; ``2**n`` is built from its bits by :func:`_bits_to_float`. Arguments where the
-reduction loses accuracy (|x| > ``SINE_LIMIT``) are rare and recomputed with ``math.sin`` in a
-fix-up loop that runs only when a block has one.
+Libm's ``sin`` and ``exp`` are scalar calls that stop vectorisation, and Numba cannot use Intel's
+SVML vector library here: Numba enables it only when ``llvmlite.binding.targets.has_svml()``, and
+the PyPI llvmlite wheel's LLVM is not SVML-patched (``numba -s``: "llvmlite Using SVML Patched
+LLVM: False", "SVML State: False"), so the ``icc_rt`` / ``intel-cmplr-lib-rt`` packages, which
+only provide ``libsvml.so``, cannot change that. So sine and exp are written out here in
+arithmetic: SLEEF's sine (reduction by multiples of pi in four parts, one odd polynomial) and exp
+by ln 2 reduction and Taylor's series, both within 2.3e-16 of libm; ``2**n`` is built from its
+bits (:func:`_bits_to_float`), and polynomial steps are fused multiply-adds (:func:`fma`).
+Arguments where the reduction would lose accuracy (|x| > ``SINE_LIMIT``) are rare and recomputed
+with ``math.sin`` in a fix-up loop that runs only for a block that has one. Functions use NumPy's
+error model: Python's tests every divisor for zero, and that branch alone kept the exp loops
+scalar. Per pixel, one thread, on the bench genomes' activations (AMD EPYC, a loaded machine, so
+the ratios are the point): sine 13 -> 1.7 ns, sigmoid 11 -> 2.3 ns, gaussian 7 -> 2.2 ns.
 
-Arithmetic stays float64 and the images float32: CPPN weights reach +-10 and sine layers
-amplify rounding errors, so float32 arithmetic drifts from neat-python's double-precision
-reference on deep genomes beyond the 1e-5 the parity tests allow (measured for this module:
-up to 4e-3 on the deep test genomes), while float64 SIMD is still eight lanes with AVX-512. No
-fastmath flags: they would let LLVM drop the NaN guards and reorder sums.
+Arithmetic stays float64 and the images float32. float32 arithmetic fails the 1e-5 parity with
+neat-python's double-precision reference: evaluating the parity tests' genomes in float32 (NumPy,
+6x7 grids) misses by 3.5e-5 to 6.7e-5 on the deep ones, 8.3e-4 to 3.0e-3 on the wide ones and up
+to 1.3e-2 on the default ones with raw coordinates (CPPN weights reach +-10 and sine layers
+amplify rounding errors), while this float64 kernel is within 3e-8 (the float32 rounding of its
+output). float64 SIMD is still eight lanes an instruction with AVX-512. No fastmath flags: they
+would let LLVM drop the NaN guards and reorder sums.
 
-Shared with the CUDA kernel, as the very same ``numba.njit`` functions (numba-cuda compiles a
-CPU ``@jit`` function called from a kernel as a device function): the activation guard
-:func:`guard`, the activations :func:`sine_reduced`, :func:`exp_limited`,
-:func:`bipolar_sigmoid`, :func:`gaussian`, :func:`linear` (with :func:`sine` and
-:func:`activate` the per-pixel forms the GPU calls), and the colour functions :func:`to_byte`,
-:func:`hls_channel` and :func:`pixel_channel`. They use ``math`` and arithmetic only, which both
-targets compile. They are scalar twins of cppn.activations / cppn.color (whose NumPy ufunc forms
-serve neat-python and the NumPy reference); the parity tests hold them to those.
+Shared with the CUDA kernel, as the very same ``numba.njit`` functions (numba-cuda compiles a CPU
+``@jit`` function called from a kernel as a device function): the guard :func:`guard`, the
+activations :func:`sine_reduced`, :func:`exp_limited`, :func:`bipolar_sigmoid`,
+:func:`gaussian`, :func:`linear` (with :func:`sine` and :func:`activate`, the per-pixel forms the
+GPU calls), :func:`fma`, and the colour functions :func:`to_byte`, :func:`hls_channel` and
+:func:`pixel_channel`. They use ``math``, arithmetic and two LLVM intrinsics (a bit cast and
+llvm.fma), which both targets compile. They are scalar twins of cppn.activations / cppn.color
+(whose NumPy ufunc forms serve neat-python and the NumPy reference); tests hold them to those.
+
 Results do not depend on the thread count: pixels are split into blocks by image size only, and
 each pixel's value is computed by the same instructions whatever thread runs its block.
 """
@@ -39,8 +47,9 @@ import math
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import prange
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from cppn.activations import Z_LIMIT
@@ -54,33 +63,42 @@ BLOCK = 1024
 #: fall in full vectors rather than the scalar tail.
 LANES = 8
 
-#: Largest |x| :func:`sine_reduced` takes: the reduction's multiples of pi/4 stay exact.
+#: Largest |x| :func:`sine_reduced` takes (it is accurate well beyond; libm takes the rest).
 SINE_LIMIT = 1.0e6
 
-# Cephes sin.c: pi/4 in three parts (the first two with trailing zero bits, so j * part is
-# exact), 4/pi, and the sine and cosine polynomials on [-pi/4, pi/4].
-_DP1 = 7.85398125648498535156e-1
-_DP2 = 3.77489470793079817668e-8
-_DP3 = 2.69515142907905952645e-15
-_FOUR_OVER_PI = 1.27323954473516268615
-_S0, _S1, _S2 = 1.58962301576546568060e-10, -2.50507477628578072866e-8, 2.75573136213857245213e-6
-_S3, _S4, _S5 = -1.98412698295895385996e-4, 8.33333333332211858878e-3, -1.66666666666666307295e-1
-_C0, _C1, _C2 = -1.13585365213876817300e-11, 2.08757008419747316778e-9, -2.75573141792967388112e-7
-_C3, _C4, _C5 = 2.48015872888517045348e-5, -1.38888888888730564116e-3, 4.16666666666665929218e-2
-# Cephes exp.c: ln 2 in two parts, and the rational approximation's coefficients.
+# sine: SLEEF's xsin (Boost Software License): x = q pi + r with pi in four parts, so that
+# q * part is exact, and an odd polynomial for sin(r) on [-pi/2, pi/2].
+_ONE_OVER_PI = 0.318309886183790671538
+_PI_A = 3.1415926218032836914
+_PI_B = 3.1786509424591713469e-08
+_PI_C = 1.2246467864107188502e-16
+_PI_D = 1.2736634327021899816e-24
+_SIN = (
+    -7.97255955009037868891952e-18,
+    2.81009972710863200091251e-15,
+    -7.64712219118158833288484e-13,
+    1.60590430605664501629054e-10,
+    -2.50521083763502045810755e-08,
+    2.75573192239198747630416e-06,
+    -0.000198412698412696162806809,
+    0.00833333333333332974823815,
+    -0.166666666666666657414808,
+)
+# exp: x = n ln 2 + s (ln 2 in two parts, SLEEF's), then Taylor's series of exp(s) to s^13:
+# |s| <= ln(2) / 2, where the first term left out is below 4e-18.
 _LOG2E = 1.4426950408889634073599
-_LN2_HI = 6.93145751953125e-1
-_LN2_LO = 1.42860682030941723212e-6
-_P0, _P1, _P2 = 1.26177193074810590878e-4, 3.02994407707441961300e-2, 9.99999999999999999910e-1
-_Q0, _Q1 = 3.00198505138664455042e-6, 2.52448340349684104192e-3
-_Q2, _Q3 = 2.27265548208155028766e-1, 2.00000000000000000009e0
+_LN2_HI = 0.69314718055966295651160180568695068359375
+_LN2_LO = 0.28235290563031577122588448175013436025525412068e-12
+_INV_FACTORIAL = tuple(1.0 / math.factorial(k) for k in range(14))
 #: exp() below this is under 3.3e-308; returning 0 there keeps 2**n a normal number.
 _EXP_MIN = -708.0
 _EXP_MAX = 709.0
 
 #: Every function here: cached, and with NumPy's error model, so that a float division is a plain
 #: division (Python's model tests each divisor for zero to raise, and that branch stops
-#: vectorisation; a zero divisor cannot occur here: 1 + exp() and q - p are positive).
+#: vectorisation; a zero divisor cannot occur here: 1 + exp() is positive). No fastmath: numba-cuda
+#: copies these options when it compiles a function for the GPU, where fastmath would also drop
+#: the NaN guards; products are fused with :func:`fma` where wanted instead.
 _jit = numba.njit(cache=True, error_model="numpy")
 
 
@@ -95,6 +113,36 @@ def _bits_to_float(typingctx, bits):  # noqa: ANN001, ANN202, ARG001 - Numba int
     return signature, codegen
 
 
+@intrinsic
+def _llvm_fma(typingctx, a, b, c):  # noqa: ANN001, ANN202, ARG001 - Numba intrinsic
+    """LLVM's llvm.fma.f64 (an intrinsic, so compiled code only: see :func:`fma`)."""
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, sig, args):  # noqa: ANN001, ANN202, ARG001
+        double = ir.DoubleType()
+        llvm_fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(double, (double, double, double)), "llvm.fma.f64"
+        )
+        return builder.call(llvm_fma, args)
+
+    return signature, codegen
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once: one vfmadd on x86-64 CPUs with FMA, fma.rn.f64 on CUDA, so a
+    polynomial step costs one instruction and rounds the same on both targets. A function, not
+    the bare intrinsic, so that the CUDA simulator's Python kernels can call it (compiled);
+    inlined by Numba itself, as LLVM left the calls in place and the loops scalar."""
+    return _llvm_fma(a, b, c)
+
+
+@_jit
+def _nearest(v: float) -> int:
+    """v rounded to a nearest integer (halves away from zero), as int64, branch-free."""
+    return np.int64(v + (0.5 if v >= 0.0 else -0.5))
+
+
 @_jit
 def guard(z: float) -> float:
     """NaN -> 0 and clip to +-Z_LIMIT: cppn.activations' nan_to_num, branch-free."""
@@ -104,21 +152,19 @@ def guard(z: float) -> float:
 
 @_jit
 def sine_reduced(x: float) -> float:
-    """sin(x) for |x| <= SINE_LIMIT (Cephes): x = j pi/4 + r, then sin or cos of r by octant."""
-    a = abs(x)
-    j = np.int64(a * _FOUR_OVER_PI)
-    j += j & 1  # even octant index: r in [-pi/4, pi/4]
-    y = float(j)
-    r = ((a - y * _DP1) - y * _DP2) - y * _DP3
-    rr = r * r
-    sin_poly = ((((_S0 * rr + _S1) * rr + _S2) * rr + _S3) * rr + _S4) * rr + _S5
-    cos_poly = ((((_C0 * rr + _C1) * rr + _C2) * rr + _C3) * rr + _C4) * rr + _C5
-    s = r + r * rr * sin_poly
-    c = 1.0 - 0.5 * rr + rr * rr * cos_poly
-    # Octant 2 or 6 (mod 8): the cosine; octant 4 or 6: the negation (bit tests, not a
-    # short-circuit "or", whose branch would stop vectorisation).
-    value = c if (j & 2) != 0 else s
-    return -value if (x < 0.0) != ((j & 4) != 0) else value
+    """sin(x) for |x| <= SINE_LIMIT: x = q pi + r, sin(x) = (-1)^q sin(r)."""
+    j = _nearest(x * _ONE_OVER_PI)
+    q = float(j)
+    r = fma(q, -_PI_A, x)
+    r = fma(q, -_PI_B, r)
+    r = fma(q, -_PI_C, r)
+    r = fma(q, -_PI_D, r)
+    s = r * r
+    u = _SIN[0]
+    for c in _SIN[1:]:  # unrolled by Numba: a tuple of constants
+        u = fma(u, s, c)
+    u = fma(s, u * r, r)
+    return -u if (j & 1) != 0 else u
 
 
 @_jit
@@ -130,16 +176,17 @@ def sine(z: float) -> float:
 
 @_jit
 def exp_limited(x: float) -> float:
-    """exp(x) for x <= 709 (Cephes); 0 below -708, where exp(x) < 3.3e-308."""
+    """exp(x) for x <= 709; 0 below -708, where exp(x) < 3.3e-308."""
     t = min(max(x, _EXP_MIN), _EXP_MAX)
-    n = math.floor(_LOG2E * t + 0.5)
-    fn = float(n)
-    r = (t - fn * _LN2_HI) - fn * _LN2_LO
-    rr = r * r
-    p = r * ((_P0 * rr + _P1) * rr + _P2)
-    q = ((_Q0 * rr + _Q1) * rr + _Q2) * rr + _Q3
-    mantissa = 1.0 + 2.0 * (p / (q - p))
-    value = mantissa * _bits_to_float(np.int64(n + 1023) << 52)
+    n = _nearest(t * _LOG2E)
+    q = float(n)
+    s = fma(q, -_LN2_HI, t)
+    s = fma(q, -_LN2_LO, s)
+    u = _INV_FACTORIAL[13]
+    for k in range(12, 1, -1):
+        u = fma(u, s, _INV_FACTORIAL[k])
+    u = fma(s * s, u, s) + 1.0
+    value = u * _bits_to_float((n + 1023) << 52)
     return value if x >= _EXP_MIN else 0.0
 
 
@@ -147,7 +194,8 @@ def exp_limited(x: float) -> float:
 def bipolar_sigmoid(z: float) -> float:
     """Activation 1: 2 / (1 + exp(-z)) - 1, z guarded and clipped to +-60."""
     x = min(max(guard(z), -60.0), 60.0)
-    return 2.0 / (1.0 + exp_limited(-x)) - 1.0
+    e = exp_limited(-x)
+    return (1.0 - e) / (1.0 + e)  # = 2 / (1 + e) - 1, one operation fewer
 
 
 @_jit
@@ -211,25 +259,25 @@ def _activate_row(
 ) -> None:
     """dest[:count] = activation(bias + response * z[:count]), one vectorised loop."""
     if activation == 0:
-        large = 0
+        large = False
         for p in range(count):
-            x = guard(bias + response * z[p])
+            x = guard(fma(response, z[p], bias))
             dest[p] = sine_reduced(x)
             large |= abs(x) > SINE_LIMIT
         if large:  # rare: redo those pixels with libm's exact reduction
             for p in range(count):
-                x = guard(bias + response * z[p])
+                x = guard(fma(response, z[p], bias))
                 if abs(x) > SINE_LIMIT:
                     dest[p] = math.sin(x)
     elif activation == 1:
         for p in range(count):
-            dest[p] = bipolar_sigmoid(bias + response * z[p])
+            dest[p] = bipolar_sigmoid(fma(response, z[p], bias))
     elif activation == 2:
         for p in range(count):
-            dest[p] = gaussian(bias + response * z[p])
+            dest[p] = gaussian(fma(response, z[p], bias))
     else:
         for p in range(count):
-            dest[p] = linear(bias + response * z[p])
+            dest[p] = linear(fma(response, z[p], bias))
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
@@ -277,7 +325,7 @@ def _render_kernel(
                 w = link_weight[g, link]
                 source = values[link_source[g, link]]
                 for p in range(count):
-                    z[p] += w * source[p]
+                    z[p] = fma(w, source[p], z[p])
             _activate_row(
                 activation[g, k], bias[g, k], response[g, k], z, values[NUM_INPUTS + k], count
             )
