@@ -1,21 +1,24 @@
 """GPU renderer: one Numba CUDA kernel launch renders a whole population into a torch tensor.
 
-One thread per (genome, pixel) interprets the genome's program for that pixel, node by node,
-holding the pixel's value slots (4 inputs + up to ``MAX_SLOTS - 4`` nodes) in a per-thread local
-array, and writes the pixel's channels straight into the output tensor (through
-``__cuda_array_interface__``, no host copy of images). The launch goes on torch's current stream,
-so it is ordered with the uploads before it and with whatever reads the images after it, and the
-host never waits for it.
+A thread interprets a genome's program for one pixel at a time, node by node, and writes the
+pixel's channels straight into the output tensor (through ``__cuda_array_interface__``, no host
+copy of images); the launch's threads stride over every (genome, pixel) pair. A pixel's value
+slots (4 inputs + the nodes) live in a device scratch array [slots, threads], the thread's own
+column, so that a warp's accesses coalesce and no compile-time bound limits genome size (a CUDA
+local array would need one, and reserve it for every thread). The launch goes on torch's
+current stream, so it is ordered with the uploads before it and with whatever reads the images
+after it, and the host never waits for it.
 
 What is shared with the CPU kernel (cppn/render_numba.py): the scalar functions themselves,
 numba.njit functions that numba-cuda compiles as device functions when this kernel calls them:
 :func:`~cppn.render_numba.activate` (and through it the guard and the sine / exp approximations
-the CPU kernel vectorises), and :func:`~cppn.render_numba.pixel_channel` (8-bit quantisation and
-HLS -> RGB). A node is evaluated by the same formula on both, activation(bias + response * sum of
-weight * source over its links, in link order), per pixel here and over rows of pixels on the CPU;
-that loop is written in each kernel. CUDA contracts a multiply and an add into one fused
-operation where the CPU rounds twice, so raw outputs agree to about 1e-12, not bit for bit, and an
-8-bit level can differ where a value lies on a rounding boundary.
+the CPU kernel vectorises), :func:`~cppn.render_numba.fma`, and
+:func:`~cppn.render_numba.pixel_channel` (8-bit quantisation and HLS -> RGB). A node is evaluated
+by the same formula on both, activation(fma(response, sum, bias)) with the sum of weight * source
+over its links accumulated in link order by fused multiply-adds, per pixel here and over rows of
+pixels on the CPU; that loop is written in each kernel. CUDA may fuse a few more multiply-adds
+than the CPU does (its compiler contracts by default), so the two agree to rounding, not bit for
+bit, and an 8-bit level can differ where a value lies on a boundary.
 
 The kernel is tested on machines without a GPU under Numba's CUDA simulator
 (``NUMBA_ENABLE_CUDASIM=1``, tests/gpu), where it runs as Python and calls the CPU-compiled
@@ -28,7 +31,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numba
 import numpy as np
 from numba import cuda
 from numba.core import config
@@ -36,14 +38,13 @@ from numba.core import config
 from cppn.color import COLOR_MODES, HUE_SECTORS_PER_BYTE, MODE_IDS
 from cppn.profile import NUM_INPUTS
 from cppn.program import PackedPrograms
-from cppn.render_numba import activate, pixel_channel
+from cppn.render_numba import activate, fma, pixel_channel
 
-#: Value slots per thread (inputs + nodes): a compile-time size, as CUDA local arrays need.
-MAX_SLOTS = 1024
-#: Threads per block: the kernel is local-memory bound, where 128 keeps occupancy high.
+#: Threads per block.
 THREADS = 128
-#: At most this many blocks; threads stride over the rest of the (genome, pixel) pairs.
-MAX_BLOCKS = 1 << 16
+#: At most this many blocks (about two resident waves on an H100's 132 SMs); threads stride over
+#: the rest of the (genome, pixel) pairs. It bounds the scratch array: 2 MiB per value slot.
+MAX_BLOCKS = 2048
 
 # The simulator runs kernels as Python and has nothing to cache; real kernels cache their code.
 _kernel_jit = cuda.jit if config.ENABLE_CUDASIM else cuda.jit(cache=True)
@@ -62,11 +63,13 @@ def _render_kernel(
     grid,
     mode,
     hue_scale,
+    scratch,
     out,
 ):  # noqa: ANN001, ANN202
     n, channels, pixels = out.shape
-    values = cuda.local.array(MAX_SLOTS, numba.float64)
-    for index in range(cuda.grid(1), n * pixels, cuda.gridsize(1)):
+    thread = cuda.grid(1)
+    values = scratch[:, thread]  # this thread's value slots
+    for index in range(thread, n * pixels, cuda.gridsize(1)):
         # Neighbouring threads take neighbouring pixels of one genome: the warp runs in step.
         g = index // pixels
         p = index - g * pixels
@@ -75,8 +78,10 @@ def _render_kernel(
         for k in range(num_nodes[g]):
             total = 0.0
             for link in range(link_start[g, k], link_start[g, k + 1]):
-                total += link_weight[g, link] * values[link_source[g, link]]
-            values[NUM_INPUTS + k] = activate(activation[g, k], bias[g, k] + response[g, k] * total)
+                total = fma(link_weight[g, link], values[link_source[g, link]], total)
+            values[NUM_INPUTS + k] = activate(
+                activation[g, k], fma(response[g, k], total, bias[g, k])
+            )
         if mode >= 2:  # HLS: three outputs make three channels together
             h = values[output_slot[g, 0]]
             lum = values[output_slot[g, 1]]
@@ -91,11 +96,6 @@ def _render_kernel(
 
 def _program_arrays(programs: PackedPrograms) -> tuple[np.ndarray, ...]:
     """The kernel's program arguments, in order."""
-    if NUM_INPUTS + programs.max_nodes > MAX_SLOTS:
-        raise ValueError(
-            f"the CUDA renderer takes up to {MAX_SLOTS - NUM_INPUTS} nodes per genome, "
-            f"got {programs.max_nodes}"
-        )
     return (
         programs.num_nodes,
         programs.activation,
@@ -108,11 +108,18 @@ def _program_arrays(programs: PackedPrograms) -> tuple[np.ndarray, ...]:
     )
 
 
-def _launch(arrays: tuple, grid: Any, mode: int, hue_scale: float, out: Any, stream: Any) -> None:
+def _launch_shape(programs: PackedPrograms, pixels: int) -> tuple[int, tuple[int, int]]:
+    """Blocks to launch, and the scratch array's shape [slots, threads] for them."""
+    blocks = max(1, min(MAX_BLOCKS, math.ceil(len(programs) * pixels / THREADS)))
+    return blocks, (NUM_INPUTS + programs.max_nodes, blocks * THREADS)
+
+
+def _launch(
+    arrays: tuple, grid: Any, mode: int, hue_scale: float, scratch: Any, out: Any, stream: Any
+) -> None:
     """One launch over every (genome, pixel) of ``out`` [N, C, P], device arrays all."""
-    total = out.shape[0] * out.shape[2]
-    blocks = max(1, min(MAX_BLOCKS, math.ceil(total / THREADS)))
-    _render_kernel[blocks, THREADS, stream](*arrays, grid, mode, hue_scale, out)
+    blocks = scratch.shape[1] // THREADS
+    _render_kernel[blocks, THREADS, stream](*arrays, grid, mode, hue_scale, scratch, out)
 
 
 def _mode(color: str) -> tuple[int, float]:
@@ -137,7 +144,9 @@ def render_host(programs: PackedPrograms, grid: np.ndarray, color: str = "raw") 
         arrays = tuple(cuda.to_device(a, stream=stream) for a in _program_arrays(programs))
         grid_d = cuda.to_device(np.ascontiguousarray(grid, dtype=np.float64), stream=stream)
         out_d = cuda.to_device(out, stream=stream)
-        _launch(arrays, grid_d, mode, hue_scale, out_d, stream)
+        _, shape = _launch_shape(programs, grid.shape[1])
+        scratch = cuda.device_array(shape, dtype=np.float64, stream=stream)
+        _launch(arrays, grid_d, mode, hue_scale, scratch, out_d, stream)
         out = out_d.copy_to_host(stream=stream)
         stream.synchronize()
     return out
@@ -161,14 +170,17 @@ def _render_tensor(
     n, channels, pixels = len(programs), programs.output_slot.shape[1], grid.shape[1]
     out = torch.empty((n, channels, pixels), dtype=torch.float32, device=device)
     if n:
-        arrays = tuple(torch.from_numpy(a).to(device) for a in _program_arrays(programs))
-        grid_t = torch.from_numpy(np.ascontiguousarray(grid, dtype=np.float64)).to(device)
+        # Copies (np.array) because the cached grid is read-only, which torch warns about.
+        arrays = tuple(torch.from_numpy(np.array(a)).to(device) for a in _program_arrays(programs))
+        grid_t = torch.from_numpy(np.array(grid, dtype=np.float64)).to(device)
+        _, shape = _launch_shape(programs, pixels)
+        scratch = torch.empty(shape, dtype=torch.float64, device=device)
         with cuda.gpus[index]:
             stream = cuda.external_stream(torch.cuda.current_stream(device).cuda_stream)
             # sync=False: every array is used on the stream that produced it, so ordering holds
             # without the host-side synchronisation numba would otherwise do on import.
-            views = [cuda.as_cuda_array(a, sync=False) for a in (*arrays, grid_t, out)]
-            _launch(tuple(views[:-2]), views[-2], mode, hue_scale, views[-1], stream)
+            views = [cuda.as_cuda_array(a, sync=False) for a in (*arrays, grid_t, scratch, out)]
+            _launch(tuple(views[:-3]), views[-3], mode, hue_scale, views[-2], views[-1], stream)
     return out
 
 

@@ -62,22 +62,3 @@ def test_cuda_kernel_images_match_the_cpu_renderer(programs, color):
     got = render_cuda.render_host(programs[kind], grid, color)
     expected = render_numba.render(programs[kind], grid, 7, 4, color).reshape(got.shape)
     assert_same_8bit_images(got, expected)
-
-
-def test_cuda_kernel_refuses_programs_beyond_its_local_array(programs):
-    from cppn import render_cuda
-
-    big = programs["default"]
-    pad = render_cuda.MAX_SLOTS
-    too_many = type(big)(
-        num_nodes=big.num_nodes,
-        activation=np.zeros((len(big), pad), np.int32),
-        bias=np.zeros((len(big), pad)),
-        response=np.ones((len(big), pad)),
-        link_start=np.zeros((len(big), pad + 1), np.int32),
-        link_source=big.link_source,
-        link_weight=big.link_weight,
-        output_slot=big.output_slot,
-    )
-    with pytest.raises(ValueError, match="nodes per genome"):
-        render_cuda.render_host(too_many, image.input_grid(2, 2), "raw")

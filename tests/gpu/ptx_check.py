@@ -15,7 +15,7 @@ import types
 SIGNATURE = (
     "void(int32[::1], int32[:, ::1], float64[:, ::1], float64[:, ::1], int32[:, ::1],"
     " int32[:, ::1], float64[:, ::1], int32[:, ::1], float64[:, ::1], int64, float64,"
-    " float32[:, :, ::1])"
+    " float64[:, ::1], float32[:, :, ::1])"
 )
 
 
