@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from cppn import image
-from cppn.program import compile_population
+from cppn.program import PackedPrograms, compile_population
 
 RENDERERS = ("auto", "numba", "numpy", "gpu")
 
@@ -34,6 +34,46 @@ def _grid(height: int, width: int, coordinates: str, native: tuple[int, int] | N
     return grid
 
 
+def render_programs(
+    programs: PackedPrograms,
+    height: int,
+    width: int,
+    color: str = "gray",
+    coordinates: str = "normalized",
+    renderer: str = "numba",
+    device: Any = "cuda",
+    native: tuple[int, int] | None = None,
+) -> Any:
+    """Images float32 [N, C, height, width] in [0, 1] for compiled programs.
+
+    NumPy array for the 'numba' and 'numpy' renderers; a torch tensor on CUDA ``device`` for
+    'gpu' (the Numba CUDA kernel, one launch). ``native``: the genomes' own (height, width), which
+    raw coordinates are pixel indices of (see :func:`cppn.image.input_grid`); None means
+    (height, width).
+    """
+    name = resolve_renderer(renderer)
+    if len(programs) == 0:
+        empty = np.zeros((0, programs.output_slot.shape[1], height, width), dtype=np.float32)
+        if name == "gpu":
+            import torch
+
+            return torch.from_numpy(empty).to(device)
+        return empty
+    native = None if native is None else (int(native[0]), int(native[1]))
+    grid = _grid(int(height), int(width), coordinates, native)
+    if name == "numba":
+        from cppn import render_numba
+
+        return render_numba.render(programs, grid, height, width, color)
+    if name == "numpy":
+        from cppn import render_numpy
+
+        return render_numpy.render(programs, grid, height, width, color)
+    from cppn import render_cuda
+
+    return render_cuda.render(programs, grid, height, width, color, device)
+
+
 def render_genomes(
     genomes: Sequence[Any],
     genome_config: Any,
@@ -47,29 +87,8 @@ def render_genomes(
 ) -> Any:
     """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes.
 
-    NumPy array for the 'numba' and 'numpy' renderers; a torch tensor on ``device`` for 'gpu'.
-    ``native``: the genomes' own (height, width), which raw coordinates are pixel indices of
-    (see :func:`cppn.image.input_grid`); None means (height, width).
+    Compiles them (:func:`cppn.program.compile_population`) and renders the programs with
+    :func:`render_programs`, which documents the arguments.
     """
-    name = resolve_renderer(renderer)
-    if len(genomes) == 0:
-        empty = np.zeros((0, genome_config.num_outputs, height, width), dtype=np.float32)
-        if name == "gpu":
-            import torch
-
-            return torch.from_numpy(empty).to(device)
-        return empty
     programs = compile_population(genomes, genome_config)
-    native = None if native is None else (int(native[0]), int(native[1]))
-    grid = _grid(int(height), int(width), coordinates, native)
-    if name == "numba":
-        from cppn import render_numba
-
-        return render_numba.render(programs, grid, height, width, color)
-    if name == "numpy":
-        from cppn import render_numpy
-
-        return render_numpy.render(programs, grid, height, width, color)
-    from cppn import render_gpu
-
-    return render_gpu.render(programs, grid, height, width, color, device)
+    return render_programs(programs, height, width, color, coordinates, renderer, device, native)

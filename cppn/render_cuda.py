@@ -1,0 +1,203 @@
+"""GPU renderer: one Numba CUDA kernel launch renders a whole population into a torch tensor.
+
+A thread interprets a genome's program for one pixel at a time, node by node, and writes the
+pixel's channels straight into the output tensor (through ``__cuda_array_interface__``, no host
+copy of images); the launch's threads stride over every (genome, pixel) pair. A pixel's value
+slots (4 inputs + the nodes) live in a device scratch array [slots, threads], the thread's own
+column, so that a warp's accesses coalesce and no compile-time bound limits genome size (a CUDA
+local array would need one, and reserve it for every thread). The launch goes on torch's
+current stream, so it is ordered with the uploads before it and with whatever reads the images
+after it, and the host never waits for it.
+
+What is shared with the CPU kernel (cppn/render_numba.py): the scalar functions themselves,
+numba.njit functions that numba-cuda compiles as device functions when this kernel calls them:
+:func:`~cppn.render_numba.activate` (and through it the guard and the sine / exp approximations
+the CPU kernel vectorises), :func:`~cppn.render_numba.fma`, and
+:func:`~cppn.render_numba.pixel_channel` (8-bit quantisation and HLS -> RGB). A node is evaluated
+by the same formula on both, activation(fma(response, sum, bias)) with the sum of weight * source
+over its links accumulated in link order by fused multiply-adds, per pixel here and over rows of
+pixels on the CPU; that loop is written in each kernel. CUDA may fuse a few more multiply-adds
+than the CPU does (its compiler contracts by default), so the two agree to rounding, not bit for
+bit, and an 8-bit level can differ where a value lies on a boundary.
+
+The kernel is tested on machines without a GPU under Numba's CUDA simulator
+(``NUMBA_ENABLE_CUDASIM=1``, tests/gpu), where it runs as Python and calls the CPU-compiled
+scalar functions. ``numba.cuda`` is imported when this module is, so import it only where the
+GPU renderer is asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import cuda
+from numba.core import config
+
+from cppn.color import COLOR_MODES, HUE_SECTORS_PER_BYTE, MODE_IDS
+from cppn.profile import NUM_INPUTS
+from cppn.program import PackedPrograms
+from cppn.render_numba import activate, fma, pixel_channel
+
+#: Threads per block.
+THREADS = 128
+#: At most this many blocks (about two resident waves on an H100's 132 SMs); threads stride over
+#: the rest of the (genome, pixel) pairs. It bounds the scratch array: 2 MiB per value slot.
+MAX_BLOCKS = 2048
+
+# The simulator runs kernels as Python and has nothing to cache; real kernels cache their code.
+_kernel_jit = cuda.jit if config.ENABLE_CUDASIM else cuda.jit(cache=True)
+
+
+@_kernel_jit
+def _render_kernel(
+    num_nodes,
+    activation,
+    bias,
+    response,
+    link_start,
+    link_source,
+    link_weight,
+    output_slot,
+    grid,
+    mode,
+    hue_scale,
+    scratch,
+    out,
+):  # noqa: ANN001, ANN202
+    n, channels, pixels = out.shape
+    thread = cuda.grid(1)
+    values = scratch[:, thread]  # this thread's value slots
+    for index in range(thread, n * pixels, cuda.gridsize(1)):
+        # Neighbouring threads take neighbouring pixels of one genome: the warp runs in step.
+        g = index // pixels
+        p = index - g * pixels
+        for i in range(NUM_INPUTS):
+            values[i] = grid[i, p]
+        for k in range(num_nodes[g]):
+            total = 0.0
+            for link in range(link_start[g, k], link_start[g, k + 1]):
+                total = fma(link_weight[g, link], values[link_source[g, link]], total)
+            values[NUM_INPUTS + k] = activate(
+                activation[g, k], fma(response[g, k], total, bias[g, k])
+            )
+        if mode >= 2:  # HLS: three outputs make three channels together
+            h = values[output_slot[g, 0]]
+            lum = values[output_slot[g, 1]]
+            s = values[output_slot[g, 2]]
+            for c in range(3):
+                out[g, c, p] = pixel_channel(mode, hue_scale, c, h, lum, s)
+        else:
+            for c in range(channels):
+                v = values[output_slot[g, c]]
+                out[g, c, p] = pixel_channel(mode, hue_scale, c, v, 0.0, 0.0)
+
+
+def _program_arrays(programs: PackedPrograms) -> tuple[np.ndarray, ...]:
+    """The kernel's program arguments, in order."""
+    return (
+        programs.num_nodes,
+        programs.activation,
+        programs.bias,
+        programs.response,
+        programs.link_start,
+        programs.link_source,
+        programs.link_weight,
+        programs.output_slot,
+    )
+
+
+def _launch_shape(programs: PackedPrograms, pixels: int) -> tuple[int, tuple[int, int]]:
+    """Blocks to launch, and the scratch array's shape [slots, threads] for them."""
+    blocks = max(1, min(MAX_BLOCKS, math.ceil(len(programs) * pixels / THREADS)))
+    return blocks, (NUM_INPUTS + programs.max_nodes, blocks * THREADS)
+
+
+def _launch(
+    arrays: tuple, grid: Any, mode: int, hue_scale: float, scratch: Any, out: Any, stream: Any
+) -> None:
+    """One launch over every (genome, pixel) of ``out`` [N, C, P], device arrays all."""
+    blocks = scratch.shape[1] // THREADS
+    _render_kernel[blocks, THREADS, stream](*arrays, grid, mode, hue_scale, scratch, out)
+
+
+def _mode(color: str) -> tuple[int, float]:
+    if color == "raw":
+        return 0, 0.0
+    if color not in COLOR_MODES:
+        raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
+    return MODE_IDS[color], HUE_SECTORS_PER_BYTE.get(color, 0.0)
+
+
+def render_host(programs: PackedPrograms, grid: np.ndarray, color: str = "raw") -> np.ndarray:
+    """float32 [N, C, P] on the host through the kernel, with Numba's own device arrays.
+
+    ``color`` "raw" gives the raw outputs, else one of cppn.color.COLOR_MODES. For tests and
+    checks (it runs under the CUDA simulator, where torch has no CUDA tensors); renderers use
+    :func:`render`.
+    """
+    mode, hue_scale = _mode(color)
+    out = np.zeros((len(programs), programs.output_slot.shape[1], grid.shape[1]), np.float32)
+    if len(programs):
+        stream = cuda.stream()
+        arrays = tuple(cuda.to_device(a, stream=stream) for a in _program_arrays(programs))
+        grid_d = cuda.to_device(np.ascontiguousarray(grid, dtype=np.float64), stream=stream)
+        out_d = cuda.to_device(out, stream=stream)
+        _, shape = _launch_shape(programs, grid.shape[1])
+        scratch = cuda.device_array(shape, dtype=np.float64, stream=stream)
+        _launch(arrays, grid_d, mode, hue_scale, scratch, out_d, stream)
+        out = out_d.copy_to_host(stream=stream)
+        stream.synchronize()
+    return out
+
+
+def _render_tensor(
+    programs: PackedPrograms, grid: np.ndarray, mode: int, hue_scale: float, device: Any
+) -> Any:
+    """float32 torch tensor [N, C, P] on CUDA ``device``: one launch on torch's current stream.
+
+    The programs and the grid are uploaded with torch; the launch is not waited for (torch
+    orders later work on the stream after it).
+    """
+    import torch
+
+    device = torch.device(device)
+    if device.type != "cuda":
+        raise ValueError(f"the GPU renderer needs a CUDA device, got {device}")
+    index = torch.cuda.current_device() if device.index is None else device.index
+    device = torch.device("cuda", index)
+    n, channels, pixels = len(programs), programs.output_slot.shape[1], grid.shape[1]
+    out = torch.empty((n, channels, pixels), dtype=torch.float32, device=device)
+    if n:
+        # Copies (np.array) because the cached grid is read-only, which torch warns about.
+        arrays = tuple(torch.from_numpy(np.array(a)).to(device) for a in _program_arrays(programs))
+        grid_t = torch.from_numpy(np.array(grid, dtype=np.float64)).to(device)
+        _, shape = _launch_shape(programs, pixels)
+        scratch = torch.empty(shape, dtype=torch.float64, device=device)
+        with cuda.gpus[index]:
+            stream = cuda.external_stream(torch.cuda.current_stream(device).cuda_stream)
+            # sync=False: every array is used on the stream that produced it, so ordering holds
+            # without the host-side synchronisation numba would otherwise do on import.
+            views = [cuda.as_cuda_array(a, sync=False) for a in (*arrays, grid_t, scratch, out)]
+            _launch(tuple(views[:-3]), views[-3], mode, hue_scale, views[-2], views[-1], stream)
+    return out
+
+
+def render_outputs(programs: PackedPrograms, grid: np.ndarray, device: Any = "cuda") -> Any:
+    """Raw CPPN outputs, float32 torch tensor [N, C, P] on CUDA ``device``."""
+    return _render_tensor(programs, grid, 0, 0.0, device)
+
+
+def render(
+    programs: PackedPrograms,
+    grid: np.ndarray,
+    height: int,
+    width: int,
+    color: str,
+    device: Any = "cuda",
+) -> Any:
+    """Images, float32 torch tensor [N, C, height, width] in [0, 1] on CUDA ``device``."""
+    mode, hue_scale = _mode(color)
+    out = _render_tensor(programs, grid, mode, hue_scale, device)
+    return out.reshape(len(programs), -1, height, width)
