@@ -53,6 +53,8 @@ class MetricsWriter(Observer):
     def started(self, run: Evolution) -> None:
         """Open metrics.jsonl for appending."""
         self._file = open(run.run_dir / METRICS_FILE, "a", encoding="utf-8")  # noqa: SIM115
+        # A resumed run's file already ends at its checkpoint: never write that generation again.
+        self._written = run.state.generation
 
     def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
         """Append this generation's record, if the log keeps it."""
