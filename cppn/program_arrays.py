@@ -1,0 +1,321 @@
+"""Compile a :class:`~cppn.population.CppnPopulation` into :class:`~cppn.program.PackedPrograms`
+in compiled code, with exactly the arrays :func:`cppn.program.compile_population` gives for the
+same genomes as neat-python objects.
+
+Per genome (in parallel): enabled links only; nodes that cannot reach an output are dropped
+(neat's ``required_for_output``); required nodes in Kahn's order, the smallest ready node key
+first; each node's links in genome order. Then the programs are padded into the packed arrays.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from cppn.population import CppnPopulation
+from cppn.profile import NUM_INPUTS
+from cppn.program import PackedPrograms
+
+OK, MISSING_OUTPUT, NOT_FEED_FORWARD, DANGLING_LINK = 0, 1, 2, 3
+
+
+class CompileError(ValueError):
+    """A genome that cannot be compiled (no output node, a cycle, a link to nowhere)."""
+
+
+@numba.njit(cache=True)
+def _heap_push(heap, size, item, keys):
+    """Push local node ``item`` on a binary min-heap ordered by ``keys[item]``."""
+    i = size
+    heap[i] = item
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[heap[parent]] <= keys[heap[i]]:
+            break
+        heap[parent], heap[i] = heap[i], heap[parent]
+        i = parent
+    return size + 1
+
+
+@numba.njit(cache=True)
+def _heap_pop(heap, size, keys):
+    """Pop the smallest; returns (item, new size)."""
+    top = heap[0]
+    size -= 1
+    heap[0] = heap[size]
+    i = 0
+    while True:
+        left, smallest = 2 * i + 1, i
+        if left < size and keys[heap[left]] < keys[heap[smallest]]:
+            smallest = left
+        if left + 1 < size and keys[heap[left + 1]] < keys[heap[smallest]]:
+            smallest = left + 1
+        if smallest == i:
+            break
+        heap[smallest], heap[i] = heap[i], heap[smallest]
+        i = smallest
+    return top, size
+
+
+@numba.njit(cache=True)
+def _local(sorted_keys, key) -> int:
+    """Index of ``key`` in ``sorted_keys``, or -1."""
+    p = np.searchsorted(sorted_keys, key)
+    if p < sorted_keys.size and sorted_keys[p] == key:
+        return p
+    return -1
+
+
+@numba.njit(cache=True)
+def _compile_one(
+    keys,
+    acts,
+    biases,
+    responses,
+    ins,
+    outs,
+    ws,
+    ens,
+    num_outputs,
+    o_act,
+    o_bias,
+    o_resp,
+    o_start,
+    o_src,
+    o_w,
+    o_slot,
+):
+    """One genome into its compact program; returns (status, nodes, links)."""
+    n, m = keys.size, ins.size
+    perm = np.argsort(keys)  # local index i <-> sorted position; perm maps back to genome order
+    sorted_keys = keys[perm]
+    # Enabled links grouped by target in genome order: source as local index, or -(slot + 1).
+    count = np.zeros(n + 1, dtype=np.int64)
+    src = np.empty(m, dtype=np.int64)
+    dst = np.full(m, -1, dtype=np.int64)
+    for j in range(m):
+        if not ens[j]:
+            continue
+        t = _local(sorted_keys, outs[j])
+        if ins[j] < 0 and ins[j] >= -NUM_INPUTS:
+            s = ins[j]  # input key -1..-4 -> slot 0..3 is -(key) - 1
+        else:
+            s = _local(sorted_keys, ins[j])
+            if s < 0:
+                return DANGLING_LINK, 0, 0
+        if t < 0:
+            return DANGLING_LINK, 0, 0
+        src[j], dst[j] = s, t
+        count[t + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    fill = count[:-1].copy()
+    incoming = np.empty(count[n], dtype=np.int64)  # link indices by target, genome order
+    for j in range(m):
+        if dst[j] >= 0:
+            incoming[fill[dst[j]]] = j
+            fill[dst[j]] += 1
+    # Required: outputs and every node with a path to one.
+    required = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    top = 0
+    outputs = np.empty(num_outputs, dtype=np.int64)
+    for o in range(num_outputs):
+        i = _local(sorted_keys, o)
+        if i < 0:
+            return MISSING_OUTPUT, 0, 0
+        outputs[o] = i
+        if not required[i]:
+            required[i] = True
+            stack[top] = i
+            top += 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        for k in range(count[node], count[node + 1]):
+            s = src[incoming[k]]
+            if s >= 0 and not required[s]:
+                required[s] = True
+                stack[top] = s
+                top += 1
+    # Kahn's algorithm over required nodes, smallest ready key first.
+    waiting = np.zeros(n, dtype=np.int64)
+    fan_out = np.zeros(n + 1, dtype=np.int64)
+    for t in range(n):
+        if required[t]:
+            for k in range(count[t], count[t + 1]):
+                s = src[incoming[k]]
+                if s >= 0:
+                    waiting[t] += 1
+                    fan_out[s + 1] += 1
+    for i in range(n):
+        fan_out[i + 1] += fan_out[i]
+    fill = fan_out[:-1].copy()
+    consumers = np.empty(fan_out[n], dtype=np.int64)
+    for t in range(n):
+        if required[t]:
+            for k in range(count[t], count[t + 1]):
+                s = src[incoming[k]]
+                if s >= 0:
+                    consumers[fill[s]] = t
+                    fill[s] += 1
+    heap = np.empty(n, dtype=np.int64)
+    size = 0
+    num_required = 0
+    for i in range(n):
+        if required[i]:
+            num_required += 1
+            if waiting[i] == 0:
+                size = _heap_push(heap, size, i, sorted_keys)
+    slot = np.full(n, -1, dtype=np.int64)
+    k = 0
+    links = 0
+    o_start[0] = 0
+    while size > 0:
+        node, size = _heap_pop(heap, size, sorted_keys)
+        slot[node] = NUM_INPUTS + k
+        g = perm[node]
+        o_act[k], o_bias[k], o_resp[k] = acts[g], biases[g], responses[g]
+        for q in range(count[node], count[node + 1]):
+            j = incoming[q]
+            s = src[j]
+            o_src[links] = -s - 1 if s < 0 else slot[s]
+            o_w[links] = ws[j]
+            links += 1
+        k += 1
+        o_start[k] = links
+        for q in range(fan_out[node], fan_out[node + 1]):
+            c = consumers[q]
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                size = _heap_push(heap, size, c, sorted_keys)
+    if k != num_required:
+        return NOT_FEED_FORWARD, 0, 0
+    for o in range(num_outputs):
+        o_slot[o] = slot[outputs[o]]
+    return OK, k, links
+
+
+@numba.njit(cache=True, parallel=True)
+def _compile_all(
+    node_start,
+    link_start,
+    keys,
+    acts,
+    biases,
+    responses,
+    ins,
+    outs,
+    ws,
+    ens,
+    num_outputs,
+    status,
+    num_nodes,
+    num_links,
+    c_act,
+    c_bias,
+    c_resp,
+    c_start,
+    c_src,
+    c_w,
+    c_slot,
+):
+    for g in numba.prange(node_start.size - 1):
+        a, b = node_start[g], node_start[g + 1]
+        c, d = link_start[g], link_start[g + 1]
+        status[g], num_nodes[g], num_links[g] = _compile_one(
+            keys[a:b],
+            acts[a:b],
+            biases[a:b],
+            responses[a:b],
+            ins[c:d],
+            outs[c:d],
+            ws[c:d],
+            ens[c:d],
+            num_outputs,
+            c_act[a:b],
+            c_bias[a:b],
+            c_resp[a:b],
+            c_start[a + g : b + g + 1],
+            c_src[c:d],
+            c_w[c:d],
+            c_slot[g],
+        )
+
+
+@numba.njit(cache=True, parallel=True)
+def _pad(
+    node_start,
+    link_start,
+    num_nodes,
+    num_links,
+    c_act,
+    c_bias,
+    c_resp,
+    c_start,
+    c_src,
+    c_w,
+    activation,
+    bias,
+    response,
+    start,
+    source,
+    weight,
+):
+    for g in numba.prange(num_nodes.size):
+        a, c, k, m = node_start[g], link_start[g], num_nodes[g], num_links[g]
+        activation[g, :k] = c_act[a : a + k]
+        bias[g, :k] = c_bias[a : a + k]
+        response[g, :k] = c_resp[a : a + k]
+        start[g, : k + 1] = c_start[a + g : a + g + k + 1]
+        start[g, k + 1 :] = m  # padding nodes have no links
+        source[g, :m] = c_src[c : c + m]
+        weight[g, :m] = c_w[c : c + m]
+
+
+def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedPrograms:
+    """Compile and pack every genome of ``population`` (none may be an empty cell)."""
+    n = len(population)
+    if not population.occupied.all():
+        raise CompileError("cannot compile an empty cell")
+    total_nodes, total_links = len(population.node_key), len(population.link_in)
+    status = np.zeros(n, dtype=np.int64)
+    num_nodes = np.zeros(n, dtype=np.int64)
+    num_links = np.zeros(n, dtype=np.int64)
+    c_act = np.empty(total_nodes, dtype=np.int32)
+    c_bias = np.empty(total_nodes, dtype=np.float64)
+    c_resp = np.empty(total_nodes, dtype=np.float64)
+    c_start = np.empty(total_nodes + n, dtype=np.int32)
+    c_src = np.empty(total_links, dtype=np.int32)
+    c_w = np.empty(total_links, dtype=np.float64)
+    slot = np.zeros((n, num_outputs), dtype=np.int32)
+    p = population
+    _compile_all(
+        p.node_start, p.link_start, p.node_key, p.node_activation, p.node_bias, p.node_response,
+        p.link_in, p.link_out, p.link_weight, p.link_enabled, int(num_outputs),
+        status, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src, c_w, slot,
+    )  # fmt: skip
+    bad = np.flatnonzero(status != OK)
+    if bad.size:
+        reasons = {MISSING_OUTPUT: "lacks an output node", NOT_FEED_FORWARD: "is not feed-forward",
+                   DANGLING_LINK: "has a link to or from no node"}  # fmt: skip
+        g = int(bad[0])
+        raise CompileError(f"genome {int(p.key[g])} {reasons[int(status[g])]}")
+    k = int(num_nodes.max(initial=0))
+    width = max(1, int(num_links.max(initial=0)))
+    packed = PackedPrograms(
+        num_nodes=num_nodes.astype(np.int32),
+        activation=np.zeros((n, k), dtype=np.int32),
+        bias=np.zeros((n, k), dtype=np.float64),
+        response=np.ones((n, k), dtype=np.float64),
+        link_start=np.zeros((n, k + 1), dtype=np.int32),
+        link_source=np.zeros((n, width), dtype=np.int32),
+        link_weight=np.zeros((n, width), dtype=np.float64),
+        output_slot=slot,
+    )
+    _pad(
+        p.node_start, p.link_start, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src,
+        c_w, packed.activation, packed.bias, packed.response, packed.link_start,
+        packed.link_source, packed.link_weight,
+    )  # fmt: skip
+    return packed
