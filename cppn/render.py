@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from cppn import image
-from cppn.program import compile_population
+from cppn.population import CppnPopulation
+from cppn.program import PackedPrograms, compile_population
+from cppn.program_arrays import compile_arrays
 
 RENDERERS = ("auto", "numba", "numpy", "gpu")
 
@@ -35,7 +37,7 @@ def _grid(height: int, width: int, coordinates: str, native: tuple[int, int] | N
 
 
 def render_genomes(
-    genomes: Sequence[Any],
+    genomes: Sequence[Any] | CppnPopulation | PackedPrograms,
     genome_config: Any,
     height: int,
     width: int,
@@ -45,21 +47,26 @@ def render_genomes(
     device: Any = "cuda",
     native: tuple[int, int] | None = None,
 ) -> Any:
-    """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes.
+    """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes, a
+    :class:`~cppn.population.CppnPopulation` (compiled without neat objects), or programs already
+    compiled and packed.
 
     NumPy array for the 'numba' and 'numpy' renderers; a torch tensor on ``device`` for 'gpu'.
     ``native``: the genomes' own (height, width), which raw coordinates are pixel indices of
     (see :func:`cppn.image.input_grid`); None means (height, width).
     """
     name = resolve_renderer(renderer)
-    if len(genomes) == 0:
+    if isinstance(genomes, CppnPopulation):
+        genomes = compile_arrays(genomes, int(genome_config.num_outputs))
+    packed = isinstance(genomes, PackedPrograms)
+    if (len(genomes.num_nodes) if packed else len(genomes)) == 0:
         empty = np.zeros((0, genome_config.num_outputs, height, width), dtype=np.float32)
         if name == "gpu":
             import torch
 
             return torch.from_numpy(empty).to(device)
         return empty
-    programs = compile_population(genomes, genome_config)
+    programs = genomes if packed else compile_population(genomes, genome_config)
     native = None if native is None else (int(native[0]), int(native[1]))
     grid = _grid(int(height), int(width), coordinates, native)
     if name == "numba":
