@@ -30,6 +30,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
+from cppn import node_index
 from cppn.streams import below, geometric, log_keep, normal, polynomial_mutate, uniform
 
 #: Placeholders used inside the kernel until keys are assigned in child order.
@@ -99,24 +100,18 @@ def _creates_cycle(keys, n_nodes, ins, outs, n_links, a, b) -> bool:
         return True
     if a < 0:  # an input: no link ends there, so nothing reaches it
         return False
-    order = np.argsort(keys[:n_nodes])
-    sorted_keys = keys[:n_nodes][order]
-    # Links grouped by source node (counting sort), sources that are inputs left out.
+    table = np.empty(node_index.table_size(n_nodes), dtype=np.int64)
+    node_index.build(keys, n_nodes, table)
+    # Links grouped by source node (counting sort); links from inputs left out.
     count = np.zeros(n_nodes + 1, dtype=np.int64)
     src = np.full(n_links, -1, dtype=np.int64)
     dst = np.full(n_links, -1, dtype=np.int64)
     for j in range(n_links):
-        if ins[j] >= 0:
-            p = np.searchsorted(sorted_keys, ins[j])
-            q = np.searchsorted(sorted_keys, outs[j])
-            if (
-                p < n_nodes
-                and sorted_keys[p] == ins[j]
-                and q < n_nodes
-                and sorted_keys[q] == outs[j]
-            ):
-                src[j], dst[j] = p, q
-                count[p + 1] += 1
+        p = node_index.find(table, keys, ins[j])
+        q = node_index.find(table, keys, outs[j])
+        if p >= 0 and q >= 0:
+            src[j], dst[j] = p, q
+            count[p + 1] += 1
     for i in range(n_nodes):
         count[i + 1] += count[i]
     fill = count[:-1].copy()
@@ -125,9 +120,9 @@ def _creates_cycle(keys, n_nodes, ins, outs, n_links, a, b) -> bool:
         if src[j] >= 0:
             adjacent[fill[src[j]]] = dst[j]
             fill[src[j]] += 1
-    start = np.searchsorted(sorted_keys, b)
-    target = np.searchsorted(sorted_keys, a)
-    if start >= n_nodes or sorted_keys[start] != b:
+    start = node_index.find(table, keys, b)
+    target = node_index.find(table, keys, a)
+    if start < 0:
         return False
     visited = np.zeros(n_nodes, dtype=np.bool_)
     stack = np.empty(n_nodes, dtype=np.int64)

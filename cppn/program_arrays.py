@@ -12,6 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from cppn import node_index
 from cppn.population import CppnPopulation
 from cppn.profile import NUM_INPUTS
 from cppn.program import PackedPrograms
@@ -57,13 +58,17 @@ def _heap_pop(heap, size, keys):
     return top, size
 
 
-@numba.njit(cache=True)
-def _local(sorted_keys, key) -> int:
-    """Index of ``key`` in ``sorted_keys``, or -1."""
-    p = np.searchsorted(sorted_keys, key)
-    if p < sorted_keys.size and sorted_keys[p] == key:
-        return p
-    return -1
+def scratch_size(num_nodes: int, num_links: int, num_outputs: int) -> int:
+    """int64 scratch one genome of this size needs in :func:`_compile_one` (upper bound)."""
+    return 4 * max(num_nodes, 1) + 2 + 9 * num_nodes + 2 + 4 * num_links + num_outputs
+
+
+@numba.njit(cache=True, inline="always")
+def _take(scratch, at, size, fill):
+    """``scratch[at:at + size]`` set to ``fill``, and the next free position."""
+    part = scratch[at : at + size]
+    part[:] = fill
+    return part, at + size
 
 
 @numba.njit(cache=True)
@@ -84,23 +89,26 @@ def _compile_one(
     o_src,
     o_w,
     o_slot,
+    scratch,
 ):
     """One genome into its compact program; returns (status, nodes, links)."""
     n, m = keys.size, ins.size
-    perm = np.argsort(keys)  # local index i <-> sorted position; perm maps back to genome order
-    sorted_keys = keys[perm]
+    # Scratch carved from this thread's buffer (no allocation per genome); see scratch_size.
+    table = scratch[: node_index.table_size(n)]
+    at = table.size
+    node_index.build(keys, n, table)  # local index = position in the genome's node arrays
     # Enabled links grouped by target in genome order: source as local index, or -(slot + 1).
-    count = np.zeros(n + 1, dtype=np.int64)
-    src = np.empty(m, dtype=np.int64)
-    dst = np.full(m, -1, dtype=np.int64)
+    count, at = _take(scratch, at, n + 1, 0)
+    src, at = _take(scratch, at, m, 0)
+    dst, at = _take(scratch, at, m, -1)
     for j in range(m):
         if not ens[j]:
             continue
-        t = _local(sorted_keys, outs[j])
+        t = node_index.find(table, keys, outs[j])
         if ins[j] < 0 and ins[j] >= -NUM_INPUTS:
             s = ins[j]  # input key -1..-4 -> slot 0..3 is -(key) - 1
         else:
-            s = _local(sorted_keys, ins[j])
+            s = node_index.find(table, keys, ins[j])
             if s < 0:
                 return DANGLING_LINK, 0, 0
         if t < 0:
@@ -109,24 +117,25 @@ def _compile_one(
         count[t + 1] += 1
     for i in range(n):
         count[i + 1] += count[i]
-    fill = count[:-1].copy()
-    incoming = np.empty(count[n], dtype=np.int64)  # link indices by target, genome order
+    fill, at = _take(scratch, at, n, 0)
+    fill[:] = count[:-1]
+    incoming, at = _take(scratch, at, count[n], 0)  # link indices by target, genome order
     for j in range(m):
         if dst[j] >= 0:
             incoming[fill[dst[j]]] = j
             fill[dst[j]] += 1
     # Required: outputs and every node with a path to one.
-    required = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
+    required, at = _take(scratch, at, n, 0)
+    stack, at = _take(scratch, at, n, 0)
     top = 0
-    outputs = np.empty(num_outputs, dtype=np.int64)
+    outputs, at = _take(scratch, at, num_outputs, 0)
     for o in range(num_outputs):
-        i = _local(sorted_keys, o)
+        i = node_index.find(table, keys, o)
         if i < 0:
             return MISSING_OUTPUT, 0, 0
         outputs[o] = i
         if not required[i]:
-            required[i] = True
+            required[i] = 1
             stack[top] = i
             top += 1
     while top > 0:
@@ -135,12 +144,12 @@ def _compile_one(
         for k in range(count[node], count[node + 1]):
             s = src[incoming[k]]
             if s >= 0 and not required[s]:
-                required[s] = True
+                required[s] = 1
                 stack[top] = s
                 top += 1
     # Kahn's algorithm over required nodes, smallest ready key first.
-    waiting = np.zeros(n, dtype=np.int64)
-    fan_out = np.zeros(n + 1, dtype=np.int64)
+    waiting, at = _take(scratch, at, n, 0)
+    fan_out, at = _take(scratch, at, n + 1, 0)
     for t in range(n):
         if required[t]:
             for k in range(count[t], count[t + 1]):
@@ -150,8 +159,8 @@ def _compile_one(
                     fan_out[s + 1] += 1
     for i in range(n):
         fan_out[i + 1] += fan_out[i]
-    fill = fan_out[:-1].copy()
-    consumers = np.empty(fan_out[n], dtype=np.int64)
+    fill[:] = fan_out[:-1]
+    consumers, at = _take(scratch, at, fan_out[n], 0)
     for t in range(n):
         if required[t]:
             for k in range(count[t], count[t + 1]):
@@ -159,23 +168,22 @@ def _compile_one(
                 if s >= 0:
                     consumers[fill[s]] = t
                     fill[s] += 1
-    heap = np.empty(n, dtype=np.int64)
+    heap, at = _take(scratch, at, n, 0)
     size = 0
     num_required = 0
     for i in range(n):
         if required[i]:
             num_required += 1
             if waiting[i] == 0:
-                size = _heap_push(heap, size, i, sorted_keys)
-    slot = np.full(n, -1, dtype=np.int64)
+                size = _heap_push(heap, size, i, keys)
+    slot, at = _take(scratch, at, n, -1)
     k = 0
     links = 0
     o_start[0] = 0
     while size > 0:
-        node, size = _heap_pop(heap, size, sorted_keys)
+        node, size = _heap_pop(heap, size, keys)
         slot[node] = NUM_INPUTS + k
-        g = perm[node]
-        o_act[k], o_bias[k], o_resp[k] = acts[g], biases[g], responses[g]
+        o_act[k], o_bias[k], o_resp[k] = acts[node], biases[node], responses[node]
         for q in range(count[node], count[node + 1]):
             j = incoming[q]
             s = src[j]
@@ -188,7 +196,7 @@ def _compile_one(
             c = consumers[q]
             waiting[c] -= 1
             if waiting[c] == 0:
-                size = _heap_push(heap, size, c, sorted_keys)
+                size = _heap_push(heap, size, c, keys)
     if k != num_required:
         return NOT_FEED_FORWARD, 0, 0
     for o in range(num_outputs):
@@ -219,6 +227,7 @@ def _compile_all(
     c_src,
     c_w,
     c_slot,
+    scratch,
 ):
     for g in numba.prange(node_start.size - 1):
         a, b = node_start[g], node_start[g + 1]
@@ -240,6 +249,7 @@ def _compile_all(
             c_src[c:d],
             c_w[c:d],
             c_slot[g],
+            scratch[numba.get_thread_id()],
         )
 
 
@@ -290,10 +300,15 @@ def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedProgra
     c_w = np.empty(total_links, dtype=np.float64)
     slot = np.zeros((n, num_outputs), dtype=np.int32)
     p = population
+    # One scratch row per thread, as large as the largest genome needs.
+    need = scratch_size(
+        int(p.num_nodes.max(initial=0)), int(p.num_links.max(initial=0)), num_outputs
+    )
+    scratch = np.empty((numba.config.NUMBA_NUM_THREADS, need), dtype=np.int64)
     _compile_all(
         p.node_start, p.link_start, p.node_key, p.node_activation, p.node_bias, p.node_response,
         p.link_in, p.link_out, p.link_weight, p.link_enabled, int(num_outputs),
-        status, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src, c_w, slot,
+        status, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src, c_w, slot, scratch,
     )  # fmt: skip
     bad = np.flatnonzero(status != OK)
     if bad.size:

@@ -20,7 +20,7 @@ import pytest
 from scipy import stats
 
 from cppn.breeder import ArrayBreeder
-from cppn.convert import from_neat, to_neat
+from cppn.convert import from_neat
 from cppn.genomes import CppnBreeder
 from cppn.population_io import from_rows, to_rows
 from cppn.profile import load_profile
@@ -116,16 +116,21 @@ def test_rates_come_from_the_profile(tmp_path):
     for f in dataclasses.fields(parents):
         if f.name != "key":
             assert np.array_equal(getattr(parents, f.name), getattr(children, f.name)), f.name
-    grow = load_profile(write_profile(tmp_path, node_add_prob=1.0, node_delete_prob=0.0,
-                                      conn_add_prob=0.0, conn_delete_prob=0.0), num_outputs=3)  # fmt: skip
+    grow_path = write_profile(
+        tmp_path, node_add_prob=1.0, node_delete_prob=0.0, conn_add_prob=0.0, conn_delete_prob=0.0
+    )
+    grow = load_profile(grow_path, num_outputs=3)
     children = ArrayBreeder(grow).vary(parents, np.random.default_rng(0))
     assert (children.num_nodes == parents.num_nodes + 1).all()
     assert (children.num_links == parents.num_links + 1).all()
 
 
 def test_attribute_mutations_it_lacks_fall_back_to_the_reference(tmp_path):
-    profile = load_profile(write_profile(tmp_path, bias_mutate_rate=0.5, bias_mutate_power=1.0,
-                                         bias_max_value=3.0, bias_min_value=-3.0), num_outputs=1)  # fmt: skip
+    path = write_profile(
+        tmp_path, bias_mutate_rate=0.5, bias_mutate_power=1.0, bias_max_value=3.0,
+        bias_min_value=-3.0,
+    )  # fmt: skip
+    profile = load_profile(path, num_outputs=1)
     breeder = ArrayBreeder(profile)
     assert "other than activation" in breeder.fallback_reason
     rng = np.random.default_rng(0)
@@ -186,14 +191,16 @@ def weight_shifts(parents, children):
         c = slice(children.link_start[i], children.link_start[i + 1])
         old = dict(
             zip(
-                zip(parents.link_in[p].tolist(), parents.link_out[p].tolist()),
+                zip(parents.link_in[p].tolist(), parents.link_out[p].tolist(), strict=True),
                 parents.link_weight[p].tolist(),
+                strict=True,
             )
         )
         for a, b, w in zip(
             children.link_in[c].tolist(),
             children.link_out[c].tolist(),
             children.link_weight[c].tolist(),
+            strict=True,
         ):
             if (a, b) in old:
                 shifts.append(w - old[(a, b)])
@@ -206,8 +213,12 @@ def activation_changes(parents, children):
     for i in range(len(children)):
         p = slice(parents.node_start[i], parents.node_start[i + 1])
         c = slice(children.node_start[i], children.node_start[i + 1])
-        old = dict(zip(parents.node_key[p].tolist(), parents.node_activation[p].tolist()))
-        for key, act in zip(children.node_key[c].tolist(), children.node_activation[c].tolist()):
+        old = dict(
+            zip(parents.node_key[p].tolist(), parents.node_activation[p].tolist(), strict=True)
+        )
+        for key, act in zip(
+            children.node_key[c].tolist(), children.node_activation[c].tolist(), strict=True
+        ):
             if key in old:
                 changed.append(act != old[key])
     return np.array(changed)

@@ -34,7 +34,7 @@ def test_gather_picks_whole_genomes_in_order():
     assert texts(gathered, profile) == [all_texts[i] for i in index]
     assert texts(pop[2:5], profile) == all_texts[2:5]
     assert texts(pop[pop.key % 2 == 0], profile) == [
-        t for t, k in zip(all_texts, pop.key) if k % 2 == 0
+        t for t, k in zip(all_texts, pop.key, strict=True) if k % 2 == 0
     ]
 
 

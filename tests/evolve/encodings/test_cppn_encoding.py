@@ -82,3 +82,27 @@ def test_resume_from_state_and_arrays_reproduces_the_run():
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         CppnEncoding(**kwargs)
+
+
+def test_checkpoints_of_the_json_format_load_and_bad_arrays_are_archive_errors():
+    from archives import ArchiveError
+    from cppn import serialize
+
+    enc = CppnEncoding(channels=3, height=8, width=8, renderer="numpy")
+    rng = np.random.default_rng(0)
+    pop = enc.random(6, rng)
+    for gen in range(4):
+        pop = enc.vary(pop, rng, gen)
+    cells = enc.empty(8)
+    cells[np.arange(1, 7)] = pop
+    old = {"genomes": serialize.genomes_to_array(np.array(enc.neat_genomes(cells), dtype=object))}
+    converted = enc.from_arrays(old)
+    assert converted.occupied.tolist() == cells.occupied.tolist()
+    np.testing.assert_array_equal(enc.express(converted[1:7]), enc.express(pop))
+    with pytest.raises(ArchiveError, match="not a cppn-genome/1 record"):
+        enc.from_arrays({"genomes": np.array(['{"format": "cppn-genome/9"}'])})
+    arrays = enc.to_arrays(cells)
+    arrays["link_weight"] = np.where(arrays["link_weight"] > 5, np.nan, arrays["link_weight"])
+    with pytest.raises(ArchiveError, match="NaN") as info:
+        enc.from_arrays(arrays)
+    assert "\n" not in str(info.value)
