@@ -258,7 +258,9 @@ def main() -> None:
     options = TargetOptions(target="mnist-lenet", device=args.device)
     target = load_target(options, progress=False)
     warm = make_encoding(args, target.image_shape)
-    warm.express(warm.random(4, np.random.default_rng(0)))  # Numba JIT / cache load
+    warm_rng = np.random.default_rng(0)
+    # Numba JIT / cache load of the renderer and the breeding and compiling kernels.
+    warm.express(warm.vary(warm.random(4, warm_rng), warm_rng, 1))
     encoding_config = warm.config()
     print(f"encoding: {json.dumps(encoding_config)}")
     results: dict[str, Any] = {
