@@ -210,8 +210,8 @@ def _timed_generations(
         if g >= warmup:
             for key, dt in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 totals[key] += dt
-            nodes += np.mean([len(c.nodes) for c in children])
-            links += np.mean([len(c.connections) for c in children])
+            nodes += float(children.num_nodes.mean())
+            links += float(children.num_links.mean())
     out = {f"{key}_ms": 1e3 * value / generations for key, value in totals.items()}
     out.update(
         batch=batch,
