@@ -74,7 +74,15 @@ def _init_activation(stream: np.ndarray, params: np.ndarray, options: np.ndarray
 
 
 @numba.njit(cache=True)
-def _remove_link(ins, outs, ws, inns, ens, s, n_links):
+def _remove_link(
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    inns: np.ndarray,
+    ens: np.ndarray,
+    s: int,
+    n_links: int,
+) -> int:
     """Delete link ``s``, keeping the order of the others."""
     for j in range(s, n_links - 1):
         ins[j], outs[j], ws[j], inns[j], ens[j] = (
@@ -88,13 +96,27 @@ def _remove_link(ins, outs, ws, inns, ens, s, n_links):
 
 
 @numba.njit(cache=True)
-def _append_link(ins, outs, ws, inns, ens, n_links, a, b, w, inn, en):
+def _append_link(
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    inns: np.ndarray,
+    ens: np.ndarray,
+    n_links: int,
+    a: int,
+    b: int,
+    w: float,
+    inn: int,
+    en: bool,
+) -> int:
     ins[n_links], outs[n_links], ws[n_links], inns[n_links], ens[n_links] = a, b, w, inn, en
     return n_links + 1
 
 
 @numba.njit(cache=True)
-def _creates_cycle(keys, n_nodes, ins, outs, n_links, a, b) -> bool:
+def _creates_cycle(
+    keys: np.ndarray, n_nodes: int, ins: np.ndarray, outs: np.ndarray, n_links: int, a: int, b: int
+) -> bool:
     """Whether link a -> b would close a cycle: b already reaches a (or a == b)."""
     if a == b:
         return True
@@ -144,7 +166,7 @@ def _creates_cycle(keys, n_nodes, ins, outs, n_links, a, b) -> bool:
 
 
 @numba.njit(cache=True)
-def _hidden(keys, n_nodes, num_outputs, j) -> int:
+def _hidden(keys: np.ndarray, n_nodes: int, num_outputs: int, j: int) -> int:
     """Key of the ``j``-th non-output node in genome order."""
     seen = 0
     for i in range(n_nodes):
@@ -156,7 +178,7 @@ def _hidden(keys, n_nodes, num_outputs, j) -> int:
 
 
 @numba.njit(cache=True)
-def _count_hidden(keys, n_nodes, num_outputs) -> int:
+def _count_hidden(keys: np.ndarray, n_nodes: int, num_outputs: int) -> int:
     h = 0
     for i in range(n_nodes):
         if keys[i] >= num_outputs:
@@ -166,8 +188,19 @@ def _count_hidden(keys, n_nodes, num_outputs) -> int:
 
 @numba.njit(cache=True)
 def _add_connection(
-    stream, params, num_outputs, keys, n_nodes, ins, outs, ws, inns, ens, n_links, record
-):
+    stream: np.ndarray,
+    params: np.ndarray,
+    num_outputs: int,
+    keys: np.ndarray,
+    n_nodes: int,
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    inns: np.ndarray,
+    ens: np.ndarray,
+    n_links: int,
+    record: np.ndarray,
+) -> int:
     """neat's mutate_add_connection; ``record`` gets (1, in, out) when a link was added."""
     out_node = keys[below(stream, n_nodes)]
     choice = below(stream, NUM_INPUTS + _count_hidden(keys, n_nodes, num_outputs))
@@ -193,23 +226,23 @@ def _add_connection(
 
 @numba.njit(cache=True)
 def _mutate_child(
-    stream,
-    params,
-    options,
-    num_outputs,
-    keys,
-    acts,
-    biases,
-    responses,
-    n_nodes,
-    ins,
-    outs,
-    ws,
-    inns,
-    ens,
-    n_links,
-    record,
-):
+    stream: np.ndarray,
+    params: np.ndarray,
+    options: np.ndarray,
+    num_outputs: int,
+    keys: np.ndarray,
+    acts: np.ndarray,
+    biases: np.ndarray,
+    responses: np.ndarray,
+    n_nodes: int,
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    inns: np.ndarray,
+    ens: np.ndarray,
+    n_links: int,
+    record: np.ndarray,
+) -> tuple[int, int, bool]:
     """Structural then attribute mutation of one child in place; returns (nodes, links, added)."""
     added = False
     todo = np.zeros(4, dtype=np.bool_)  # add node, delete node, add connection, delete connection
@@ -310,37 +343,37 @@ def _mutate_child(
 
 @numba.njit(cache=True, parallel=True)
 def mutate_batch(
-    node_start,
-    link_start,
-    node_key,
-    node_act,
-    node_bias,
-    node_resp,
-    link_in,
-    link_out,
-    link_weight,
-    link_inn,
-    link_en,
-    seeds,
-    params,
-    options,
-    num_outputs,
-    cap_node_start,
-    cap_link_start,
-    o_key,
-    o_act,
-    o_bias,
-    o_resp,
-    o_in,
-    o_out,
-    o_w,
-    o_inn,
-    o_en,
-    n_nodes,
-    n_links,
-    added,
-    record,
-):
+    node_start: np.ndarray,
+    link_start: np.ndarray,
+    node_key: np.ndarray,
+    node_act: np.ndarray,
+    node_bias: np.ndarray,
+    node_resp: np.ndarray,
+    link_in: np.ndarray,
+    link_out: np.ndarray,
+    link_weight: np.ndarray,
+    link_inn: np.ndarray,
+    link_en: np.ndarray,
+    seeds: np.ndarray,
+    params: np.ndarray,
+    options: np.ndarray,
+    num_outputs: int,
+    cap_node_start: np.ndarray,
+    cap_link_start: np.ndarray,
+    o_key: np.ndarray,
+    o_act: np.ndarray,
+    o_bias: np.ndarray,
+    o_resp: np.ndarray,
+    o_in: np.ndarray,
+    o_out: np.ndarray,
+    o_w: np.ndarray,
+    o_inn: np.ndarray,
+    o_en: np.ndarray,
+    n_nodes: int,
+    n_links: int,
+    added: np.ndarray,
+    record: np.ndarray,
+) -> None:
     """Copy each parent into its child's slot (capacity: +1 node, +3 links) and mutate it there.
 
     Writes each child's node and link counts, whether it added a node, and ``record[c]`` =
@@ -383,7 +416,9 @@ def mutate_batch(
 
 
 @numba.njit(cache=True)
-def assign_keys(added, record, next_node, counter):
+def assign_keys(
+    added: np.ndarray, record: np.ndarray, next_node: int, counter: int
+) -> tuple[np.ndarray, np.ndarray, int, int]:
     """New node keys and innovation numbers in child order (neat's counters and tracker).
 
     Returns (node key per child, innovations [N, 3] for split-in, split-out and the new
@@ -414,31 +449,31 @@ def assign_keys(added, record, next_node, counter):
 
 @numba.njit(cache=True, parallel=True)
 def compact(
-    cap_node_start,
-    cap_link_start,
-    o_key,
-    o_act,
-    o_bias,
-    o_resp,
-    o_in,
-    o_out,
-    o_w,
-    o_inn,
-    o_en,
-    node_start,
-    link_start,
-    node_key,
-    node_act,
-    node_bias,
-    node_resp,
-    link_in,
-    link_out,
-    link_weight,
-    link_inn,
-    link_en,
-    node_of,
-    innovation,
-):
+    cap_node_start: np.ndarray,
+    cap_link_start: np.ndarray,
+    o_key: np.ndarray,
+    o_act: np.ndarray,
+    o_bias: np.ndarray,
+    o_resp: np.ndarray,
+    o_in: np.ndarray,
+    o_out: np.ndarray,
+    o_w: np.ndarray,
+    o_inn: np.ndarray,
+    o_en: np.ndarray,
+    node_start: np.ndarray,
+    link_start: np.ndarray,
+    node_key: np.ndarray,
+    node_act: np.ndarray,
+    node_bias: np.ndarray,
+    node_resp: np.ndarray,
+    link_in: np.ndarray,
+    link_out: np.ndarray,
+    link_weight: np.ndarray,
+    link_inn: np.ndarray,
+    link_en: np.ndarray,
+    node_of: np.ndarray,
+    innovation: np.ndarray,
+) -> None:
     """Children from their capacity slots into the final CSR, placeholders replaced."""
     for c in numba.prange(node_of.size):
         src, dst = cap_node_start[c], node_start[c]

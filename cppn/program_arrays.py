@@ -25,7 +25,7 @@ class CompileError(ValueError):
 
 
 @numba.njit(cache=True)
-def _heap_push(heap, size, item, keys):
+def _heap_push(heap: np.ndarray, size: int, item: int, keys: np.ndarray) -> int:
     """Push local node ``item`` on a binary min-heap ordered by ``keys[item]``."""
     i = size
     heap[i] = item
@@ -39,7 +39,7 @@ def _heap_push(heap, size, item, keys):
 
 
 @numba.njit(cache=True)
-def _heap_pop(heap, size, keys):
+def _heap_pop(heap: np.ndarray, size: int, keys: np.ndarray) -> tuple[int, int]:
     """Pop the smallest; returns (item, new size)."""
     top = heap[0]
     size -= 1
@@ -64,7 +64,7 @@ def scratch_size(num_nodes: int, num_links: int, num_outputs: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _take(scratch, at, size, fill):
+def _take(scratch: np.ndarray, at: int, size: int, fill: int) -> tuple[np.ndarray, int]:
     """``scratch[at:at + size]`` set to ``fill``, and the next free position."""
     part = scratch[at : at + size]
     part[:] = fill
@@ -73,24 +73,24 @@ def _take(scratch, at, size, fill):
 
 @numba.njit(cache=True)
 def _compile_one(
-    keys,
-    acts,
-    biases,
-    responses,
-    ins,
-    outs,
-    ws,
-    ens,
-    num_outputs,
-    o_act,
-    o_bias,
-    o_resp,
-    o_start,
-    o_src,
-    o_w,
-    o_slot,
-    scratch,
-):
+    keys: np.ndarray,
+    acts: np.ndarray,
+    biases: np.ndarray,
+    responses: np.ndarray,
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    ens: np.ndarray,
+    num_outputs: int,
+    o_act: np.ndarray,
+    o_bias: np.ndarray,
+    o_resp: np.ndarray,
+    o_start: np.ndarray,
+    o_src: np.ndarray,
+    o_w: np.ndarray,
+    o_slot: np.ndarray,
+    scratch: np.ndarray,
+) -> tuple[int, int, int]:
     """One genome into its compact program; returns (status, nodes, links)."""
     n, m = keys.size, ins.size
     # Scratch carved from this thread's buffer (no allocation per genome); see scratch_size.
@@ -206,29 +206,29 @@ def _compile_one(
 
 @numba.njit(cache=True, parallel=True)
 def _compile_all(
-    node_start,
-    link_start,
-    keys,
-    acts,
-    biases,
-    responses,
-    ins,
-    outs,
-    ws,
-    ens,
-    num_outputs,
-    status,
-    num_nodes,
-    num_links,
-    c_act,
-    c_bias,
-    c_resp,
-    c_start,
-    c_src,
-    c_w,
-    c_slot,
-    scratch,
-):
+    node_start: np.ndarray,
+    link_start: np.ndarray,
+    keys: np.ndarray,
+    acts: np.ndarray,
+    biases: np.ndarray,
+    responses: np.ndarray,
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    ens: np.ndarray,
+    num_outputs: int,
+    status: np.ndarray,
+    num_nodes: np.ndarray,
+    num_links: np.ndarray,
+    c_act: np.ndarray,
+    c_bias: np.ndarray,
+    c_resp: np.ndarray,
+    c_start: np.ndarray,
+    c_src: np.ndarray,
+    c_w: np.ndarray,
+    c_slot: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
     for g in numba.prange(node_start.size - 1):
         a, b = node_start[g], node_start[g + 1]
         c, d = link_start[g], link_start[g + 1]
@@ -255,23 +255,23 @@ def _compile_all(
 
 @numba.njit(cache=True, parallel=True)
 def _pad(
-    node_start,
-    link_start,
-    num_nodes,
-    num_links,
-    c_act,
-    c_bias,
-    c_resp,
-    c_start,
-    c_src,
-    c_w,
-    activation,
-    bias,
-    response,
-    start,
-    source,
-    weight,
-):
+    node_start: np.ndarray,
+    link_start: np.ndarray,
+    num_nodes: np.ndarray,
+    num_links: np.ndarray,
+    c_act: np.ndarray,
+    c_bias: np.ndarray,
+    c_resp: np.ndarray,
+    c_start: np.ndarray,
+    c_src: np.ndarray,
+    c_w: np.ndarray,
+    activation: np.ndarray,
+    bias: np.ndarray,
+    response: np.ndarray,
+    start: np.ndarray,
+    source: np.ndarray,
+    weight: np.ndarray,
+) -> None:
     for g in numba.prange(num_nodes.size):
         a, c, k, m = node_start[g], link_start[g], num_nodes[g], num_links[g]
         activation[g, :k] = c_act[a : a + k]

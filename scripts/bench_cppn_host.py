@@ -120,10 +120,12 @@ def main() -> None:
     parser.add_argument("--neat-repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    rows = [measure(hidden, args) for hidden in args.hidden]
+    rows = [measure(hidden, args) for hidden in args.hidden]  # compiles the kernels first
     print(f"{args.population} genomes, {args.channels} outputs; ms per generation (median)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"Numba threads: {numba.get_num_threads()}, CPUs: {os.cpu_count()}, {platform.processor()}"
+        f"Numba threads: {numba.get_num_threads()} ({numba.threading_layer()}), "
+        f"CPUs: {os.cpu_count()}, {platform.machine()}, load average {load:.1f}"
     )
     print("columns: breed, compile+pack and total wall ms; total CPU ms (all threads)")
     header = ("hidden", "links", "array breed", "compile", "total", "total CPU", "neat breed",

@@ -28,9 +28,9 @@ def test_same_packed_programs_as_neat_over_many_generations(channels):
     breeder = ArrayBreeder(profile)
     rng = np.random.default_rng(channels)
     pop = breeder.random(60, rng)
-    for generation in range(120):
+    for generation in range(80):
         pop = breeder.vary(pop, rng)
-        if generation % 20 == 0 or generation == 119:
+        if generation % 20 == 0 or generation == 79:
             expected = compile_population(to_neat(pop, gc), gc)
             assert_same_programs(compile_arrays(pop, channels), expected)
     assert pop.num_nodes.max() > 20  # grown enough for pruning and ordering to matter
