@@ -447,7 +447,9 @@ def assign_keys(
     return node_of, innovation, next_node, counter
 
 
-@numba.njit(cache=True, parallel=True)
+# Serial: a plain copy, cheaper than waking the thread pool once more (a parallel region
+# waits for every thread, which costs most where other jobs share the cores).
+@numba.njit(cache=True)
 def compact(
     cap_node_start: np.ndarray,
     cap_link_start: np.ndarray,
@@ -475,7 +477,7 @@ def compact(
     innovation: np.ndarray,
 ) -> None:
     """Children from their capacity slots into the final CSR, placeholders replaced."""
-    for c in numba.prange(node_of.size):
+    for c in range(node_of.size):
         src, dst = cap_node_start[c], node_start[c]
         for i in range(node_start[c + 1] - dst):
             k = o_key[src + i]

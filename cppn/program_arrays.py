@@ -253,7 +253,9 @@ def _compile_all(
         )
 
 
-@numba.njit(cache=True, parallel=True)
+# Serial: a plain copy, cheaper than waking the thread pool once more (a parallel region
+# waits for every thread, which costs most where other jobs share the cores).
+@numba.njit(cache=True)
 def _pad(
     node_start: np.ndarray,
     link_start: np.ndarray,
@@ -272,7 +274,7 @@ def _pad(
     source: np.ndarray,
     weight: np.ndarray,
 ) -> None:
-    for g in numba.prange(num_nodes.size):
+    for g in range(num_nodes.size):
         a, c, k, m = node_start[g], link_start[g], num_nodes[g], num_links[g]
         activation[g, :k] = c_act[a : a + k]
         bias[g, :k] = c_bias[a : a + k]
