@@ -52,7 +52,7 @@ class EliteLog:
                 name: np.zeros(0, dtype=np.float64 if name == "fitness" else np.int64)
                 for name in FIELDS
             }
-        return {key: np.concatenate([c[key] for c in self._chunks]) for key in self._chunks[0]}
+        return {key: _stack_rows([c[key] for c in self._chunks]) for key in self._chunks[0]}
 
     def genome_arrays(self) -> dict[str, np.ndarray]:
         """The genome columns, keyed as ``encoding.to_arrays`` returned them."""
@@ -82,3 +82,16 @@ class EliteLog:
         if len(columns["cell"]):
             log._chunks = [columns]
         return log
+
+
+def _stack_rows(parts: list[np.ndarray]) -> np.ndarray:
+    """Concatenate by row; trailing axes of different lengths (ragged genomes) are zero-padded."""
+    shape = tuple(max(sizes) for sizes in zip(*(p.shape[1:] for p in parts), strict=True))
+    return np.concatenate(
+        [
+            p
+            if p.shape[1:] == shape
+            else np.pad(p, [(0, 0)] + [(0, s - n) for s, n in zip(shape, p.shape[1:], strict=True)])
+            for p in parts
+        ]
+    )

@@ -190,7 +190,13 @@ def polynomial_mutation(
 
 
 class CppnBreeder:
-    """Creates and mutates CPPN genomes; owns the counters that must survive a resume."""
+    """Creates and mutates CPPN genomes; owns the counters that must survive a resume.
+
+    The reference breeder, for tests and benchmarks only: runs breed
+    :class:`cppn.population.CppnPopulation` batches with :class:`cppn.breeder.ArrayBreeder`,
+    which is tested to be statistically the same breeder and falls back to this one (converting
+    at the edge) for profiles its kernels do not implement; it also makes the initial genomes.
+    """
 
     def __init__(self, profile: CppnProfile) -> None:
         self.profile = profile

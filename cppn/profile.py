@@ -45,6 +45,7 @@ class CppnProfile:
     weight_polynomial_rate: float
     weight_polynomial_eta: float
     source: str
+    text: str = ""  # the whole merged profile as INI text (what a run stores)
 
     @property
     def num_outputs(self) -> int:
@@ -57,16 +58,29 @@ def default_config_path() -> Path:
     return Path(str(resources.files("cppn").joinpath("default.cfg")))
 
 
-def _read(path: Path) -> configparser.ConfigParser:
+def _read(path: Path, text: str | None = None) -> configparser.ConfigParser:
+    """Parse the INI file at ``path``, or ``text`` (then ``path`` only names it in errors)."""
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
     try:
-        with open(path, encoding="utf-8") as f:
-            parser.read_file(f)
+        if text is not None:
+            parser.read_string(text, source=str(path))
+        else:
+            with open(path, encoding="utf-8") as f:
+                parser.read_file(f)
     except FileNotFoundError:
         raise CppnConfigError(f"config file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise CppnConfigError(f"{path}: not UTF-8 text") from None
     except configparser.Error as e:
         raise CppnConfigError(f"{path}: unreadable INI: {str(e).splitlines()[0]}") from None
     return parser
+
+
+def _merged_text(genome: dict[str, str], cppn: dict[str, str]) -> str:
+    """The merged profile as an INI text that :func:`load_profile` reads back to itself."""
+    lines = [f"[{GENOME_SECTION}]", *(f"{k} = {v}" for k, v in genome.items()), ""]
+    lines += [f"[{CPPN_SECTION}]", *(f"{k} = {v}" for k, v in cppn.items()), ""]
+    return "\n".join(lines)
 
 
 def _genome_param_types() -> dict[str, type]:
@@ -109,20 +123,26 @@ def _check_value(key: str, value: str, value_type: type) -> str:
     return value
 
 
-def load_profile(path: str | Path | None = None, num_outputs: int = 1) -> CppnProfile:
+def load_profile(
+    path: str | Path | None = None, num_outputs: int = 1, text: str | None = None
+) -> CppnProfile:
     """Load and validate a CPPN profile.
 
     ``path`` is a neat-python style INI file whose [DefaultGenome] (and optional [Cppn]) keys are
-    merged over the shipped ``default.cfg``; ``None`` means the default profile alone.
-    ``num_outputs`` is the number of image channels (1 grayscale, 3 colour).
+    merged over the shipped ``default.cfg``; ``None`` means the default profile alone. ``text``:
+    the INI's contents given directly (e.g. a merged profile stored in a run's config.json;
+    ``path`` then only names it). ``num_outputs`` is the number of image channels.
+    The result's ``text`` is the whole merged profile, which a run stores so that it never
+    depends on the original file (or on a later release's ``default.cfg``) again.
     """
     types = _genome_param_types()
     defaults = _read(default_config_path())
     genome = dict(defaults.items(GENOME_SECTION))
     cppn = dict(defaults.items(CPPN_SECTION))
     source = "default"
-    if path is not None:
-        user = _read(Path(path))
+    if path is not None or text is not None:
+        path = Path(path if path is not None else "stored profile")
+        user = _read(path, text)
         source = str(path)
         for section in user.sections():
             if section not in (GENOME_SECTION, CPPN_SECTION, *IGNORED_SECTIONS):
@@ -169,7 +189,7 @@ def load_profile(path: str | Path | None = None, num_outputs: int = 1) -> CppnPr
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CppnConfigError(f"[{GENOME_SECTION}]: {message}") from None
     activations.register(config)
-    return CppnProfile(config, float(rate), float(eta), source)
+    return CppnProfile(config, float(rate), float(eta), source, _merged_text(genome, cppn))
 
 
 def _check_fixed(genome: dict[str, Any], key: str, required: str) -> None:

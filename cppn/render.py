@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from cppn import image
+from cppn.population import CppnPopulation
 from cppn.program import PackedPrograms, compile_population
+from cppn.program_arrays import compile_arrays
 
 RENDERERS = ("auto", "numba", "numpy", "gpu")
 
@@ -75,7 +77,7 @@ def render_programs(
 
 
 def render_genomes(
-    genomes: Sequence[Any],
+    genomes: Sequence[Any] | CppnPopulation | PackedPrograms,
     genome_config: Any,
     height: int,
     width: int,
@@ -85,10 +87,18 @@ def render_genomes(
     device: Any = "cuda",
     native: tuple[int, int] | None = None,
 ) -> Any:
-    """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes.
+    """Images float32 [N, C, height, width] in [0, 1] for neat-python genomes, a
+    :class:`~cppn.population.CppnPopulation` (compiled without neat objects), or programs already
+    compiled and packed.
 
-    Compiles them (:func:`cppn.program.compile_population`) and renders the programs with
+    Compiles them (:func:`cppn.program_arrays.compile_arrays` for a population,
+    :func:`cppn.program.compile_population` for neat genomes) and renders the programs with
     :func:`render_programs`, which documents the arguments.
     """
-    programs = compile_population(genomes, genome_config)
+    if isinstance(genomes, CppnPopulation):
+        programs = compile_arrays(genomes, int(genome_config.num_outputs))
+    elif isinstance(genomes, PackedPrograms):
+        programs = genomes
+    else:
+        programs = compile_population(genomes, genome_config)
     return render_programs(programs, height, width, color, coordinates, renderer, device, native)

@@ -211,8 +211,8 @@ def _timed_generations(
         if g >= warmup:
             for key, dt in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                 totals[key] += dt
-            nodes += np.mean([len(c.nodes) for c in children])
-            links += np.mean([len(c.connections) for c in children])
+            nodes += float(children.num_nodes.mean())
+            links += float(children.num_links.mean())
     out = {f"{key}_ms": 1e3 * value / generations for key, value in totals.items()}
     out.update(
         batch=batch,
@@ -259,7 +259,9 @@ def main() -> None:
     options = TargetOptions(target="mnist-lenet", device=args.device)
     target = load_target(options, progress=False)
     warm = make_encoding(args, target.image_shape)
-    warm.express(warm.random(4, np.random.default_rng(0)))  # Numba JIT / cache load
+    warm_rng = np.random.default_rng(0)
+    # Numba JIT / cache load of the renderer and the breeding and compiling kernels.
+    warm.express(warm.vary(warm.random(4, warm_rng), warm_rng, 1))
     encoding_config = warm.config()
     print(f"encoding: {json.dumps(encoding_config)}")
     results: dict[str, Any] = {

@@ -7,9 +7,9 @@ A generation reads as a straight line::
     probabilities = target.probabilities(images)
     archive.insert(children, probabilities, ...)
 
-Genome batches are NumPy arrays: a float array ``[N, ...]`` for the direct encoding, a 1-D object
-array of genome objects for the CPPN encoding. Both support fancy indexing and assignment, which is
-all the archive and the loop need.
+Genome batches support ``len``, fancy indexing (a new batch) and assignment to indexed cells, which
+is all the archive and the loop need: a float array ``[N, ...]`` for the direct encoding, a
+:class:`cppn.population.CppnPopulation` (struct of arrays) for the CPPN encoding.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
-"""The CPPN (indirect) encoding: neat-python genomes rendered as images.
+"""The CPPN (indirect) encoding: CPPN genomes rendered as images.
 
 Genomes, mutation and the shipped profile live in the ``cppn`` package; this module adapts them
-to the :class:`evolve.encodings.base.Encoding` protocol.
+to the :class:`evolve.encodings.base.Encoding` protocol. A genome batch is a
+:class:`cppn.population.CppnPopulation` (struct of arrays), bred by Numba kernels
+(:class:`cppn.breeder.ArrayBreeder`) and compiled without neat-python objects; neat-python genomes
+appear only at the edges (:meth:`CppnEncoding.neat_genomes`, e.g. for the gallery's network
+export). Checkpoints hold plain numeric arrays (:mod:`cppn.population_io`); those of the previous
+format (one JSON text per genome, key ``genomes``) are converted on loading.
 
 Defaults and the original code (protocol.md, "CPPN"). The profile follows the original in every
 respect it documents: inputs x, y, d, bias; the paper's four activations drawn uniformly; full
@@ -24,9 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from archives import ArchiveError
 from cppn import image, serialize
-from cppn.genomes import CppnBreeder
+from cppn.breeder import ArrayBreeder
+from cppn.convert import from_neat, to_neat
+from cppn.genomes import CppnGenome
+from cppn.population import CppnPopulation, PopulationError
+from cppn.population_io import from_rows, to_rows
 from cppn.profile import load_profile
+from cppn.program_arrays import compile_arrays
 from cppn.render import RENDERERS, render_genomes, resolve_renderer
 
 #: Colour modes allowed per channel count; the first is the default.
@@ -39,8 +50,10 @@ class CppnEncoding:
     ``color``: None picks "gray" for 1 channel and "hls" (the original code's 8-bit HLS with its
     0..255 hue quirk) for 3; see :data:`cppn.color.COLOR_MODES`. ``coordinates``: "normalized"
     (x, y in [-1, 1]) or "raw" (the original code's pixel indices). ``config_path``: a neat-python
-    INI merged over ``cppn/default.cfg``. ``renderer``: "auto" (GPU when CUDA is available, else
-    Numba), "numba", "numpy" or "gpu"; GPU renderers return torch tensors on the device.
+    INI merged over ``cppn/default.cfg``; ``profile``: the merged profile's INI text, which
+    :meth:`config` stores so that a run never reads the original file again. ``renderer``:
+    "auto" (GPU when CUDA is available, else Numba), "numba", "numpy" or "gpu"; GPU renderers
+    return torch tensors on the device.
     """
 
     name = "cppn"
@@ -54,6 +67,7 @@ class CppnEncoding:
         coordinates: str = "normalized",
         config_path: str | None = None,
         renderer: str = "auto",
+        profile: str | None = None,
     ) -> None:
         if channels not in COLORS_FOR_CHANNELS:
             raise ValueError(f"channels must be 1 or 3, got {channels}")
@@ -74,28 +88,31 @@ class CppnEncoding:
         self.config_path = None if config_path is None else str(config_path)
         self.renderer = renderer
         self.image_shape = (self.channels, self.height, self.width)
-        self.profile = load_profile(self.config_path, num_outputs=self.channels)
-        self.breeder = CppnBreeder(self.profile)
+        # A stored merged profile wins over the file it came from: a run stays self-contained.
+        self.profile = load_profile(self.config_path, num_outputs=self.channels, text=profile)
+        self.breeder = ArrayBreeder(self.profile)
 
     @property
     def genome_config(self) -> Any:
         """neat-python's genome config (with the project's activations registered)."""
         return self.profile.genome_config
 
-    def empty(self, n: int) -> np.ndarray:
-        """``n`` unoccupied genome cells (None)."""
-        return np.full(n, None, dtype=object)
+    def empty(self, n: int) -> CppnPopulation:
+        """``n`` unoccupied genome cells."""
+        return CppnPopulation.empty(n)
 
-    def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` random genomes: inputs fully connected to outputs, no hidden node."""
-        return _object_array(self.breeder.random(n, rng))
+    def random(self, n: int, rng: np.random.Generator) -> CppnPopulation:
+        """``n`` random genomes: the profile's initial wiring (inputs fully wired to outputs)."""
+        return self.breeder.random(n, rng)
 
-    def vary(self, parents: np.ndarray, rng: np.random.Generator, generation: int) -> np.ndarray:
+    def vary(
+        self, parents: CppnPopulation, rng: np.random.Generator, generation: int
+    ) -> CppnPopulation:
         """One mutated child per parent (mutation rates are constant: ``generation`` unused)."""
         del generation
-        return _object_array(self.breeder.vary(list(parents), rng))
+        return self.breeder.vary(parents, rng)
 
-    def express(self, genomes: np.ndarray, size: tuple[int, int] | None = None) -> Any:
+    def express(self, genomes: CppnPopulation, size: tuple[int, int] | None = None) -> Any:
         """Images float32 [N, C, H, W] in [0, 1]; ``size`` = (height, width) overrides.
 
         At another size the picture is the same, sampled more finely or coarsely: with raw
@@ -103,7 +120,7 @@ class CppnEncoding:
         """
         height, width = (self.height, self.width) if size is None else size
         return render_genomes(
-            list(genomes),
+            compile_arrays(genomes, self.channels),
             self.genome_config,
             height,
             width,
@@ -113,13 +130,27 @@ class CppnEncoding:
             native=(self.height, self.width),
         )
 
-    def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
-        """{"genomes": unicode array of JSON, "" for empty cells}."""
-        return {"genomes": serialize.genomes_to_array(genomes)}
+    def neat_genomes(self, genomes: CppnPopulation) -> list[CppnGenome | None]:
+        """The batch as neat-python genomes (None for empty cells), for export and reference."""
+        return to_neat(genomes, self.genome_config)
 
-    def from_arrays(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        """Inverse of :meth:`to_arrays`."""
-        return serialize.genomes_from_array(arrays["genomes"], self.genome_config)
+    def to_arrays(self, genomes: CppnPopulation) -> dict[str, np.ndarray]:
+        """Plain numeric arrays, one row per genome (see :func:`cppn.population_io.to_rows`)."""
+        return to_rows(genomes)
+
+    def from_arrays(self, arrays: dict[str, np.ndarray]) -> CppnPopulation:
+        """Inverse of :meth:`to_arrays`; the previous format (``genomes``: JSON per genome) is
+        converted. Bad arrays raise :class:`archives.ArchiveError` (one line)."""
+        try:
+            if "genomes" in arrays and "key" not in arrays:
+                texts = np.asarray(arrays["genomes"])
+                if texts.dtype.kind != "U":
+                    raise PopulationError(f"genome JSON array has dtype {texts.dtype}")
+                return from_neat(serialize.genomes_from_array(texts, self.genome_config))
+            return from_rows(arrays, self.channels)
+        except (ValueError, KeyError, TypeError) as e:
+            message = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ArchiveError(f"CPPN genomes: {message}") from None
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments plus ``name``."""
@@ -132,6 +163,7 @@ class CppnEncoding:
             "coordinates": self.coordinates,
             "config_path": self.config_path,
             "renderer": self.renderer,
+            "profile": self.profile.text,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -141,9 +173,3 @@ class CppnEncoding:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.breeder.load_state_dict(state)
-
-
-def _object_array(items: list[Any]) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out

@@ -133,7 +133,7 @@ def export_networks(
 
     (out_dir / "networks").mkdir(exist_ok=True)
     exported = []
-    for cell, name, genome in zip(cells, names, genomes, strict=True):
+    for cell, name, genome in zip(cells, names, encoding.neat_genomes(genomes), strict=True):
         stem = out_dir / "networks" / f"{cell:04d}_{safe_name(name)}"
         write_network_json(genome, encoding.genome_config, stem.with_suffix(".json"))
         draw_network(genome, encoding.genome_config, stem.with_suffix(".png"))

@@ -198,3 +198,19 @@ def test_signal_checkpoints_and_exits(tmp_path, capsys, signum, status):
     )
     assert code == 0, err
     assert read_metrics(run)[-1]["generation"] == generation + 3
+
+
+def test_a_cppn_run_does_not_need_its_config_file_again(tmp_path, capsys, lenet_target):
+    user = tmp_path / "mine.cfg"
+    user.write_text("[DefaultGenome]\nnode_add_prob = 0.9\n")
+    run = tmp_path / "run"
+    args = ["evolve", "-e", "cppn", "--cppn-config", user, "--batch", "20", "--out", run, "-q"]
+    code, _, err = run_cli(capsys, *args, "--max-generations", "2")
+    assert code == 0, err
+    user.unlink()
+    config = json.loads((run / "config.json").read_text())
+    assert "node_add_prob = 0.9" in config["encoding"]["profile"]
+    code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run, "--max-generations", "4")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "gallery", run, "-q")
+    assert code == 0, err

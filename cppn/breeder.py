@@ -1,0 +1,151 @@
+"""Breeds a :class:`~cppn.population.CppnPopulation` with the compiled kernels of cppn.mutation.
+
+The profile's rates and options are read from the validated :class:`~cppn.profile.CppnProfile`.
+Where a user profile turns on what the kernels do not implement (neat's own attribute mutations
+of bias, response, weight, aggregation or enabled, or connections created disabled), variation
+falls back to the neat-python reference breeder (:class:`cppn.genomes.CppnBreeder`), converting
+at the edge: same semantics, neat's speed; :attr:`ArrayBreeder.fallback_reason` says why.
+Initial genomes always come from neat's ``configure_new`` (once per run, so its speed does not
+matter and every initial_connection type neat knows is supported).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cppn import activations, mutation
+from cppn.convert import from_neat, to_neat
+from cppn.genomes import CppnBreeder, _genes_stay_enabled, _only_activations_mutate
+from cppn.population import LINK_FIELDS, NODE_FIELDS, CppnPopulation
+from cppn.profile import CppnProfile
+from cppn.streams import child_seeds
+
+
+def _init_params(gc: Any, name: str) -> list[float] | None:
+    """(type, mean, stdev, min, max) of neat's init for a float attribute; None if unknown."""
+    kind = str(getattr(gc, f"{name}_init_type")).lower()
+    if "gauss" in kind or "normal" in kind:
+        code = 0.0
+    elif "uniform" in kind:
+        code = 1.0
+    else:
+        return None
+    fields = ("init_mean", "init_stdev", "min_value", "max_value")
+    return [code, *(float(getattr(gc, f"{name}_{f}")) for f in fields)]
+
+
+def kernel_params(profile: CppnProfile) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """The kernel's parameter vector and activation options, and why the kernels cannot serve
+    this profile (None when they can)."""
+    gc = profile.genome_config
+    params = np.zeros(mutation.NUM_PARAMS, dtype=np.float64)
+    params[mutation.P_ADD_NODE] = gc.node_add_prob
+    params[mutation.P_DEL_NODE] = gc.node_delete_prob
+    params[mutation.P_ADD_CONN] = gc.conn_add_prob
+    params[mutation.P_DEL_CONN] = gc.conn_delete_prob
+    params[mutation.P_SINGLE] = float(bool(gc.single_structural_mutation))
+    params[mutation.P_SURER] = float(gc.check_structural_mutation_surer())
+    params[mutation.P_ACT_RATE] = gc.activation_mutate_rate
+    default = str(gc.activation_default)
+    params[mutation.P_ACT_DEFAULT] = (
+        -1.0 if default.lower() in ("none", "random") else activations.IDS[default]
+    )
+    options = np.array([activations.IDS[name] for name in gc.activation_options], dtype=np.int32)
+    params[mutation.P_POLY_RATE] = profile.weight_polynomial_rate
+    params[mutation.P_POLY_ETA] = profile.weight_polynomial_eta
+    reason = None
+    response, weight = _init_params(gc, "response"), _init_params(gc, "weight")
+    if not _only_activations_mutate(gc):
+        reason = "the profile mutates gene attributes other than activation (neat's own mutation)"
+    elif not _genes_stay_enabled(gc):
+        reason = "the profile creates disabled connections (enabled_default is not True)"
+    elif response is None or weight is None:
+        reason = "the profile uses an init_type other than gaussian or uniform"
+    else:
+        params[mutation.P_RESP : mutation.P_RESP + 5] = response
+        params[mutation.P_WEIGHT : mutation.P_WEIGHT + 5] = weight
+    params[mutation.P_WEIGHT + 3] = gc.weight_min_value  # polynomial mutation's bounds
+    params[mutation.P_WEIGHT + 4] = gc.weight_max_value
+    return params, options, reason
+
+
+class ArrayBreeder:
+    """Creates and mutates CPPN populations; owns the counters that must survive a resume."""
+
+    def __init__(self, profile: CppnProfile) -> None:
+        self.profile = profile
+        self.params, self.options, self.fallback_reason = kernel_params(profile)
+        self.next_genome_key = 0
+        self.next_node_key = int(profile.genome_config.num_outputs)
+        self.innovation_counter = 0
+        self._reference = CppnBreeder(profile)
+
+    def _with_reference(self, call: Any) -> Any:
+        """Run ``call(reference_breeder)`` with the counters handed over and taken back."""
+        self._reference.load_state_dict(self.state_dict())
+        result = call(self._reference)
+        self.load_state_dict(self._reference.state_dict())
+        return result
+
+    def random(self, n: int, rng: np.random.Generator) -> CppnPopulation:
+        """``n`` new genomes by neat's ``configure_new`` (the profile's initial wiring)."""
+        return from_neat(self._with_reference(lambda ref: ref.random(n, rng)))
+
+    def vary(self, parents: CppnPopulation, rng: np.random.Generator) -> CppnPopulation:
+        """One mutated child (new key) per parent; no crossover. Parents must be occupied."""
+        if not parents.occupied.all():
+            raise ValueError("cannot vary an empty cell")
+        if self.fallback_reason is not None:
+            gc = self.profile.genome_config
+            genomes = to_neat(parents, gc)
+            return from_neat(self._with_reference(lambda ref: ref.vary(genomes, rng)))
+        n = len(parents)
+        seeds = child_seeds(rng, n)
+        cap_nodes = np.zeros(n + 1, dtype=np.int64)
+        cap_links = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(parents.num_nodes + 1, out=cap_nodes[1:])
+        np.cumsum(parents.num_links + 3, out=cap_links[1:])
+        work = {k: np.empty(cap_nodes[-1], dtype=t) for k, t in NODE_FIELDS.items()}
+        work.update({k: np.empty(cap_links[-1], dtype=t) for k, t in LINK_FIELDS.items()})
+        n_nodes = np.empty(n, dtype=np.int64)
+        n_links = np.empty(n, dtype=np.int64)
+        added = np.empty(n, dtype=np.bool_)
+        record = np.zeros((n, 3), dtype=np.int64)
+        nodes, links = parents.node_columns(), parents.link_columns()
+        mutation.mutate_batch(
+            parents.node_start, parents.link_start, *nodes.values(), *links.values(),
+            seeds, self.params, self.options, int(self.profile.genome_config.num_outputs),
+            cap_nodes, cap_links, *work.values(), n_nodes, n_links, added, record,
+        )  # fmt: skip
+        node_of, innovation, self.next_node_key, self.innovation_counter = mutation.assign_keys(
+            added, record, self.next_node_key, self.innovation_counter
+        )
+        node_start = np.zeros(n + 1, dtype=np.int64)
+        link_start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(n_nodes, out=node_start[1:])
+        np.cumsum(n_links, out=link_start[1:])
+        out = {k: np.empty(node_start[-1], dtype=t) for k, t in NODE_FIELDS.items()}
+        out.update({k: np.empty(link_start[-1], dtype=t) for k, t in LINK_FIELDS.items()})
+        mutation.compact(
+            cap_nodes, cap_links, *work.values(), node_start, link_start, *out.values(),
+            node_of, innovation,
+        )  # fmt: skip
+        keys = np.arange(self.next_genome_key, self.next_genome_key + n, dtype=np.int64)
+        self.next_genome_key += n
+        return CppnPopulation(keys, node_start, link_start, **out)
+
+    def state_dict(self) -> dict[str, int]:
+        """Counters to checkpoint so that resumed runs never reuse a key or innovation."""
+        return {
+            "next_genome_key": self.next_genome_key,
+            "next_node_id": self.next_node_key,
+            "innovation_counter": self.innovation_counter,
+        }
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.next_genome_key = int(state["next_genome_key"])
+        self.next_node_key = int(state["next_node_id"])
+        self.innovation_counter = int(state["innovation_counter"])

@@ -1,0 +1,338 @@
+"""Compile a :class:`~cppn.population.CppnPopulation` into :class:`~cppn.program.PackedPrograms`
+in compiled code, with exactly the arrays :func:`cppn.program.compile_population` gives for the
+same genomes as neat-python objects.
+
+Per genome (in parallel): enabled links only; nodes that cannot reach an output are dropped
+(neat's ``required_for_output``); required nodes in Kahn's order, the smallest ready node key
+first; each node's links in genome order. Then the programs are padded into the packed arrays.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from cppn import node_index
+from cppn.population import CppnPopulation
+from cppn.profile import NUM_INPUTS
+from cppn.program import PackedPrograms
+
+OK, MISSING_OUTPUT, NOT_FEED_FORWARD, DANGLING_LINK = 0, 1, 2, 3
+
+
+class CompileError(ValueError):
+    """A genome that cannot be compiled (no output node, a cycle, a link to nowhere)."""
+
+
+@numba.njit(cache=True)
+def _heap_push(heap: np.ndarray, size: int, item: int, keys: np.ndarray) -> int:
+    """Push local node ``item`` on a binary min-heap ordered by ``keys[item]``."""
+    i = size
+    heap[i] = item
+    while i > 0:
+        parent = (i - 1) // 2
+        if keys[heap[parent]] <= keys[heap[i]]:
+            break
+        heap[parent], heap[i] = heap[i], heap[parent]
+        i = parent
+    return size + 1
+
+
+@numba.njit(cache=True)
+def _heap_pop(heap: np.ndarray, size: int, keys: np.ndarray) -> tuple[int, int]:
+    """Pop the smallest; returns (item, new size)."""
+    top = heap[0]
+    size -= 1
+    heap[0] = heap[size]
+    i = 0
+    while True:
+        left, smallest = 2 * i + 1, i
+        if left < size and keys[heap[left]] < keys[heap[smallest]]:
+            smallest = left
+        if left + 1 < size and keys[heap[left + 1]] < keys[heap[smallest]]:
+            smallest = left + 1
+        if smallest == i:
+            break
+        heap[smallest], heap[i] = heap[i], heap[smallest]
+        i = smallest
+    return top, size
+
+
+def scratch_size(num_nodes: int, num_links: int, num_outputs: int) -> int:
+    """int64 scratch one genome of this size needs in :func:`_compile_one` (upper bound)."""
+    return 4 * max(num_nodes, 1) + 2 + 9 * num_nodes + 2 + 4 * num_links + num_outputs
+
+
+@numba.njit(cache=True, inline="always")
+def _take(scratch: np.ndarray, at: int, size: int, fill: int) -> tuple[np.ndarray, int]:
+    """``scratch[at:at + size]`` set to ``fill``, and the next free position."""
+    part = scratch[at : at + size]
+    part[:] = fill
+    return part, at + size
+
+
+@numba.njit(cache=True)
+def _compile_one(
+    keys: np.ndarray,
+    acts: np.ndarray,
+    biases: np.ndarray,
+    responses: np.ndarray,
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    ens: np.ndarray,
+    num_outputs: int,
+    o_act: np.ndarray,
+    o_bias: np.ndarray,
+    o_resp: np.ndarray,
+    o_start: np.ndarray,
+    o_src: np.ndarray,
+    o_w: np.ndarray,
+    o_slot: np.ndarray,
+    scratch: np.ndarray,
+) -> tuple[int, int, int]:
+    """One genome into its compact program; returns (status, nodes, links)."""
+    n, m = keys.size, ins.size
+    # Scratch carved from this thread's buffer (no allocation per genome); see scratch_size.
+    table = scratch[: node_index.table_size(n)]
+    at = table.size
+    node_index.build(keys, n, table)  # local index = position in the genome's node arrays
+    # Enabled links grouped by target in genome order: source as local index, or -(slot + 1).
+    count, at = _take(scratch, at, n + 1, 0)
+    src, at = _take(scratch, at, m, 0)
+    dst, at = _take(scratch, at, m, -1)
+    for j in range(m):
+        if not ens[j]:
+            continue
+        t = node_index.find(table, keys, outs[j])
+        if ins[j] < 0 and ins[j] >= -NUM_INPUTS:
+            s = ins[j]  # input key -1..-4 -> slot 0..3 is -(key) - 1
+        else:
+            s = node_index.find(table, keys, ins[j])
+            if s < 0:
+                return DANGLING_LINK, 0, 0
+        if t < 0:
+            return DANGLING_LINK, 0, 0
+        src[j], dst[j] = s, t
+        count[t + 1] += 1
+    for i in range(n):
+        count[i + 1] += count[i]
+    fill, at = _take(scratch, at, n, 0)
+    fill[:] = count[:-1]
+    incoming, at = _take(scratch, at, count[n], 0)  # link indices by target, genome order
+    for j in range(m):
+        if dst[j] >= 0:
+            incoming[fill[dst[j]]] = j
+            fill[dst[j]] += 1
+    # Required: outputs and every node with a path to one.
+    required, at = _take(scratch, at, n, 0)
+    stack, at = _take(scratch, at, n, 0)
+    top = 0
+    outputs, at = _take(scratch, at, num_outputs, 0)
+    for o in range(num_outputs):
+        i = node_index.find(table, keys, o)
+        if i < 0:
+            return MISSING_OUTPUT, 0, 0
+        outputs[o] = i
+        if not required[i]:
+            required[i] = 1
+            stack[top] = i
+            top += 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        for k in range(count[node], count[node + 1]):
+            s = src[incoming[k]]
+            if s >= 0 and not required[s]:
+                required[s] = 1
+                stack[top] = s
+                top += 1
+    # Kahn's algorithm over required nodes, smallest ready key first.
+    waiting, at = _take(scratch, at, n, 0)
+    fan_out, at = _take(scratch, at, n + 1, 0)
+    for t in range(n):
+        if required[t]:
+            for k in range(count[t], count[t + 1]):
+                s = src[incoming[k]]
+                if s >= 0:
+                    waiting[t] += 1
+                    fan_out[s + 1] += 1
+    for i in range(n):
+        fan_out[i + 1] += fan_out[i]
+    fill[:] = fan_out[:-1]
+    consumers, at = _take(scratch, at, fan_out[n], 0)
+    for t in range(n):
+        if required[t]:
+            for k in range(count[t], count[t + 1]):
+                s = src[incoming[k]]
+                if s >= 0:
+                    consumers[fill[s]] = t
+                    fill[s] += 1
+    heap, at = _take(scratch, at, n, 0)
+    size = 0
+    num_required = 0
+    for i in range(n):
+        if required[i]:
+            num_required += 1
+            if waiting[i] == 0:
+                size = _heap_push(heap, size, i, keys)
+    slot, at = _take(scratch, at, n, -1)
+    k = 0
+    links = 0
+    o_start[0] = 0
+    while size > 0:
+        node, size = _heap_pop(heap, size, keys)
+        slot[node] = NUM_INPUTS + k
+        o_act[k], o_bias[k], o_resp[k] = acts[node], biases[node], responses[node]
+        for q in range(count[node], count[node + 1]):
+            j = incoming[q]
+            s = src[j]
+            o_src[links] = -s - 1 if s < 0 else slot[s]
+            o_w[links] = ws[j]
+            links += 1
+        k += 1
+        o_start[k] = links
+        for q in range(fan_out[node], fan_out[node + 1]):
+            c = consumers[q]
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                size = _heap_push(heap, size, c, keys)
+    if k != num_required:
+        return NOT_FEED_FORWARD, 0, 0
+    for o in range(num_outputs):
+        o_slot[o] = slot[outputs[o]]
+    return OK, k, links
+
+
+@numba.njit(cache=True, parallel=True)
+def _compile_all(
+    node_start: np.ndarray,
+    link_start: np.ndarray,
+    keys: np.ndarray,
+    acts: np.ndarray,
+    biases: np.ndarray,
+    responses: np.ndarray,
+    ins: np.ndarray,
+    outs: np.ndarray,
+    ws: np.ndarray,
+    ens: np.ndarray,
+    num_outputs: int,
+    status: np.ndarray,
+    num_nodes: np.ndarray,
+    num_links: np.ndarray,
+    c_act: np.ndarray,
+    c_bias: np.ndarray,
+    c_resp: np.ndarray,
+    c_start: np.ndarray,
+    c_src: np.ndarray,
+    c_w: np.ndarray,
+    c_slot: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
+    for g in numba.prange(node_start.size - 1):
+        a, b = node_start[g], node_start[g + 1]
+        c, d = link_start[g], link_start[g + 1]
+        status[g], num_nodes[g], num_links[g] = _compile_one(
+            keys[a:b],
+            acts[a:b],
+            biases[a:b],
+            responses[a:b],
+            ins[c:d],
+            outs[c:d],
+            ws[c:d],
+            ens[c:d],
+            num_outputs,
+            c_act[a:b],
+            c_bias[a:b],
+            c_resp[a:b],
+            c_start[a + g : b + g + 1],
+            c_src[c:d],
+            c_w[c:d],
+            c_slot[g],
+            scratch[numba.get_thread_id()],
+        )
+
+
+# Serial: a plain copy, cheaper than waking the thread pool once more (a parallel region
+# waits for every thread, which costs most where other jobs share the cores).
+@numba.njit(cache=True)
+def _pad(
+    node_start: np.ndarray,
+    link_start: np.ndarray,
+    num_nodes: np.ndarray,
+    num_links: np.ndarray,
+    c_act: np.ndarray,
+    c_bias: np.ndarray,
+    c_resp: np.ndarray,
+    c_start: np.ndarray,
+    c_src: np.ndarray,
+    c_w: np.ndarray,
+    activation: np.ndarray,
+    bias: np.ndarray,
+    response: np.ndarray,
+    start: np.ndarray,
+    source: np.ndarray,
+    weight: np.ndarray,
+) -> None:
+    for g in range(num_nodes.size):
+        a, c, k, m = node_start[g], link_start[g], num_nodes[g], num_links[g]
+        activation[g, :k] = c_act[a : a + k]
+        bias[g, :k] = c_bias[a : a + k]
+        response[g, :k] = c_resp[a : a + k]
+        start[g, : k + 1] = c_start[a + g : a + g + k + 1]
+        start[g, k + 1 :] = m  # padding nodes have no links
+        source[g, :m] = c_src[c : c + m]
+        weight[g, :m] = c_w[c : c + m]
+
+
+def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedPrograms:
+    """Compile and pack every genome of ``population`` (none may be an empty cell)."""
+    n = len(population)
+    if not population.occupied.all():
+        raise CompileError("cannot compile an empty cell")
+    total_nodes, total_links = len(population.node_key), len(population.link_in)
+    status = np.zeros(n, dtype=np.int64)
+    num_nodes = np.zeros(n, dtype=np.int64)
+    num_links = np.zeros(n, dtype=np.int64)
+    c_act = np.empty(total_nodes, dtype=np.int32)
+    c_bias = np.empty(total_nodes, dtype=np.float64)
+    c_resp = np.empty(total_nodes, dtype=np.float64)
+    c_start = np.empty(total_nodes + n, dtype=np.int32)
+    c_src = np.empty(total_links, dtype=np.int32)
+    c_w = np.empty(total_links, dtype=np.float64)
+    slot = np.zeros((n, num_outputs), dtype=np.int32)
+    p = population
+    # One scratch row per thread, as large as the largest genome needs.
+    need = scratch_size(
+        int(p.num_nodes.max(initial=0)), int(p.num_links.max(initial=0)), num_outputs
+    )
+    scratch = np.empty((numba.config.NUMBA_NUM_THREADS, need), dtype=np.int64)
+    _compile_all(
+        p.node_start, p.link_start, p.node_key, p.node_activation, p.node_bias, p.node_response,
+        p.link_in, p.link_out, p.link_weight, p.link_enabled, int(num_outputs),
+        status, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src, c_w, slot, scratch,
+    )  # fmt: skip
+    bad = np.flatnonzero(status != OK)
+    if bad.size:
+        reasons = {MISSING_OUTPUT: "lacks an output node", NOT_FEED_FORWARD: "is not feed-forward",
+                   DANGLING_LINK: "has a link to or from no node"}  # fmt: skip
+        g = int(bad[0])
+        raise CompileError(f"genome {int(p.key[g])} {reasons[int(status[g])]}")
+    k = int(num_nodes.max(initial=0))
+    width = max(1, int(num_links.max(initial=0)))
+    packed = PackedPrograms(
+        num_nodes=num_nodes.astype(np.int32),
+        activation=np.zeros((n, k), dtype=np.int32),
+        bias=np.zeros((n, k), dtype=np.float64),
+        response=np.ones((n, k), dtype=np.float64),
+        link_start=np.zeros((n, k + 1), dtype=np.int32),
+        link_source=np.zeros((n, width), dtype=np.int32),
+        link_weight=np.zeros((n, width), dtype=np.float64),
+        output_slot=slot,
+    )
+    _pad(
+        p.node_start, p.link_start, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src,
+        c_w, packed.activation, packed.bias, packed.response, packed.link_start,
+        packed.link_source, packed.link_weight,
+    )  # fmt: skip
+    return packed
