@@ -23,6 +23,7 @@ import numpy as np
 
 from archives.export import as_numpy
 from cppn.color import HUE_SECTORS_PER_BYTE, outputs_to_image
+from cppn.streams import geometric, log_keep, polynomial_delta, uniform
 from fitness.devices import HOST, resolve_device
 
 #: Colour readings of 3-channel genes: "rgb" (the default) reads them as R, G, B; "hls" as 8-bit
@@ -38,45 +39,6 @@ EPSILON = 1e-14
 #: 4.4e-17 at generation 51 * halve_every, where log(1 - rate) rounded to 0 and the kernel
 #: divided by zero (generation 51,000 at the paper's setting, 1000).
 MIN_MUTATION_RATE = 1e-12
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-
-
-@numba.njit(cache=True, inline="always")
-def _uniform(stream: np.ndarray) -> float:
-    """Next float64 in [0, 1) of a SplitMix64 stream whose state is ``stream[0]``."""
-    z = stream[0] + _GOLDEN
-    stream[0] = z
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@numba.njit(cache=True, inline="always")
-def _geometric(stream: np.ndarray, log_keep: float, limit: int) -> int:
-    """Trials up to and including the first success, success probability p; log_keep =
-    log1p(-p) < 0. Any count above ``limit`` is returned as ``limit + 1`` ("none within reach").
-
-    The count is formed as a float and compared with ``limit`` before it becomes an int: for a
-    tiny p it can exceed int64 (1e-300 gives ~1e302), where a plain int() would wrap around.
-    """
-    if log_keep == -np.inf:  # p == 1: every trial succeeds
-        return 1
-    trials = np.log(1.0 - _uniform(stream)) / log_keep + 1.0  # log(1 - u) in [-36.8, 0]
-    if trials > limit:
-        return limit + 1
-    return int(trials)
-
-
-@numba.njit(cache=True, inline="always")
-def _polynomial_delta(r: float, eta: float) -> float:
-    if r < 0.5:
-        return (2.0 * r) ** (1.0 / (eta + 1.0)) - 1.0
-    return 1.0 - (2.0 * (1.0 - r)) ** (1.0 / (eta + 1.0))
-
-
 @numba.njit(cache=True, inline="always")
 def _sbx_beta_q(rand: float, beta: float, eta: float) -> float:
     alpha = 2.0 - beta ** (-(eta + 1.0))
@@ -89,19 +51,19 @@ def _sbx_beta_q(rand: float, beta: float, eta: float) -> float:
 def _sbx_pair(a: np.ndarray, b: np.ndarray, stream: np.ndarray, eta: float) -> None:
     """Bounded SBX on genes in [0, 1] (Deb & Agrawal), each gene crossed with probability 0.5."""
     for i in range(a.size):
-        if _uniform(stream) > 0.5:
+        if uniform(stream) > 0.5:
             continue
         x1, x2 = a[i], b[i]
         if abs(x1 - x2) <= EPSILON:
             continue
         y1, y2 = min(x1, x2), max(x1, x2)
         spread = y2 - y1
-        rand = _uniform(stream)
+        rand = uniform(stream)
         c1 = 0.5 * ((y1 + y2) - _sbx_beta_q(rand, 1.0 + 2.0 * y1 / spread, eta) * spread)
         c2 = 0.5 * ((y1 + y2) + _sbx_beta_q(rand, 1.0 + 2.0 * (1.0 - y2) / spread, eta) * spread)
         c1 = min(max(c1, 0.0), 1.0)
         c2 = min(max(c2, 0.0), 1.0)
-        if _uniform(stream) <= 0.5:
+        if uniform(stream) <= 0.5:
             a[i], b[i] = c2, c1
         else:
             a[i], b[i] = c1, c2
@@ -110,16 +72,15 @@ def _sbx_pair(a: np.ndarray, b: np.ndarray, stream: np.ndarray, eta: float) -> N
 @numba.njit(cache=True)
 def _mutate_row(row: np.ndarray, stream: np.ndarray, rate: float, eta: float) -> None:
     """Polynomial mutation of each gene with probability ``rate``, visiting only those genes."""
-    if not rate > 0.0:  # 0 (and NaN, which the constructor refuses anyway): no mutation
-        return
-    # log1p: log(1 - rate) rounds to 0 below rate ~1.1e-16 and the gaps would divide by zero.
-    log_keep = np.log1p(-rate) if rate < 1.0 else -np.inf
+    # Gaps between mutated genes are geometric; log_keep (log1p) and geometric are safe for any
+    # rate: a rate too small to ever succeed gives a gap past any row, never a division by zero.
+    keep = log_keep(rate)
     size = row.size
-    i = _geometric(stream, log_keep, size) - 1
+    i = geometric(stream, keep) - 1
     while i < size:
-        value = row[i] + _polynomial_delta(_uniform(stream), eta)
+        value = row[i] + polynomial_delta(uniform(stream), eta)
         row[i] = min(max(value, 0.0), 1.0)
-        i += _geometric(stream, log_keep, size - i)
+        i += geometric(stream, keep)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -141,7 +102,7 @@ def vary_genes(
         stream = seeds[pair : pair + 1].copy()
         first = 2 * pair
         if first + 1 < rows:
-            if crossover_rate > 0.0 and _uniform(stream) < crossover_rate:
+            if crossover_rate > 0.0 and uniform(stream) < crossover_rate:
                 _sbx_pair(genes[first], genes[first + 1], stream, crossover_eta)
             _mutate_row(genes[first + 1], stream, mutation_rate, mutation_eta)
         _mutate_row(genes[first], stream, mutation_rate, mutation_eta)
