@@ -69,10 +69,12 @@ def signals_caught() -> Iterator[list[int]]:
 def young_objects_only_collected() -> Iterator[None]:
     """Keep Python's cyclic garbage collector off everything alive before the loop starts.
 
-    A CPPN generation creates and drops thousands of gene objects, which triggers collections;
-    each full one would otherwise walk every object torch, the target and the imports created
-    (measured: 9 of the 18 ms of per-generation host work at batch 200 on MNIST). Genes form no
-    reference cycles, so reference counting frees them; freezing only spares the walk.
+    Breeding with neat-python objects (the reference breeder, which CPPN profiles beyond the
+    array path fall back to) creates and drops thousands of gene objects a generation, which
+    triggers collections; each full one would otherwise walk every object torch, the target and
+    the imports created (measured: 9 of the 18 ms of per-generation host work at batch 200 on
+    MNIST, before genomes became arrays). Genes form no reference cycles, so reference counting
+    frees them; freezing only spares the walk, and costs nothing where no objects are made.
     """
     gc.collect()
     gc.freeze()
