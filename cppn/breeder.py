@@ -126,12 +126,13 @@ class ArrayBreeder:
         link_start = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(n_nodes, out=node_start[1:])
         np.cumsum(n_links, out=link_start[1:])
-        out = {k: np.empty(node_start[-1], dtype=t) for k, t in NODE_FIELDS.items()}
-        out.update({k: np.empty(link_start[-1], dtype=t) for k, t in LINK_FIELDS.items()})
         mutation.compact(
-            cap_nodes, cap_links, *work.values(), node_start, link_start, *out.values(),
-            node_of, innovation,
-        )  # fmt: skip
+            cap_nodes, cap_links, node_start, link_start, *work.values(), node_of, innovation
+        )
+        # The children keep the working arrays, trimmed (the slack is a node and three links
+        # per child): no second allocation and copy.
+        out = {k: a[: node_start[-1]] for k, a in work.items() if k in NODE_FIELDS}
+        out.update({k: a[: link_start[-1]] for k, a in work.items() if k in LINK_FIELDS})
         keys = np.arange(self.next_genome_key, self.next_genome_key + n, dtype=np.int64)
         self.next_genome_key += n
         return CppnPopulation(keys, node_start, link_start, **out)

@@ -448,20 +448,14 @@ def assign_keys(
 
 
 # Serial: a plain copy, cheaper than waking the thread pool once more (a parallel region
-# waits for every thread, which costs most where other jobs share the cores).
+# waits for every thread, which costs most where other jobs share the cores). In place: each
+# child moves left (its final start is never past its capacity slot's start) and children go in
+# order, so nothing is read after it was overwritten; the caller keeps the working arrays as the
+# population's, which spares a second set of freshly allocated arrays (and their page faults).
 @numba.njit(cache=True)
 def compact(
     cap_node_start: np.ndarray,
     cap_link_start: np.ndarray,
-    o_key: np.ndarray,
-    o_act: np.ndarray,
-    o_bias: np.ndarray,
-    o_resp: np.ndarray,
-    o_in: np.ndarray,
-    o_out: np.ndarray,
-    o_w: np.ndarray,
-    o_inn: np.ndarray,
-    o_en: np.ndarray,
     node_start: np.ndarray,
     link_start: np.ndarray,
     node_key: np.ndarray,
@@ -476,18 +470,18 @@ def compact(
     node_of: np.ndarray,
     innovation: np.ndarray,
 ) -> None:
-    """Children from their capacity slots into the final CSR, placeholders replaced."""
+    """Children from their capacity slots into the final CSR, in place, placeholders replaced."""
     for c in range(node_of.size):
         src, dst = cap_node_start[c], node_start[c]
         for i in range(node_start[c + 1] - dst):
-            k = o_key[src + i]
+            k = node_key[src + i]
             node_key[dst + i] = node_of[c] if k == NEW_NODE else k
-            node_act[dst + i] = o_act[src + i]
-            node_bias[dst + i] = o_bias[src + i]
-            node_resp[dst + i] = o_resp[src + i]
+            node_act[dst + i] = node_act[src + i]
+            node_bias[dst + i] = node_bias[src + i]
+            node_resp[dst + i] = node_resp[src + i]
         src, dst = cap_link_start[c], link_start[c]
         for j in range(link_start[c + 1] - dst):
-            a, b, inn = o_in[src + j], o_out[src + j], o_inn[src + j]
+            a, b, inn = link_in[src + j], link_out[src + j], link_inn[src + j]
             link_in[dst + j] = node_of[c] if a == NEW_NODE else a
             link_out[dst + j] = node_of[c] if b == NEW_NODE else b
             if inn == NEW_IN:
@@ -497,5 +491,5 @@ def compact(
             elif inn == NEW_CONN:
                 inn = innovation[c, 2]
             link_inn[dst + j] = inn
-            link_weight[dst + j] = o_w[src + j]
-            link_en[dst + j] = o_en[src + j]
+            link_weight[dst + j] = link_weight[src + j]
+            link_en[dst + j] = link_en[src + j]
