@@ -71,6 +71,13 @@ def _take(scratch: np.ndarray, at: int, size: int, fill: int) -> tuple[np.ndarra
     return part, at + size
 
 
+@numba.njit(cache=True, inline="always")
+def _carve(scratch: np.ndarray, at: int, size: int) -> tuple[np.ndarray, int]:
+    """``scratch[at:at + size]`` left as it is (every element is written before it is read),
+    and the next free position: filling costs a pass over the part for every genome."""
+    return scratch[at : at + size], at + size
+
+
 @numba.njit(cache=True)
 def _compile_one(
     keys: np.ndarray,
@@ -99,7 +106,7 @@ def _compile_one(
     node_index.build(keys, n, table)  # local index = position in the genome's node arrays
     # Enabled links grouped by target in genome order: source as local index, or -(slot + 1).
     count, at = _take(scratch, at, n + 1, 0)
-    src, at = _take(scratch, at, m, 0)
+    src, at = _carve(scratch, at, m)  # read only where dst >= 0
     dst, at = _take(scratch, at, m, -1)
     for j in range(m):
         if not ens[j]:
@@ -117,18 +124,18 @@ def _compile_one(
         count[t + 1] += 1
     for i in range(n):
         count[i + 1] += count[i]
-    fill, at = _take(scratch, at, n, 0)
+    fill, at = _carve(scratch, at, n)
     fill[:] = count[:-1]
-    incoming, at = _take(scratch, at, count[n], 0)  # link indices by target, genome order
+    incoming, at = _carve(scratch, at, count[n])  # link indices by target, genome order
     for j in range(m):
         if dst[j] >= 0:
             incoming[fill[dst[j]]] = j
             fill[dst[j]] += 1
     # Required: outputs and every node with a path to one.
     required, at = _take(scratch, at, n, 0)
-    stack, at = _take(scratch, at, n, 0)
+    stack, at = _carve(scratch, at, n)
     top = 0
-    outputs, at = _take(scratch, at, num_outputs, 0)
+    outputs, at = _carve(scratch, at, num_outputs)
     for o in range(num_outputs):
         i = node_index.find(table, keys, o)
         if i < 0:
@@ -160,7 +167,7 @@ def _compile_one(
     for i in range(n):
         fan_out[i + 1] += fan_out[i]
     fill[:] = fan_out[:-1]
-    consumers, at = _take(scratch, at, fan_out[n], 0)
+    consumers, at = _carve(scratch, at, fan_out[n])
     for t in range(n):
         if required[t]:
             for k in range(count[t], count[t + 1]):
@@ -168,7 +175,7 @@ def _compile_one(
                 if s >= 0:
                     consumers[fill[s]] = t
                     fill[s] += 1
-    heap, at = _take(scratch, at, n, 0)
+    heap, at = _carve(scratch, at, n)
     size = 0
     num_required = 0
     for i in range(n):
