@@ -11,6 +11,7 @@ matter and every initial_connection type neat knows is supported).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -81,6 +82,8 @@ class ArrayBreeder:
         self.next_node_key = int(profile.genome_config.num_outputs)
         self.innovation_counter = 0
         self._reference = CppnBreeder(profile)
+        # Working arrays of earlier calls, which the children returned then kept (as views).
+        self._pool: list[dict[str, np.ndarray]] = []
 
     def _with_reference(self, call: Any) -> Any:
         """Run ``call(reference_breeder)`` with the counters handed over and taken back."""
@@ -107,8 +110,7 @@ class ArrayBreeder:
         cap_links = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(parents.num_nodes + 1, out=cap_nodes[1:])
         np.cumsum(parents.num_links + 3, out=cap_links[1:])
-        work = {k: np.empty(cap_nodes[-1], dtype=t) for k, t in NODE_FIELDS.items()}
-        work.update({k: np.empty(cap_links[-1], dtype=t) for k, t in LINK_FIELDS.items()})
+        work = self._working_arrays(int(cap_nodes[-1]), int(cap_links[-1]))
         n_nodes = np.empty(n, dtype=np.int64)
         n_links = np.empty(n, dtype=np.int64)
         added = np.empty(n, dtype=np.bool_)
@@ -136,6 +138,32 @@ class ArrayBreeder:
         keys = np.arange(self.next_genome_key, self.next_genome_key + n, dtype=np.int64)
         self.next_genome_key += n
         return CppnPopulation(keys, node_start, link_start, **out)
+
+    def _working_arrays(self, num_nodes: int, num_links: int) -> dict[str, np.ndarray]:
+        """Node and link columns of at least these lengths (contents undefined), by name.
+
+        Arrays from an earlier call are reused once nothing but this pool refers to them (the
+        children made in them, and every view of those, are gone): fresh arrays of a few MB cost
+        a page fault per 4 KB on first touch, as much as the mutation itself at 100 nodes, and
+        the allocator hands such sizes back to the system when they are freed.
+        """
+        for pool in self._pool:
+            # 2: the pool's reference and getrefcount's argument; a view would hold another.
+            if all(sys.getrefcount(pool[k]) == 2 for k in pool) and (
+                pool["node_key"].size >= num_nodes and pool["link_in"].size >= num_links
+            ):
+                work = pool
+                break
+        else:
+            headroom = 1.25  # genomes grow a little every generation
+            work = {k: np.empty(int(num_nodes * headroom), dtype=t) for k, t in NODE_FIELDS.items()}
+            work.update(
+                {k: np.empty(int(num_links * headroom), dtype=t) for k, t in LINK_FIELDS.items()}
+            )
+            # Parents and children alive at once need two sets; a third covers a caller that
+            # keeps one generation more. Dropping the oldest leaves its arrays to its users.
+            self._pool = [work, *self._pool[:2]]
+        return {k: a[: num_nodes if k in NODE_FIELDS else num_links] for k, a in work.items()}
 
     def state_dict(self) -> dict[str, int]:
         """Counters to checkpoint so that resumed runs never reuse a key or innovation."""
