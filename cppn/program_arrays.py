@@ -9,6 +9,7 @@ first; each node's links in genome order. Then the programs are padded into the 
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numba
@@ -39,6 +40,44 @@ def _buffer(name: str, size: int, dtype: type) -> np.ndarray:
         array = np.empty(max(size, 1) + size // 4, dtype=dtype)  # headroom: genomes grow
         setattr(_work, name, array)
     return array[:size]
+
+
+#: The padded arrays of PackedPrograms: dtype and whether a row has K (nodes), K + 1 or L columns.
+_PACKED = {
+    "activation": (np.int32, 0),
+    "bias": (np.float64, 0),
+    "response": (np.float64, 0),
+    "link_start": (np.int32, 1),
+    "link_source": (np.int32, 2),
+    "link_weight": (np.float64, 2),
+}
+
+
+def _packed_arrays(n: int, k: int, width: int) -> dict[str, np.ndarray]:
+    """The padded arrays for ``n`` programs (contents undefined: :func:`_pad` writes all).
+
+    Arrays returned by an earlier call are reused once nothing refers to them any more (the
+    renderer has dropped those programs): like the working arrays, fresh ones page-fault.
+    """
+    columns = (k, k + 1, width)
+    pool: list[dict[str, np.ndarray]] = getattr(_work, "packed", [])
+    for flat in pool:
+        # 2: the pool's reference and getrefcount's argument; a returned array would hold another.
+        if all(
+            sys.getrefcount(flat[name]) == 2 and flat[name].size >= n * columns[which]
+            for name, (_, which) in _PACKED.items()
+        ):
+            break
+    else:
+        flat = {
+            name: np.empty(max(1, n * columns[which] + n * columns[which] // 4), dtype=dtype)
+            for name, (dtype, which) in _PACKED.items()
+        }
+        _work.packed = [flat, *pool[:2]]  # dropping the oldest leaves it to its users
+    return {
+        name: flat[name][: n * columns[which]].reshape(n, columns[which])
+        for name, (_, which) in _PACKED.items()
+    }
 
 
 @numba.njit(cache=True)
@@ -307,6 +346,13 @@ def _pad(
         start[g, k + 1 :] = m  # padding nodes have no links
         source[g, :m] = c_src[c : c + m]
         weight[g, :m] = c_w[c : c + m]
+        # Padding as compile_population's zeros (and ones for response): the arrays come
+        # uninitialised, and reused.
+        activation[g, k:] = 0
+        bias[g, k:] = 0.0
+        response[g, k:] = 1.0
+        source[g, m:] = 0
+        weight[g, m:] = 0.0
 
 
 def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedPrograms:
@@ -346,14 +392,7 @@ def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedProgra
     k = int(num_nodes.max(initial=0))
     width = max(1, int(num_links.max(initial=0)))
     packed = PackedPrograms(
-        num_nodes=num_nodes.astype(np.int32),
-        activation=np.zeros((n, k), dtype=np.int32),
-        bias=np.zeros((n, k), dtype=np.float64),
-        response=np.ones((n, k), dtype=np.float64),
-        link_start=np.zeros((n, k + 1), dtype=np.int32),
-        link_source=np.zeros((n, width), dtype=np.int32),
-        link_weight=np.zeros((n, width), dtype=np.float64),
-        output_slot=slot,
+        num_nodes=num_nodes.astype(np.int32), output_slot=slot, **_packed_arrays(n, k, width)
     )
     _pad(
         p.node_start, p.link_start, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src,
