@@ -275,3 +275,25 @@ def test_the_comparison_detects_a_changed_add_node_probability(profile3, tmp_pat
     changed = load_profile(write_profile(tmp_path, node_add_prob=0.4), num_outputs=3)
     p = p_values(profile3, changed)
     assert p["node changes"] < ALPHA and p["first-generation node changes"] < ALPHA, p
+
+
+def test_reused_working_arrays_leave_living_children_alone():
+    """vary recycles the arrays of children nobody holds; children still held never change,
+    and a recycled run breeds exactly what a breeder with fresh arrays breeds."""
+    profile = load_profile(num_outputs=3)
+    pooled, fresh = ArrayBreeder(profile), ArrayBreeder(profile)
+    rng_pooled, rng_fresh = np.random.default_rng(5), np.random.default_rng(5)
+    pop_pooled = pooled.random(50, rng_pooled)
+    pop_fresh = fresh.random(50, rng_fresh)
+    held = []
+    for generation in range(12):
+        pop_pooled = pooled.vary(pop_pooled, rng_pooled)
+        fresh._pool = []  # forget every earlier array: each call allocates anew
+        pop_fresh = fresh.vary(pop_fresh, rng_fresh)
+        if generation % 4 == 0:  # some generations kept alive, the others dropped
+            held.append((pop_pooled, pop_pooled.copy()))
+        for f in dataclasses.fields(pop_pooled):
+            assert np.array_equal(getattr(pop_pooled, f.name), getattr(pop_fresh, f.name))
+    for kept, snapshot in held:
+        for f in dataclasses.fields(kept):
+            assert np.array_equal(getattr(kept, f.name), getattr(snapshot, f.name))

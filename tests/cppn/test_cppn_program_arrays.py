@@ -88,3 +88,24 @@ def test_empty_batch():
     packed = compile_arrays(CppnPopulation.empty(0), 3)
     gc = load_profile(num_outputs=3).genome_config
     assert_same_programs(packed, compile_population([], gc))
+
+
+def test_reused_packed_arrays_leave_living_programs_alone():
+    """compile_arrays recycles the padded arrays of programs nobody holds; programs still held
+    never change, and recycled arrays (other shapes, stale contents) give the same programs."""
+    profile = load_profile(num_outputs=3)
+    breeder = ArrayBreeder(profile)
+    rng = np.random.default_rng(3)
+    pop = breeder.random(40, rng)
+    held = []
+    for generation in range(10):
+        pop = breeder.vary(pop, rng)
+        packed = compile_arrays(pop, 3)
+        expected = compile_population(to_neat(pop, profile.genome_config), profile.genome_config)
+        for f in dataclasses.fields(packed):
+            assert np.array_equal(getattr(packed, f.name), getattr(expected, f.name)), f.name
+        if generation % 3 == 0:
+            held.append((packed, expected))
+    for packed, expected in held:
+        for f in dataclasses.fields(packed):
+            assert np.array_equal(getattr(packed, f.name), getattr(expected, f.name)), f.name
