@@ -39,6 +39,8 @@ EPSILON = 1e-14
 #: 4.4e-17 at generation 51 * halve_every, where log(1 - rate) rounded to 0 and the kernel
 #: divided by zero (generation 51,000 at the paper's setting, 1000).
 MIN_MUTATION_RATE = 1e-12
+
+
 @numba.njit(cache=True, inline="always")
 def _sbx_beta_q(rand: float, beta: float, eta: float) -> float:
     alpha = 2.0 - beta ** (-(eta + 1.0))
