@@ -43,3 +43,14 @@ def snapshot(directory: Path) -> dict[str, str]:
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     }
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    """Bad input's contract: exit status 2, one line starting "error: " naming the problem."""
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

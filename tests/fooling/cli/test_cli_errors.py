@@ -9,26 +9,9 @@ import click
 import numpy as np
 import pytest
 import torch
-from cli_helpers import run_cli, snapshot
+from cli_helpers import assert_one_line_error, run_cli, snapshot
 
 from fitness.builtin import save_state_dict
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, lenet_target):
-    """A small finished run, shared by the tests that must not damage it."""
-    from fooling.cli import main
-
-    run = tmp_path_factory.mktemp("runs") / "run"
-    main(["evolve", "--max-generations", "5", "--batch", "20", "--out", str(run), "-q"])
-    return run
-
-
-@pytest.fixture()
-def run_copy(finished_run, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(finished_run, copy)
-    return copy
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +22,6 @@ def model_files(tmp_path_factory, exported_lenet):
     (folder / "three.txt").write_text("a\nb\nc\n")
     save_state_dict(torch.nn.Linear(3, 3), folder / "linear.pt")
     return folder
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(

@@ -1,40 +1,22 @@
-"""Files the tool reads back are checked before anything is written; one writer per run."""
+"""Files the tool reads back are checked before anything is written; one writer per run.
+
+Each test damages a copy (``run_copy``) of a small finished run of 5 generations.
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from cli_helpers import run_cli, snapshot
+from cli_helpers import assert_one_line_error, run_cli, snapshot
 
 from evolve.run_dir import RunDirLock
-
-
-@pytest.fixture(scope="module")
-def stopped_run(tmp_path_factory, lenet_target):
-    """A small run stopped at generation 4 (checkpointed), to be resumed."""
-    from fooling.cli import main
-
-    run = tmp_path_factory.mktemp("runs") / "run"
-    main(["evolve", "--max-generations", "4", "--batch", "20", "--out", str(run), "-q"])
-    return run
-
-
-@pytest.fixture()
-def run_copy(stopped_run, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(stopped_run, copy)
-    return copy
 
 
 def assert_refused(capsys, run, *fragments: str) -> None:
     before = snapshot(run)
     code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run, "--max-generations", "8")
-    assert code == 2, err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    for fragment in fragments:
-        assert fragment in err, err
+    assert_one_line_error(code, err, *fragments)
     assert snapshot(run) == before  # config.json and metrics.jsonl exactly as they were
 
 
