@@ -102,6 +102,8 @@ class ProgressBar(Observer):
 
     def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
         """Advance by one generation; show speed and confidences."""
+        if not self.enabled:  # quiet runs (-q, studies, the API) skip the statistics
+            return
         state, stats = run.state, run.archive.stats(run.config.threshold)
         if state.generation > 0:
             self._bar.update(1)
