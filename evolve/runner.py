@@ -26,6 +26,7 @@ from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.evaluator import Evaluator, LocalEvaluator
 from evolve.map_elites import RunState, initialise, step
+from evolve.memory import check_generation_fits
 from evolve.observers import (
     EliteLogger,
     MetricsWriter,
@@ -146,7 +147,9 @@ class Evolution:
         progress: bool = True,
         evaluator: Evaluator | None = None,
     ) -> Evolution:
-        """A new run: lock the directory, prepare it and write config.json."""
+        """A new run: check that a generation fits in memory (before any file or folder is
+        made), then lock the directory, prepare it and write config.json."""
+        check_generation_fits(config.batch, config.initial_population, encoding, target)
         evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
         with evolution._locked_while_failing():
             prepare_new_run_dir(evolution.run_dir, overwrite)

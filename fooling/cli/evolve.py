@@ -10,7 +10,6 @@ import click
 from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions, stop_conditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
-from evolve.memory import check_generation_fits
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions, load_target
@@ -213,9 +212,6 @@ def new_run(
         if isinstance(exc, USER_ERRORS):
             raise
         raise click.UsageError(str(exc)) from None
-    check_generation_fits(
-        kwargs["batch"], kwargs["initial_population"] or kwargs["batch"], encoding, target
-    )
     config = RunConfig.for_target(
         target,
         encoding,

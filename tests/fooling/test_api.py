@@ -53,3 +53,12 @@ def test_bad_arguments_name_the_problem() -> None:
     lenet = fooling.load_target("mnist-lenet", device="cpu")
     with pytest.raises(TypeError, match="unknown encoding option"):
         fooling.evolve(lenet, mutation_rat=0.2)
+
+
+def test_a_generation_too_large_for_memory_is_refused_before_any_file(tmp_path) -> None:
+    from evolve.errors import RunError
+
+    lenet = fooling.load_target("mnist-lenet", device="cpu")
+    with pytest.raises(RunError, match="needs about"):
+        fooling.evolve(lenet, batch=10_000_000_000, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
