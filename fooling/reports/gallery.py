@@ -1,7 +1,8 @@
 """``fooling gallery``: export a run's elites as pictures and arrays, and re-score the 8-bit PNGs.
 
 An 8-bit PNG can change an image (the CPPN renders in float), so every elite is re-scored from
-the PNG file itself and both confidences are reported.
+the PNG file itself and both confidences are reported, with the PNG's top classes. gallery.json
+holds everything a page needs (:mod:`fooling.reports.gallery_html` builds ``index.html`` from it).
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ def make_gallery(
     *,
     size: int | None = None,
     columns: int = 5,
+    grid: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Write grid.png, a PNG per elite, elites.npz and gallery.json; return the latter's data."""
+    """Write grid.png, a PNG per elite, elites.npz and gallery.json; return the latter's data.
+
+    ``grid=False`` skips grid.png: matplotlib needs about a minute for 1000 labelled elites, and
+    such a grid is unreadable anyway (the HTML gallery is the way to browse them).
+    """
     config = RunConfig.load(run_dir / CONFIG_FILE)
     check_gallery_fits(size, len(config.cell_classes), config.encoding)
     encoding = build_encoding(config.encoding)
@@ -71,14 +77,12 @@ def make_gallery(
             write_png(out_dir / "elites" / f"{cell:04d}_{safe_name(name)}_{size}.png", image)
     networks = export_networks(encoding, archive.genomes[cells], cells, names, out_dir)
 
-    labels = [f"{n}\n{c:.8f}" for n, c in zip(names, archive.fitness[cells], strict=True)]
-    write_grid(
-        out_dir / "grid.png",
-        large if large is not None else pixels,
-        labels,
-        columns,
-        title=f"{config.target.get('target')} · {encoding.name} encoding",
-    )
+    title = f"{config.target.get('target')} · {encoding.name} encoding"
+    if grid:
+        labels = [f"{n}\n{c:.8f}" for n, c in zip(names, archive.fitness[cells], strict=True)]
+        write_grid(
+            out_dir / "grid.png", large if large is not None else pixels, labels, columns, title
+        )
     atomic_save_npz(
         out_dir / "elites.npz",
         {
@@ -89,9 +93,13 @@ def make_gallery(
             "probabilities": archive.probabilities[cells],
         },
     )
+    top = top_classes(rescored, target.class_names)
     result = {
         "run_dir": str(run_dir),
         "out_dir": str(out_dir),
+        "title": title,
+        "encoding": encoding.name,
+        "threshold": config.threshold,
         "cells": [
             {
                 "class": name,
@@ -99,6 +107,7 @@ def make_gallery(
                 "confidence": float(archive.fitness[cells[i]]),
                 "confidence_png": float(png_confidence[i]),
                 "png_argmax": target.class_names[int(rescored[i].argmax())],
+                "top5": top[i],
                 "png": str(png_paths[i].relative_to(out_dir)),
                 "generation": int(archive.generation[cells[i]]),
                 "evaluation": int(archive.evaluation[cells[i]]),
@@ -114,6 +123,18 @@ def make_gallery(
     }
     atomic_write_json(out_dir / "gallery.json", result)
     return result
+
+
+def top_classes(
+    probabilities: np.ndarray, class_names: list[str], k: int = 5
+) -> list[list[dict[str, Any]]]:
+    """Per row of ``probabilities``, its ``k`` most probable classes, most probable first."""
+    k = min(k, probabilities.shape[1]) if probabilities.ndim == 2 else 0
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    return [
+        [{"class": class_names[c], "probability": float(row[c])} for c in ranks]
+        for row, ranks in zip(probabilities, order, strict=True)
+    ]
 
 
 def render_large(encoding: Any, genomes: np.ndarray, pixels: np.ndarray, size: int) -> np.ndarray:
