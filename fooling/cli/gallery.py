@@ -1,4 +1,5 @@
-"""``fooling gallery RUN_DIR``: PNG grid, one PNG per elite, arrays, and 8-bit re-scores."""
+"""``fooling gallery RUN_DIR``: PNG grid, one PNG per elite, arrays, 8-bit re-scores, and with
+``--html`` a page to browse them."""
 
 from __future__ import annotations
 
@@ -21,20 +22,49 @@ import click
     help="Gallery folder (default RUN_DIR/gallery).",
 )
 @click.option("--columns", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "--html",
+    is_flag=True,
+    help="Also write index.html: search, sort, threshold and details; opens offline.",
+)
+@click.option(
+    "--grid/--no-grid",
+    default=True,
+    show_default=True,
+    help="Write grid.png (a minute's work and unreadable for 1000 classes: use --html).",
+)
 @click.option("--quiet", "-q", is_flag=True)
-def gallery(run_dir: str, size: int | None, out_dir: str | None, columns: int, quiet: bool) -> None:
-    """Write a PNG grid, one PNG per elite and lossless arrays; re-score the 8-bit images."""
+def gallery(
+    run_dir: str,
+    size: int | None,
+    out_dir: str | None,
+    columns: int,
+    html: bool,
+    grid: bool,
+    quiet: bool,
+) -> None:
+    """Write a PNG grid, one PNG per elite and lossless arrays; re-score the 8-bit images.
+
+    With --html, RUN_DIR/gallery/index.html shows every elite as a card (evolved and re-scored
+    confidence, generation, evaluation) to search by class, sort and click for the top-5
+    classes; the folder opens from the file system and can be shared as it is.
+    """
     from fooling.reports.gallery import make_gallery
+    from fooling.reports.gallery_html import write_gallery_html
 
     result = make_gallery(
         Path(run_dir),
         Path(out_dir) if out_dir else None,
         size=size,
         columns=columns,
+        grid=grid,
         progress=not quiet,
     )
+    files = ["gallery.json"] + (["grid.png"] if grid else [])
+    if html:
+        files.append(write_gallery_html(Path(result["out_dir"]), result).name)
     worst = min((c["confidence_png"] for c in result["cells"]), default=float("nan"))
     click.echo(
         f"gallery of {len(result['cells'])} elites in {result['out_dir']}/ "
-        f"(grid.png, gallery.json); lowest re-scored 8-bit confidence {worst:.6f}"
+        f"({', '.join(files)}); lowest re-scored 8-bit confidence {worst:.6f}"
     )
