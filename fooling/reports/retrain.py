@@ -115,53 +115,84 @@ def conf(value: float | None) -> str:
     return fmt(value, ".6f")
 
 
-def markdown(config: Any, state: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """report.md: the configuration, the per-network table, phase times and the paper's result."""
-    totals = phase_totals(state)
-    threshold = config.threshold
+def describe(config: Any, state: dict[str, Any]) -> list[str]:
+    """The study's set-up in words, and what a row of the table is (report.md and the page)."""
     data = state.get("data", {})
-    lines = [
-        '# Retraining study with an extra "fooling" class',
-        "",
+    return [
         f"Target {config.target.get('target')}, {config.encoding['name']} encoding; data "
         f"{data.get('source')} ({data.get('train_size')} training / {data.get('test_size')} test "
         f"images). {config.rounds} rounds of {config.runs} runs (batch {config.batch}; each run "
-        f"until every class >= {threshold} or {budget(config)}); {config.per_round} fooling "
-        f"images added per round (+{config.held_out} held out), drawn from elites >= "
+        f"until every class >= {config.threshold} or {budget(config)}); {config.per_round} "
+        f"fooling images added per round (+{config.held_out} held out), drawn from elites >= "
         f"{config.collect_min}; each network trained "
         + ("by fine-tuning the previous one" if config.fine_tune else "from scratch")
         + f" for {config.train.epochs} epochs. Seed {config.seed}.",
-        "",
         "Row k is DNN_k: its clean test accuracy, the share of fooling images it labels "
         '"fooling" (held out of round k-1; held out of all rounds < k; the training images), and '
         "the evolution against it (best confidence per class over the runs; evaluations per run "
         "until every class reached the threshold, median over the runs that did).",
-        "",
-        "| DNN | test acc. | test→fooling | held-out k-1 | held-out all | train fooling "
-        f"| median best | min best | classes ≥ {threshold} | runs reached | evals to thr. "
-        "| evol. s | train s | eval. s |",
-        "|---:" * 14 + "|",
     ]
+
+
+def round_table(rows: list[dict[str, Any]], threshold: float) -> tuple[list[str], list[list[str]]]:
+    """The per-network table as text cells: (column titles, rows)."""
+    columns = [
+        "DNN", "test acc.", "test→fooling", "held-out k-1", "held-out all", "train fooling",
+        "median best", "min best", f"classes ≥ {threshold}", "runs reached", "evals to thr.",
+        "evol. s", "train s", "eval. s",
+    ]  # fmt: skip
+    cells = []
     for row in rows:
-        runs = f"{row['runs_reached']}/{row['runs']}" if "runs" in row else "–"
-        evals = fmt(row.get("median_evals_to_threshold"), ",.0f", "not reached")
-        if "runs" not in row:
-            evals = "–"
-        lines.append(
-            f"| {row['network']} | {fmt(row['test_accuracy'])} | "
-            f"{fmt(row['test_labelled_fooling'], '.3f')} | "
-            f"{fmt(row['heldout_prev_round_fooling'], '.3f')} | "
-            f"{fmt(row['heldout_all_rounds_fooling'], '.3f')} | "
-            f"{fmt(row['train_fooling_fooling'], '.3f')} | {conf(row.get('median_best'))} | "
-            f"{conf(row.get('min_best'))} | {fmt(row.get('classes_at_threshold'), 'd')} | "
-            f"{runs} | {evals} | {fmt(row['evolution_s'], '.1f')} | "
-            f"{fmt(row['training_s'], '.1f')} | {fmt(row['evaluation_s'], '.1f')} |"
+        evolved = "runs" in row
+        cells.append(
+            [
+                str(row["network"]),
+                fmt(row["test_accuracy"]),
+                fmt(row["test_labelled_fooling"], ".3f"),
+                fmt(row["heldout_prev_round_fooling"], ".3f"),
+                fmt(row["heldout_all_rounds_fooling"], ".3f"),
+                fmt(row["train_fooling_fooling"], ".3f"),
+                conf(row.get("median_best")),
+                conf(row.get("min_best")),
+                fmt(row.get("classes_at_threshold"), "d"),
+                f"{row['runs_reached']}/{row['runs']}" if evolved else "–",
+                fmt(row.get("median_evals_to_threshold"), ",.0f", "not reached")
+                if evolved
+                else "–",
+                fmt(row["evolution_s"], ".1f"),
+                fmt(row["training_s"], ".1f"),
+                fmt(row["evaluation_s"], ".1f"),
+            ]
         )
-    lines += [
-        "",
+    return columns, cells
+
+
+def phase_line(config: Any, state: dict[str, Any]) -> str:
+    """Wall time per phase in one line."""
+    totals = phase_totals(state)
+    return (
         "Wall time per phase (s): "
         + ", ".join(f"{name.replace('_', ' ')} {seconds:.1f}" for name, seconds in totals.items())
-        + f"; {config.threads} CPU thread(s).",
+        + f"; {config.threads} CPU thread(s)."
+    )
+
+
+def markdown(config: Any, state: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """report.md: the configuration, the per-network table, phase times and the paper's result."""
+    setup, row_meaning = describe(config, state)
+    columns, cells = round_table(rows, config.threshold)
+    lines = [
+        '# Retraining study with an extra "fooling" class',
+        "",
+        setup,
+        "",
+        row_meaning,
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|---:" * len(columns) + "|",
+        *("| " + " | ".join(row) + " |" for row in cells),
+        "",
+        phase_line(config, state),
         "",
         PAPER_NOTE,
         "",
