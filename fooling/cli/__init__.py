@@ -27,10 +27,11 @@ def _register() -> None:
     from fooling.cli.evolve import evolve
     from fooling.cli.gallery import gallery
     from fooling.cli.plot import plot
+    from fooling.cli.report import report
     from fooling.cli.retrain import retrain
     from fooling.cli.train_target import train_target
 
-    for command in (evolve, gallery, plot, train_target, retrain):
+    for command in (evolve, gallery, plot, report, train_target, retrain):
         cli.add_command(command)
 
 

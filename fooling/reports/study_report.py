@@ -1,0 +1,57 @@
+"""``fooling report STUDY_DIR``: one entry point for every kind of study's report.
+
+A study's ``study.json`` names its kind (``format``); :data:`STUDY_REPORTS` maps each kind to how
+it rewrites its own report files and builds its page (a
+:class:`~fooling.reports.document.Report`). A new study adds one entry here and gets the same
+command and the same page.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from evolve.errors import RunError
+from fooling.reports import retrain_page
+from fooling.reports.document import IMAGES_DIR, ImageFiles, Report, write_report
+from fooling.studies.retrain import STUDY_FILE, STUDY_FORMAT
+from fooling.studies.study import read_json
+
+REPORT_DIR = "report"
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """How one kind of study reports itself."""
+
+    rewrite_files: Callable[[Path], list[Path]]  # its text/CSV/PNG reports, from its state
+    build_page: Callable[[Path, ImageFiles], Report]  # its HTML page's content
+
+
+STUDY_REPORTS: dict[str, StudyReport] = {
+    STUDY_FORMAT: StudyReport(retrain_page.rewrite_text_reports, retrain_page.build_report),
+}
+
+
+def study_report(study_dir: Path) -> StudyReport:
+    """The report of the study in ``study_dir``; a :class:`RunError` if it is none we know."""
+    kind = read_json(Path(study_dir) / STUDY_FILE, "study").get("format")
+    if kind not in STUDY_REPORTS:
+        raise RunError(f"{Path(study_dir) / STUDY_FILE} is not a study this tool can report on")
+    return STUDY_REPORTS[kind]
+
+
+def write_study_report(study_dir: Path, *, html: bool) -> list[Path]:
+    """Rewrite the study's report files, and with ``html`` its page in ``STUDY_DIR/report/``;
+    return the paths written."""
+    study_dir = Path(study_dir)
+    report = study_report(study_dir)
+    written = report.rewrite_files(study_dir)
+    if html:
+        out_dir = study_dir / REPORT_DIR
+        # Images of an earlier report (sampled from rounds that may since have changed) go.
+        shutil.rmtree(out_dir / IMAGES_DIR, ignore_errors=True)
+        written.append(write_report(report.build_page(study_dir, ImageFiles(out_dir)), out_dir))
+    return written
