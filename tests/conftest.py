@@ -1,8 +1,10 @@
-"""Shared fixtures: an isolated cache (FOOLING_HOME) and the small real LeNet trained once."""
+"""Shared fixtures: an isolated cache (FOOLING_HOME), the small real LeNet trained once, a small
+finished run and a tiny retraining study (the CLI, report and browser tests read them)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -47,3 +49,40 @@ def exported_lenet(tmp_path_factory, lenet_target) -> Path:
     )
     torch.export.save(program, str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, lenet_target):
+    """A small finished run, shared by the tests that must not damage it."""
+    from fooling.cli import main
+
+    run = tmp_path_factory.mktemp("runs") / "run"
+    main(["evolve", "--max-generations", "5", "--batch", "20", "--out", str(run), "-q"])
+    return run
+
+
+@pytest.fixture()
+def run_copy(finished_run, tmp_path):
+    """A copy of :func:`finished_run` that a test may change."""
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run, copy)
+    return copy
+
+
+# 2 rounds (DNN_1 -> DNN_2 -> DNN_3, then a final evolution against DNN_3), 2 runs a round.
+TINY_STUDY = [
+    "--rounds", "2", "--runs", "2", "--batch", "20", "--max-generations", "12",
+    "--until", "0.99", "--collect-min", "0.2", "--per-round", "30", "--held-out", "4",
+    "--epochs", "1", "--checkpoint-every", "4", "--device", "cpu", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory):
+    """A tiny retraining study, run once per session through the command line (about a minute).
+    Tests only read it; one that writes into a study works on a copy."""
+    from fooling.cli import main
+
+    study_dir = tmp_path_factory.mktemp("study") / "uninterrupted"
+    main(["retrain", *TINY_STUDY, "--out", str(study_dir)])  # returns normally on success
+    return study_dir

@@ -22,12 +22,6 @@ from fooling.cli import main
 from fooling.studies.fooling_set import FoolingSet, collect, image_digests, spread_draw
 from fooling.studies.retrain import Study, StudyConfig
 
-# 2 rounds (DNN_1 -> DNN_2 -> DNN_3, then a final evolution against DNN_3), 2 runs a round.
-TINY = [
-    "--rounds", "2", "--runs", "2", "--batch", "20", "--max-generations", "12",
-    "--until", "0.99", "--collect-min", "0.2", "--per-round", "30", "--held-out", "4",
-    "--epochs", "1", "--checkpoint-every", "4", "--device", "cpu", "--quiet",
-]  # fmt: skip
 TIMING = ("_s", "seconds", "wall_s", "elapsed_s", "evaluations_per_s")
 
 
@@ -61,14 +55,6 @@ def results(study_dir):
         rows = [untimed(row) for row in csv.DictReader(handle)]
     state = untimed({k: v for k, v in state.items() if k not in ("sessions", "report_s")})
     return state, weights, fooling, rows
-
-
-@pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    """A tiny study run once, uninterrupted, through the command line."""
-    study_dir = tmp_path_factory.mktemp("study") / "uninterrupted"
-    main(["retrain", *TINY, "--out", str(study_dir)])  # returns normally on success
-    return study_dir
 
 
 def test_study_writes_every_round_and_report(tiny_study):
