@@ -30,8 +30,9 @@ def _register() -> None:
     from fooling.cli.report import report
     from fooling.cli.retrain import retrain
     from fooling.cli.train_target import train_target
+    from fooling.cli.transfer import transfer
 
-    for command in (evolve, gallery, plot, report, train_target, retrain):
+    for command in (evolve, gallery, plot, report, train_target, retrain, transfer):
         cli.add_command(command)
 
 
