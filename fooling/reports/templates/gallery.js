@@ -73,7 +73,8 @@ function sortCards() {
 function filterCards() {
   const query = $("search").value.trim().toLowerCase();
   cards.forEach((card, i) => { card.hidden = !names[i].includes(query); });
-  history.replaceState(null, "", query ? `#q=${encodeURIComponent(query)}` : "#");
+  // The address says what is shown, so it can be shared; no search, no hash.
+  history.replaceState(null, "", query ? `#q=${encodeURIComponent(query)}` : location.pathname);
   updateCount();
 }
 
