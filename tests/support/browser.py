@@ -93,7 +93,7 @@ def pixel_spread(png: bytes) -> float:
         return float(np.asarray(image.convert("RGB"), dtype=np.float64).std())
 
 
-def screenshot(page_file: Path, out_png: Path, width: int = 1100, height: int = 640) -> None:
+def screenshot(page_file: Path, out_png: Path, width: int = 1000, height: int = 830) -> None:
     """A screenshot of ``page_file`` (its first screen) to ``out_png``."""
     executable, reason = chromium_or_skip_reason()
     if executable is None:
