@@ -129,6 +129,38 @@ class EliteArchive:
             self._evaluation[cells] = evaluations_before + winners + 1
         return cells
 
+    def insert_assigned(
+        self,
+        genomes: Any,
+        probabilities: np.ndarray,
+        cells: np.ndarray,
+        generation: int,
+        evaluations_before: int,
+    ) -> np.ndarray:
+        """Insert a scored batch where candidate ``j`` competes only for cell ``cells[j]``
+        (gradient ascent optimises one image per class); return the cells replaced.
+
+        The cells must be distinct. Counting is as in :meth:`insert`.
+        """
+        probabilities = np.asarray(probabilities)
+        cells = np.asarray(cells, dtype=np.int64)
+        if probabilities.shape != (len(genomes), len(self.class_names)) or cells.shape != (
+            len(genomes),
+        ):
+            raise ValueError("need one probability row and one cell per candidate")
+        if len(np.unique(cells)) != len(cells):
+            raise ValueError("each cell can be assigned one candidate")
+        fitness = probabilities[np.arange(len(cells)), self.cell_classes[cells]]
+        better = np.flatnonzero(fitness > self._fitness[cells])
+        replaced = cells[better]
+        if better.size:
+            self._genomes[replaced] = genomes[better]
+            self._fitness[replaced] = fitness[better]
+            self._probabilities[replaced] = probabilities[better]
+            self._generation[replaced] = generation
+            self._evaluation[replaced] = evaluations_before + better + 1
+        return replaced
+
     def sample_elites(self, count: int, rng: np.random.Generator) -> Any:
         """``count`` elites' genomes drawn uniformly, with replacement, from occupied cells.
 

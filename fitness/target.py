@@ -11,6 +11,7 @@ model's input range, scores the whole batch in as few forward passes as ``max_ba
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -198,6 +199,11 @@ class Target:
             raise error
         return out.float().reshape(self.views, images.shape[0], -1)
 
+    @property
+    def chunk_size(self) -> int:
+        """Images per forward pass: ``max_batch`` model inputs shared by each image's views."""
+        return max(1, self.max_batch // self.views)
+
     def _outputs(self, images: Any) -> list[torch.Tensor]:
         """Outputs ``[views, n, K]`` per chunk; a chunk is at most ``max_batch`` model inputs.
 
@@ -205,7 +211,7 @@ class Target:
         model that starts to misbehave mid-run stops the run with a :class:`TargetError`.
         """
         x = self._as_tensor(images)
-        chunk = max(1, self.max_batch // self.views)
+        chunk = self.chunk_size
         with torch.inference_mode():
             parts = [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
             check_outputs(parts, self.outputs, self.precision)
@@ -235,3 +241,29 @@ class Target:
         if not parts:
             return np.zeros((0, self.num_classes))
         return torch.cat(parts).cpu().numpy()
+
+    def differentiable_log_probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities float64 ``[N, num_classes]`` of images in [0, 1], differentiable.
+
+        The gradient-based attacks' forward pass, beside the ``inference_mode`` one of
+        :meth:`probabilities`: the autograd graph back to ``images`` is kept, so the caller can
+        take gradients with respect to the pixels. One forward pass: callers split batches by
+        :attr:`chunk_size` (so each chunk's graph is freed after its backward pass). The outputs
+        are checked and counted in ``queries`` as :meth:`probabilities` does. exp() of the result
+        is the probabilities :meth:`probabilities` gives (softmax in float64; with ten crops the
+        log of the mean of the crops' probabilities).
+        """
+        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape:
+            raise TargetError(
+                f"images have shape {tuple(images.shape)}, target expects [N, "
+                f"{', '.join(map(str, self.image_shape))}]"
+            )
+        out = self._forward(images.to(self.device, torch.float32))
+        check_outputs([out.detach()], self.outputs, self.precision)
+        self.queries += images.shape[0]
+        out = out.double()
+        if self.outputs == "logits":
+            log_p = out.log_softmax(dim=2)
+        else:  # probabilities: a zero would give -inf and a NaN gradient
+            log_p = out.clamp_min(torch.finfo(torch.float64).tiny).log()
+        return torch.logsumexp(log_p, dim=0) - math.log(self.views)

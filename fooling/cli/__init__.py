@@ -24,6 +24,7 @@ def cli() -> None:
 
 def _register() -> None:
     """Add every command module's command to the group (imported here, after ``cli`` exists)."""
+    from fooling.cli.ascent import ascent
     from fooling.cli.evolve import evolve
     from fooling.cli.gallery import gallery
     from fooling.cli.plot import plot
@@ -32,7 +33,7 @@ def _register() -> None:
     from fooling.cli.train_target import train_target
     from fooling.cli.transfer import transfer
 
-    for command in (evolve, gallery, plot, report, train_target, retrain, transfer):
+    for command in (evolve, gallery, plot, report, train_target, retrain, transfer, ascent):
         cli.add_command(command)
 
 

@@ -1,0 +1,297 @@
+"""Gradient ascent on each class's log-probability, all classes in one batch; from test images
+with an epsilon it is targeted PGD (one step: FGSM).
+
+The run is a :class:`evolve.runner.Evolution` whose step is a gradient step instead of a
+generation, so it writes the same run directory (config.json, metrics.jsonl per step,
+summary.json, archive.npz with direct-encoding genes) with the same observers, stop conditions,
+checkpoints and signal handling. Image ``i`` is optimised for cell ``i`` and competes only for it;
+the model always scores the 8-bit image that is saved (straight-through quantisation), so the
+archive's confidences are those of the PNG files.
+
+Each step: one forward pass over the batch (scores every image), then, unless the run stops
+there, one backward pass; the objective is ``log p(class | x) - l2 * ||model input||^2``. The
+image moves by ``lr`` along the steepest-ascent direction of ``norm`` (sign of the gradient for
+L-inf, the normalised gradient for L2), is clipped to [0, 1], blurred every ``blur_every`` steps
+when ``blur`` > 0, and projected onto the ``epsilon`` ball around its start when one is given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archives.atomic import atomic_save_npz, atomic_write_json
+from evolve.config import RunConfig, StopConditions
+from evolve.encodings.direct import DirectEncoding
+from evolve.runner import Evolution
+from fitness.devices import genome_device
+from fitness.target import Target, TargetError
+from fooling.attacks.steps import (
+    ascent_direction,
+    eight_bit_codes,
+    gaussian_blur,
+    project,
+    straight_through,
+)
+
+STARTS = ("noise", "zeros", "test-images")
+ASCENT_FILE = "ascent.json"
+STARTS_FILE = "starts.npz"
+
+
+@dataclass(frozen=True)
+class AscentSettings:
+    """What ``fooling ascent`` was asked to do (stored in ascent.json)."""
+
+    start: str = "noise"
+    lr: float = 0.01
+    norm: str = "linf"
+    l2: float = 0.0
+    blur: float = 0.0
+    blur_every: int = 4
+    epsilon: float | None = None
+    test_dir: str | None = None
+
+    def problem(self) -> str | None:
+        """What is wrong with the settings (one line), or None."""
+        if self.start not in STARTS:
+            return f"--start must be one of {', '.join(STARTS)}"
+        if self.norm not in ("linf", "l2"):
+            return "--norm must be linf or l2"
+        if self.epsilon is not None and self.epsilon < 0:
+            return f"--epsilon must be >= 0, got {self.epsilon}"
+        if self.epsilon is not None and self.start != "test-images":
+            return "--epsilon needs --start test-images (PGD starts from real images)"
+        if self.test_dir is not None and self.start != "test-images":
+            return "--test-dir needs --start test-images"
+        if not self.lr > 0 or self.l2 < 0 or self.blur < 0 or self.blur_every < 1:
+            return "--lr must be > 0, --l2 and --blur >= 0, --blur-every >= 1"
+        return None
+
+
+@dataclass(frozen=True)
+class StartImages:
+    """The images each class starts from: float32 ``[n, C, H, W]`` in [0, 1] and, for test
+    images, their 8-bit codes, true labels (target class index; -1: none) and indices."""
+
+    images: np.ndarray
+    labels: np.ndarray | None = None
+    indices: np.ndarray | None = None
+    source: str = ""
+
+
+def test_images(target: Target, test_dir: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Labelled real images for PGD: uint8 ``[N, C, H, W]``, labels indexing the target's
+    classes (-1 where a folder is no class of it), and where they came from."""
+    if test_dir is not None:
+        from fitness.image_folder import load_image_folder
+
+        folder = load_image_folder(test_dir, target.image_shape)
+        index_of = {name: i for i, name in enumerate(target.class_names)}
+        names = np.array([index_of.get(name, -1) for name in folder.class_names], dtype=np.int64)
+        return folder.images, names[folder.labels], folder.source
+    if target.class_names[:10] != [str(d) for d in range(10)] or target.image_shape != (1, 28, 28):
+        raise TargetError("--start test-images needs --test-dir DIR for targets other than MNIST")
+    from fitness.builtin import load_digits
+
+    digits = load_digits(None)
+    return digits.test_images[:, None], digits.test_labels, f"{digits.source} test split"
+
+
+def start_images(
+    settings: AscentSettings, target: Target, classes: list[int], rng: np.random.Generator
+) -> StartImages:
+    """One start image per class: uniform noise, black, or a real image of another class
+    (for class c, one of the next class's, drawn with the run's generator)."""
+    shape = (len(classes), *target.image_shape)
+    if settings.start == "noise":
+        return StartImages(rng.random(shape, dtype=np.float32))
+    if settings.start == "zeros":
+        return StartImages(np.zeros(shape, dtype=np.float32))
+    pixels, labels, source = test_images(target, settings.test_dir)
+    chosen = []
+    for position, cls in enumerate(classes):
+        wanted = classes[(position + 1) % len(classes)] if len(classes) > 1 else -2
+        pool = np.flatnonzero(labels == wanted)
+        if pool.size == 0:
+            pool = np.flatnonzero(labels != cls)
+        if pool.size == 0:
+            raise TargetError(f"no test image of a class other than {target.class_names[cls]}")
+        chosen.append(int(pool[rng.integers(pool.size)]))
+    indices = np.array(chosen, dtype=np.int64)
+    images = pixels[indices].astype(np.float32) / np.float32(255.0)
+    return StartImages(images, labels[indices], indices, source)
+
+
+class AscentRun(Evolution):
+    """A gradient-ascent run in a run directory (see the module docstring). Made by
+    :meth:`start`; ``settings`` and ``starts`` are set there."""
+
+    settings: AscentSettings
+    starts: StartImages
+
+    @classmethod
+    def start(
+        cls,
+        run_dir: Path,
+        target: Target,
+        settings: AscentSettings,
+        *,
+        cells: list[int],
+        seed: int,
+        stop: StopConditions,
+        threshold: float,
+        checkpoint_every: int = 100,
+        overwrite: bool = False,
+        progress: bool = True,
+    ) -> AscentRun:
+        """A new run: pick the start images, then create the run directory (config.json,
+        ascent.json, starts.npz). Images are stored as direct-encoding genes."""
+        encoding = DirectEncoding(*target.image_shape, device=genome_device(str(target.device)))
+        config = RunConfig.for_target(
+            target,
+            encoding,
+            cells,
+            batch=len(cells),
+            seed=seed,
+            stop=stop,
+            checkpoint_every=checkpoint_every,
+            threshold=threshold,
+        )
+        starts = start_images(settings, target, cells, np.random.default_rng(seed))
+        run = cls.create(run_dir, config, target, encoding, overwrite=overwrite, progress=progress)
+        run.settings, run.starts = settings, starts
+        run.cells = np.arange(len(cells))
+        run.classes = torch.as_tensor(cells, device=target.device)
+        run.origin = torch.as_tensor(starts.images, device=target.device)
+        run.images = run.origin.clone()
+        run.passes = {"forward_calls": 0, "backward_calls": 0, "backward_evaluations": 0}
+        atomic_write_json(run.run_dir / ASCENT_FILE, {"settings": asdict(settings)})
+        arrays = {"images": np.rint(starts.images * 255.0).astype(np.uint8)}
+        if starts.labels is not None and starts.indices is not None:
+            arrays.update({"labels": starts.labels, "indices": starts.indices})
+        atomic_save_npz(run.run_dir / STARTS_FILE, arrays)
+        return run
+
+    # ------------------------------------------------------------------------------ one step
+    def _origin_if_bounded(self) -> torch.Tensor | None:
+        return self.origin if self.settings.epsilon is not None else None
+
+    def step(self) -> np.ndarray:
+        """Score the current 8-bit images (one forward pass), insert each for its own class,
+        then, unless the run stops here, take one gradient step (one backward pass)."""
+        state = self.state
+        if self._clock_base is None:
+            self._clock_base = (state.elapsed_s, time.perf_counter())
+        state.generation += 1
+        last = (
+            self.config.stop.max_generations is not None
+            and state.generation >= self.config.stop.max_generations
+        )
+        codes = eight_bit_codes(self.images, self._origin_if_bounded())
+        probabilities, gradient_of = self._score(codes, with_gradient=not last)
+        genes = (codes.flatten(1) + 0.5) / 255.0  # the direct encoding's floor(gene * 255)
+        genomes = genes if self.encoding.on_device else genes.cpu().numpy().astype(np.float32)
+        improved = self.archive.insert_assigned(
+            genomes, probabilities, self.cells, state.generation, state.evaluations
+        )
+        state.evaluations += len(self.cells)
+        base_elapsed, started = self._clock_base
+        state.elapsed_s = base_elapsed + (time.perf_counter() - started)
+        if self.reached is None and self.archive.all_at(self.config.threshold):
+            self.reached = {
+                "threshold": self.config.threshold,
+                "generation": state.generation,
+                "evaluations": state.evaluations,
+                "backward_evaluations": self.passes["backward_evaluations"],
+                "elapsed_s": state.elapsed_s,
+            }
+        if gradient_of is not None and self.stop_reason() is None:
+            self._move(gradient_of(), state.generation)
+        return improved
+
+    def _score(
+        self, codes: torch.Tensor, with_gradient: bool
+    ) -> tuple[np.ndarray, Callable[[], torch.Tensor] | None]:
+        """Probabilities of the 8-bit images, and a function giving the objective's gradient
+        with respect to the continuous images.
+
+        A batch that fits one forward pass keeps its graph until the caller asks for the
+        gradient, so a run that stops at this step makes no backward pass. A larger batch goes
+        in chunks of the target's batch size, each backward right after its forward (memory
+        stays bounded; a run stopped by --until then makes one backward pass it does not use).
+        """
+        chunk = self.target.chunk_size
+        single = len(codes) <= chunk
+        parts, gradients, pending = [], [], []
+        for start in range(0, len(codes), chunk):
+            piece = slice(start, start + chunk)
+            x = self.images[piece].detach().requires_grad_(with_gradient)
+            with torch.set_grad_enabled(with_gradient):
+                log_p = self.target.differentiable_log_probabilities(
+                    straight_through(x, codes[piece])
+                )
+                self.passes["forward_calls"] += 1
+                parts.append(log_p.detach().exp().cpu().numpy())
+                if not with_gradient:
+                    continue
+                rows = torch.arange(len(x), device=log_p.device)
+                objective = log_p[rows, self.classes[piece]].sum()
+                if self.settings.l2 > 0:
+                    prepared = self.target.spec.prepare(x)
+                    objective = objective - self.settings.l2 * prepared.pow(2).sum()
+            if single:
+                pending.append((objective, x))
+            else:
+                gradients.append(self._backward(objective, x))
+        probabilities = np.concatenate(parts)
+        if not with_gradient:
+            return probabilities, None
+        if single:
+            return probabilities, lambda: self._backward(*pending[0])
+        return probabilities, lambda: torch.cat(gradients)
+
+    def _backward(self, objective: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        """One backward pass: the gradient of ``objective`` with respect to ``images``."""
+        (gradient,) = torch.autograd.grad(objective, images)
+        self.passes["backward_calls"] += 1
+        self.passes["backward_evaluations"] += len(images)
+        if not torch.isfinite(gradient).all():
+            raise TargetError("the model's gradient holds NaN or infinite values")
+        return gradient
+
+    @torch.no_grad()
+    def _move(self, gradient: torch.Tensor, step: int) -> None:
+        """The gradient step, blur and projection described in the module docstring."""
+        settings = self.settings
+        images = self.images + settings.lr * ascent_direction(gradient, settings.norm)
+        if settings.blur > 0 and (step + 1) % settings.blur_every == 0:
+            images = gaussian_blur(images, settings.blur)
+        images = images.clamp(0.0, 1.0)
+        if settings.epsilon is not None:
+            images = project(images, self.origin, settings.epsilon, settings.norm)
+        self.images = images
+
+    # ------------------------------------------------------------------------------ reporting
+    def metrics_record(self) -> dict[str, Any]:
+        """evolve's line per step, plus the backward passes so far (images)."""
+        return {
+            **super().metrics_record(),
+            "backward_evaluations": self.passes["backward_evaluations"],
+        }
+
+    def summary(self, stop_reason: str) -> dict[str, Any]:
+        """evolve's summary, plus the method and the forward and backward passes."""
+        return {
+            **super().summary(stop_reason),
+            "method": "pgd" if self.settings.epsilon is not None else "ascent",
+            "steps": max(self.state.generation, 0),
+            "forward_evaluations": self.state.evaluations,
+            **self.passes,
+        }
