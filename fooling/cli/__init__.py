@@ -28,12 +28,23 @@ def _register() -> None:
     from fooling.cli.evolve import evolve
     from fooling.cli.gallery import gallery
     from fooling.cli.plot import plot
+    from fooling.cli.repetition import repetition
     from fooling.cli.report import report
     from fooling.cli.retrain import retrain
     from fooling.cli.train_target import train_target
     from fooling.cli.transfer import transfer
 
-    for command in (evolve, gallery, plot, report, train_target, retrain, transfer, ascent):
+    for command in (
+        evolve,
+        gallery,
+        plot,
+        report,
+        train_target,
+        retrain,
+        transfer,
+        ascent,
+        repetition,
+    ):
         cli.add_command(command)
 
 
