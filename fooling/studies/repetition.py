@@ -4,11 +4,14 @@ The paper noticed that many fooling images repeat a motif, and that removing the
 lowers the confidence. Here, per elite:
 
 1. **Detection.** The image (mean over channels, mean removed) is correlated with itself shifted
-   by ``(dy, 0)`` for ``dy`` = 2 .. H/2 and by ``(0, dx)`` for ``dx`` = 2 .. W/2, over the
-   overlapping pixels only (Pearson correlation; no wrap-around). The period along an axis is the
-   smallest shift whose correlation is within 10% of that axis's best and at least
-   ``min_correlation`` (default 0.5). No period on either axis: the image is reported as having
-   no detectable repetition and left alone.
+   by ``(dy, 0)`` for ``dy`` = 1 .. H/2 and by ``(0, dx)`` for ``dx`` = 1 .. W/2, over the
+   overlapping pixels only (Pearson correlation; no wrap-around). A period is a peak of that
+   curve: a shift of at least 2 where the correlation is a local maximum, at least
+   ``min_correlation`` (default 0.5), and at least 0.2 above the lowest correlation at a shorter
+   shift (a smooth image correlates highly at small shifts, but falls without rising again).
+   Of the peaks within 10% of the highest, the shortest is the period (a motif repeated k times
+   peaks at every multiple of its period). No period on either axis: the image is reported as
+   having no detectable repetition and left alone.
 2. **Removal.** The motif copy (the period-sized cell of the period grid, anchored at the
    top-left corner) that holds the image centre is kept; every other pixel along a repeated axis
    is set to the image's background, its per-channel median.
@@ -30,10 +33,12 @@ from typing import Any
 
 import numpy as np
 
-#: Shorter shifts are not looked at: neighbouring pixels correlate in any smooth image.
+#: Shorter shifts are no period: neighbouring pixels correlate in any image.
 MIN_SHIFT = 2
-#: Within this fraction of an axis's best correlation, the shortest shift is the period (a
-#: motif repeated k times correlates as well at every multiple of its period).
+#: How far the correlation must rise at a period above its lowest value at shorter shifts.
+PROMINENCE = 0.2
+#: Within this fraction of the highest peak, the shortest shift is the period (a motif repeated
+#: k times peaks at every multiple of its period).
 NEAR_BEST = 0.9
 
 
@@ -64,21 +69,23 @@ def shifted_correlation(gray: np.ndarray, dy: int, dx: int) -> float:
 
 
 def axis_period(gray: np.ndarray, axis: int, min_correlation: float) -> tuple[int | None, float]:
-    """(period, its correlation) along ``axis`` (0: rows, 1: columns), or (None, best)."""
+    """(period, its correlation) along ``axis`` (0: rows, 1: columns); (None, the highest
+    correlation at a shift >= 2) when the curve has no peak that qualifies."""
     limit = gray.shape[axis] // 2
-    shifts = list(range(MIN_SHIFT, limit + 1))
-    if not shifts:
-        return None, 0.0
     scores = [
-        shifted_correlation(gray, s if axis == 0 else 0, s if axis == 1 else 0) for s in shifts
-    ]
-    best = max(scores)
-    if best < min_correlation:
-        return None, best
-    for shift, score in zip(shifts, scores, strict=True):
-        if score >= NEAR_BEST * best and score >= min_correlation:
-            return shift, score
-    return None, best  # unreachable: the best shift itself qualifies
+        shifted_correlation(gray, s if axis == 0 else 0, s if axis == 1 else 0)
+        for s in range(1, limit + 1)
+    ]  # scores[k] is the correlation at shift k + 1
+    peaks = []
+    for k in range(MIN_SHIFT - 1, len(scores)):
+        after = scores[k + 1] if k + 1 < len(scores) else -np.inf
+        is_peak = scores[k] >= scores[k - 1] and scores[k] >= after
+        if is_peak and scores[k] >= min_correlation and scores[k] - min(scores[:k]) >= PROMINENCE:
+            peaks.append((k + 1, scores[k]))
+    if not peaks:
+        return None, max(scores[MIN_SHIFT - 1 :], default=0.0)
+    best = max(score for _, score in peaks)
+    return next((shift, score) for shift, score in peaks if score >= NEAR_BEST * best)
 
 
 def detect(image: np.ndarray, min_correlation: float = 0.5) -> Repetition:

@@ -45,3 +45,9 @@ def test_removal_keeps_one_copy_and_the_control_blanks_as_many_pixels():
     control = random_blanking(image, changed, np.random.default_rng(0))
     assert (control != image).sum() <= changed
     assert (control[0] == fill).sum() >= changed
+
+
+def test_a_smooth_image_is_no_repetition():
+    """Neighbouring pixels of a smooth image correlate highly, but the correlation never peaks."""
+    y, x = np.mgrid[0:28, 0:28] / 27.0
+    assert not detect((0.5 + 0.5 * np.sin(2.0 * x + y))[None]).found
