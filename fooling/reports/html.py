@@ -8,6 +8,7 @@ and JavaScript are inlined: the page plus the image files beside it is the whole
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from importlib import resources
@@ -53,8 +54,6 @@ def page(title: str, body: str, *, css: str, script: str = "", data: Any = None)
 
 def escape(text: Any) -> str:
     """``text`` as HTML text or attribute value."""
-    import html
-
     return html.escape(str(text), quote=True)
 
 
