@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from evolve.config import DEFAULT_THRESHOLD, StopConditions
-from evolve.errors import RunError
+from evolve.errors import Interrupted, RunError
 from evolve.run_dir import CONFIG_FILE
 from fooling.attacks.steps import NORMS
 from fooling.cli.options import UNIT, select_cells, target_options, target_options_from
@@ -147,7 +147,14 @@ def ascent(**kwargs: Any) -> None:
         overwrite=kwargs["overwrite"],
         progress=progress,
     )
-    summary = run.run()
+    try:
+        summary = run.run()
+    except Interrupted as exc:  # evolve's message offers a --resume, which an ascent has not
+        raise Interrupted(
+            exc.signum,
+            f"interrupted at step {run.state.generation}; the best images so far are in "
+            f"{run_dir}/archive.npz (an ascent does not resume: run it again)",
+        ) from None
     best, reached = summary["best_confidence"], summary["all_at_threshold"]
     click.echo(
         f"{summary['classes_at_threshold']}/{len(best)} classes >= {summary['threshold']} after "
