@@ -122,7 +122,10 @@ class EliteArchive:
         cells = np.flatnonzero(best_fitness > self.fitness)
         if cells.size:
             winners = best[cells]
-            self._genomes[cells] = genomes[winners]
+            if hasattr(self._genomes, "assign"):  # CPPN populations: one gather, not two
+                self._genomes.assign(cells, genomes, winners)
+            else:
+                self._genomes[cells] = genomes[winners]
             self._fitness[cells] = best_fitness[cells]
             self._probabilities[cells] = probabilities[winners]
             self._generation[cells] = generation

@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from cppn.breeder import ArrayBreeder
 from cppn.convert import to_neat
@@ -48,6 +49,18 @@ def test_scatter_replaces_cells_in_place_and_keeps_the_rest():
     expected = [None, all_texts[7], all_texts[8], None, all_texts[0], None]
     assert texts(archive, profile) == expected
     assert archive.occupied.tolist() == [False, True, True, False, True, False]
+
+
+def test_assign_equals_scatter_of_a_gather():
+    profile, pop = grown()
+    by_scatter, by_assign = CppnPopulation.empty(6), CppnPopulation.empty(6)
+    cells, rows = np.array([4, 1, 4]), np.array([0, 5, 9])  # cell 4 twice: the last write wins
+    by_scatter[cells] = pop[rows]
+    by_assign.assign(cells, pop, rows)
+    assert texts(by_assign, profile) == texts(by_scatter, profile)
+    assert texts(by_assign, profile)[4] == texts(pop, profile)[9]
+    with pytest.raises(ValueError, match="cannot assign 2 genomes to 3 cells"):
+        by_assign.assign(cells, pop, rows[:2])
 
 
 def test_gather_and_scatter_do_not_alias_their_sources():
