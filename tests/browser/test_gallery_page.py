@@ -17,6 +17,15 @@ ALL_IMAGES_DECODED = """() => {
   const images = [...document.querySelectorAll('.card img')];
   return images.length > 0 && images.every((i) => i.complete && i.naturalWidth > 0);
 }"""
+# Waits are functions, not expressions: Playwright evaluates an expression with eval, which
+# the pages' Content-Security-Policy forbids once it has to poll.
+
+
+def decoded(selector: str) -> str:
+    """A wait condition: the image ``selector`` finds is decoded."""
+    return f"() => document.querySelector({selector!r}).naturalWidth > 0"
+
+
 SHOWN_INDICES = "[...document.querySelectorAll('.card:not([hidden])')].map((c) => +c.dataset.index)"
 
 
@@ -121,7 +130,7 @@ def test_detail_view_shows_the_top5(browser, mnist_gallery):
         rows = page.locator("#top5 tr").all_inner_texts()[1:]
         assert [row.split("\t")[0] for row in rows] == [t["class"] for t in cell["top5"]]
         assert len(rows) == 5
-        page.wait_for_function("document.querySelector('#detail-image').naturalWidth > 0")
+        page.wait_for_function(decoded("#detail-image"))
         assert page.locator("#network").is_hidden()  # a direct genome has no network
         page.keyboard.press("Escape")
         assert page.locator("#detail").get_attribute("open") is None
@@ -136,7 +145,7 @@ def test_cppn_detail_shows_the_network_picture_and_genome(browser, cppn_gallery)
         page.keyboard.press("Enter")  # cards open from the keyboard too
         assert page.locator("#network").is_visible()
         assert page.get_attribute("#detail-image", "src") == cell["png_large"]
-        page.wait_for_function("document.querySelector('#network-image').naturalWidth > 0")
+        page.wait_for_function(decoded("#network-image"))
         genome = page.frame_locator("#network-json").locator("body").inner_text()
         assert json.loads(genome)["nodes"]
         assert_offline_and_clean(page, index.parent)
@@ -170,7 +179,5 @@ def test_a_thousand_classes_stay_fast_to_search(browser, thousand_gallery):
         assert filtering_ms < 500
         shown = page.evaluate(SHOWN_INDICES)
         assert [gallery["cells"][i]["class"] for i in shown] == ["king penguin"]
-        page.wait_for_function(
-            "document.querySelector('.card:not([hidden]) img').naturalWidth > 0", timeout=5_000
-        )
+        page.wait_for_function(decoded(".card:not([hidden]) img"), timeout=5_000)
         assert_offline_and_clean(page, index.parent)

@@ -99,7 +99,8 @@ def screenshot(page_file: Path, out_png: Path, width: int = 1000, height: int = 
     if executable is None:
         raise SystemExit(reason)
     with launched(executable) as browser, opened(browser, page_file, width, height) as page:
-        page.wait_for_function("[...document.images].every((i) => i.complete)")
+        # a function, not an expression: the page's CSP forbids the eval an expression needs
+        page.wait_for_function("() => [...document.images].every((i) => i.complete)")
         Path(out_png).write_bytes(page.screenshot())
 
 
