@@ -1,0 +1,150 @@
+"""The README's comparison on MNIST: evolution (direct, CPPN) against gradient ascent (plain, L2)
+and targeted PGD from test digits, all on the built-in LeNet until every digit is >= 0.9999.
+
+Each method is one ``fooling`` command (in this process, one after the other) writing a run
+directory under ``--out``; the figures come from the runs' summary.json: model calls (images
+scored forward) and backward passes (images) when all ten digits first reached the threshold,
+and the wall seconds of the search itself (target loaded). Then ``fooling transfer`` scores
+every elite with an independently trained LeNet (``--other WEIGHTS``, e.g. from
+``fooling train-target mnist-lenet --seed 1 --out FILE``), and the elites are drawn in one
+picture, a row per method.
+
+    python scripts/compare_mnist.py --other lenet_seed1.pt --out runs/compare [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+UNTIL = "0.9999"
+METHODS: dict[str, list[str]] = {
+    "evolution, direct encoding": ["evolve", "--until", UNTIL],
+    "evolution, CPPN": ["evolve", "--encoding", "cppn", "--until", UNTIL],
+    "gradient ascent from noise": ["ascent", "--until", UNTIL, "--steps", "1000"],
+    "gradient ascent, L2 1e-4": ["ascent", "--until", UNTIL, "--steps", "1000", "--l2", "0.0001"],
+    "targeted PGD, test digits, L-inf 0.3": [
+        "ascent", "--start", "test-images", "--epsilon", "0.3", "--lr", "0.005",
+        "--until", UNTIL, "--steps", "500",
+    ],
+}  # fmt: skip
+
+
+def run_method(name: str, args: list[str], out: Path) -> dict[str, Any]:
+    """Run one method's command into ``out`` and read its figures back."""
+    from fooling.cli import main
+
+    try:
+        main([*args, "--seed", "0", "--out", str(out), "--overwrite", "-q"])
+    except SystemExit as exc:
+        if exc.code:
+            raise
+    summary = json.loads((out / "summary.json").read_text())
+    reached = summary["all_at_threshold"]
+    return {
+        "method": name,
+        "command": "fooling " + " ".join(args),
+        "run_dir": str(out),
+        "reached": reached is not None,
+        "model_calls": reached["evaluations"] if reached else None,
+        "backward": reached.get("backward_evaluations", 0) if reached else None,
+        "wall_s": reached["elapsed_s"] if reached else summary["elapsed_s"],
+        "min_confidence": summary["min_confidence"],
+    }
+
+
+def transfer(rows: list[dict[str, Any]], other: str, out: Path) -> None:
+    """Score every method's elites with the other LeNet; add median and share fooled."""
+    from fooling.cli import main
+
+    runs = [row["run_dir"] for row in rows]
+    main(
+        ["transfer", *runs, "--to", f"mnist-lenet={other}", "--out", str(out), "--overwrite", "-q"]
+    )
+    pairs = json.loads((out / "transfer.json").read_text())["pairs"]
+    by_run = {pair["run"]: pair for pair in pairs}
+    for row in rows:
+        pair = by_run[Path(row["run_dir"]).name]
+        row.update(
+            transfer_median=pair["median_confidence"],
+            transfer_fooled=pair["fooled"],
+            transfer_top1=pair["share_top1"],
+        )
+
+
+def picture(rows: list[dict[str, Any]], path: Path) -> None:
+    """One row of ten digits per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fooling.api import read_run
+
+    fig, axes = plt.subplots(len(rows), 10, figsize=(10, 1.2 * len(rows) + 0.3), squeeze=False)
+    for r, row in enumerate(rows):
+        images = read_run(row["run_dir"]).images()
+        for c, ax in enumerate(axes[r]):
+            ax.imshow(images[c, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(str(c), fontsize=9)
+        label = row["method"].replace(", ", ",\n", 1)
+        axes[r, 0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
+    fig.subplots_adjust(left=0.2, right=0.99, top=0.93, bottom=0.01, wspace=0.05, hspace=0.1)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def main() -> None:
+    """Run every method, the transfer, and print the README table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--other", required=True, help="State dict of an independent LeNet.")
+    parser.add_argument("--out", type=Path, default=Path("runs/compare"))
+    parser.add_argument("--picture", type=Path, help="PNG of the elites (default OUT/compare.png).")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index, (name, command) in enumerate(METHODS.items()):
+        rows.append(run_method(name, command, args.out / f"{index}_{command[0]}"))
+        print(json.dumps(rows[-1]), flush=True)
+    transfer(rows, args.other, args.out / "transfer")
+    picture(rows, args.picture or args.out / "compare.png")
+    print(
+        "| method | model calls (images) | backward passes (images) | wall s | "
+        "other LeNet: median / >= 0.9999 / top-1 |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for row in rows:
+        calls = (
+            f"{row['model_calls']:,}"
+            if row["reached"]
+            else f"not reached (min {row['min_confidence']:.4f})"
+        )
+        backward = f"{row['backward']:,}" if row["reached"] else "-"
+        print(
+            f"| {row['method']} | {calls} | {backward} | {row['wall_s']:.2f} | "
+            f"{row['transfer_median']:.4f} / {row['transfer_fooled']} of 10 / "
+            f"{row['transfer_top1']:.0%} |"
+        )
+    machine = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "load_average": os.getloadavg(),
+    }
+    print(json.dumps(machine))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
