@@ -122,14 +122,15 @@ class EliteArchive:
         cells = np.flatnonzero(best_fitness > self.fitness)
         if cells.size:
             winners = best[cells]
-            if hasattr(self._genomes, "assign"):  # CPPN populations: one gather, not two
-                self._genomes.assign(cells, genomes, winners)
-            else:
-                self._genomes[cells] = genomes[winners]
-            self._fitness[cells] = best_fitness[cells]
-            self._probabilities[cells] = probabilities[winners]
-            self._generation[cells] = generation
-            self._evaluation[cells] = evaluations_before + winners + 1
+            self._replace(
+                cells,
+                genomes,
+                winners,
+                best_fitness[cells],
+                probabilities,
+                generation,
+                evaluations_before,
+            )
         return cells
 
     def insert_assigned(
@@ -157,12 +158,36 @@ class EliteArchive:
         better = np.flatnonzero(fitness > self._fitness[cells])
         replaced = cells[better]
         if better.size:
-            self._genomes[replaced] = genomes[better]
-            self._fitness[replaced] = fitness[better]
-            self._probabilities[replaced] = probabilities[better]
-            self._generation[replaced] = generation
-            self._evaluation[replaced] = evaluations_before + better + 1
+            self._replace(
+                replaced,
+                genomes,
+                better,
+                fitness[better],
+                probabilities,
+                generation,
+                evaluations_before,
+            )
         return replaced
+
+    def _replace(
+        self,
+        cells: np.ndarray,
+        genomes: Any,
+        rows: np.ndarray,
+        fitness: np.ndarray,
+        probabilities: np.ndarray,
+        generation: int,
+        evaluations_before: int,
+    ) -> None:
+        """Make candidate ``rows[i]`` of the batch the elite of ``cells[i]``, with its fitness."""
+        if hasattr(self._genomes, "assign"):  # CPPN populations: one gather, not two
+            self._genomes.assign(cells, genomes, rows)
+        else:
+            self._genomes[cells] = genomes[rows]
+        self._fitness[cells] = fitness
+        self._probabilities[cells] = probabilities[rows]
+        self._generation[cells] = generation
+        self._evaluation[cells] = evaluations_before + rows + 1
 
     def sample_elites(self, count: int, rng: np.random.Generator) -> Any:
         """``count`` elites' genomes drawn uniformly, with replacement, from occupied cells.

@@ -298,14 +298,24 @@ class Evolution:
         Updates the run's clock and notes when every class first reaches the threshold.
         """
         state = self.state
-        if self._clock_base is None:
-            self._clock_base = (state.elapsed_s, time.perf_counter())
+        self._start_clock()
         if state.started:
             improved = step(state, self.encoding, self.evaluator, self.archive, self.config.batch)
         else:
             improved = initialise(
                 state, self.encoding, self.evaluator, self.archive, self.config.initial_population
             )
+        self._end_generation()
+        return improved
+
+    def _start_clock(self) -> None:
+        """Anchor the run's clock at the first step (a resumed run continues its elapsed_s)."""
+        if self._clock_base is None:
+            self._clock_base = (self.state.elapsed_s, time.perf_counter())
+
+    def _end_generation(self) -> None:
+        """Advance elapsed_s; note the first generation at which every class met the threshold."""
+        state = self.state
         base_elapsed, started = self._clock_base
         state.elapsed_s = base_elapsed + (time.perf_counter() - started)
         if self.reached is None and self.archive.all_at(self.config.threshold):
@@ -313,9 +323,13 @@ class Evolution:
                 "threshold": self.config.threshold,
                 "generation": state.generation,
                 "evaluations": state.evaluations,
+                **self._extra_counters(),
                 "elapsed_s": state.elapsed_s,
             }
-        return improved
+
+    def _extra_counters(self) -> dict[str, Any]:
+        """Counters beyond generations and evaluations that a run reports when it is fooled."""
+        return {}
 
     def run(self) -> dict[str, Any]:
         """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.

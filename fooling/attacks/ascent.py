@@ -17,7 +17,6 @@ when ``blur`` > 0, and projected onto the ``epsilon`` ball around its start when
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -187,8 +186,7 @@ class AscentRun(Evolution):
         """Score the current 8-bit images (one forward pass), insert each for its own class,
         then, unless the run stops here, take one gradient step (one backward pass)."""
         state = self.state
-        if self._clock_base is None:
-            self._clock_base = (state.elapsed_s, time.perf_counter())
+        self._start_clock()
         state.generation += 1
         last = (
             self.config.stop.max_generations is not None
@@ -202,19 +200,14 @@ class AscentRun(Evolution):
             genomes, probabilities, self.cells, state.generation, state.evaluations
         )
         state.evaluations += len(self.cells)
-        base_elapsed, started = self._clock_base
-        state.elapsed_s = base_elapsed + (time.perf_counter() - started)
-        if self.reached is None and self.archive.all_at(self.config.threshold):
-            self.reached = {
-                "threshold": self.config.threshold,
-                "generation": state.generation,
-                "evaluations": state.evaluations,
-                "backward_evaluations": self.passes["backward_evaluations"],
-                "elapsed_s": state.elapsed_s,
-            }
+        self._end_generation()
         if gradient_of is not None and self.stop_reason() is None:
             self._move(gradient_of(), state.generation)
         return improved
+
+    def _extra_counters(self) -> dict[str, Any]:
+        """Ascent also counts the backward passes it took to fool every class."""
+        return {"backward_evaluations": self.passes["backward_evaluations"]}
 
     def _score(
         self, codes: torch.Tensor, with_gradient: bool
