@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ray_workers import DiesInGeneration2, DiesOnce
+from ray_workers import DiesInGeneration2, DiesOnce, HangsOnce
 
 from evolve.config import RunConfig, StopConditions
 from evolve.distributed.cluster import WorkersLost
@@ -147,3 +147,13 @@ def test_ray_then_in_process_equals_in_process(ray_session, lenet_target, tmp_pa
         run(tmp_path / "mixed", lenet_target, "direct", 3, evaluator)
     mixed = run(tmp_path / "mixed", lenet_target, "direct", 6, resume=True)
     assert_same_run(local, mixed)
+
+
+def test_a_hung_worker_is_restarted_and_its_chunk_resent(
+    ray_session, lenet_target, tmp_path
+) -> None:
+    local = run(tmp_path / "local", lenet_target, "direct", 2)
+    with ray_evaluator(lenet_target, "direct", 2, worker_class=HangsOnce, timeout_s=8) as evaluator:
+        remote = run(tmp_path / "ray", lenet_target, "direct", 2, evaluator)
+        assert evaluator.retries >= 1
+    assert_same_run(local, remote)

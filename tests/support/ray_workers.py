@@ -27,3 +27,16 @@ class DiesInGeneration2(ScoringWorker):
         if self.calls == 6:
             os._exit(1)
         return super().score(index, payload)
+
+
+class HangsOnce(ScoringWorker):
+    """Hangs on its 2nd chunk, in its first life only: the evaluator's timeout must restart it."""
+
+    def score(self, index, payload):
+        import time
+
+        import ray
+
+        if self.calls == 1 and not ray.get_runtime_context().was_current_actor_reconstructed:
+            time.sleep(3600)
+        return super().score(index, payload)
