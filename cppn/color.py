@@ -51,11 +51,23 @@ def hls_channel(h_byte, l_byte, s_byte, hue_scale, n):  # noqa: ANN001, ANN201
 
 def outputs_to_image(outputs: np.ndarray, color: str) -> np.ndarray:
     """Raw outputs [N, C, H, W] -> float32 image [N, C, H, W] in [0, 1] (reference path)."""
+    if color not in COLOR_MODES:
+        raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
+    return bytes_to_image(to_byte(outputs), color)
+
+
+def bytes_to_image(values: np.ndarray, color: str) -> np.ndarray:
+    """8-bit values [N, C, H, W] (any real or integer dtype) -> float32 image in [0, 1].
+
+    The second half of :func:`outputs_to_image`: a Ray worker that was sent the bytes (a quarter
+    of the float genes) makes the very same image from them.
+    """
+    values = np.asarray(values, dtype=np.float32)
     if color in ("gray", "rgb"):
-        return quantize(outputs).astype(np.float32)
+        return (values / 255.0).astype(np.float32)
     if color not in HUE_SECTORS_PER_BYTE:
         raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
-    h, l_, s = (to_byte(outputs[:, i]) for i in range(3))
+    h, l_, s = (values[:, i] for i in range(3))
     scale = HUE_SECTORS_PER_BYTE[color]
     rgb = [hls_channel(h, l_, s, scale, n) for n in (0.0, 8.0, 4.0)]
     return np.stack(rgb, axis=1).astype(np.float32)

@@ -12,6 +12,10 @@ from archives.atomic import atomic_write_json
 from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
 
+#: Images scored together for new runs (:func:`evolve.evaluator.chunk_bounds`): >= the default
+#: --batch (200), so the default in-process run scores a generation in one forward call.
+DEFAULT_CHUNK = 256
+
 CONFIG_FORMAT = "fooling-run"
 CONFIG_VERSION = 1
 
@@ -67,6 +71,9 @@ class RunConfig:
     threshold: float = DEFAULT_THRESHOLD
     # When set, every new elite at or above this confidence is kept in elite_log.npz.
     elite_log_min: float | None = None
+    # Images scored together (evolve.evaluator.chunk_bounds), in this process and on Ray
+    # workers alike; None (runs made before chunks): a generation in one call.
+    chunk: int | None = None
 
     @classmethod
     def for_target(
@@ -81,6 +88,7 @@ class RunConfig:
         initial_population: int | None = None,
         checkpoint_every: int = 100,
         threshold: float = DEFAULT_THRESHOLD,
+        chunk: int | None = DEFAULT_CHUNK,
     ) -> RunConfig:
         """A new run's configuration against a loaded ``target`` (its recorded options) with a
         built ``encoding``. ``until``, when set, is also the threshold the summaries count."""
@@ -96,6 +104,7 @@ class RunConfig:
             stop=stop,
             checkpoint_every=checkpoint_every,
             threshold=stop.until if stop.until is not None else threshold,
+            chunk=chunk,
         )
 
     @property
@@ -168,6 +177,8 @@ class RunConfig:
             value = getattr(self, key)
             if not _is_int(value) or value < low:
                 return f"{key}: must be an integer >= {low}, got {value!r}"
+        if self.chunk is not None and (not _is_int(self.chunk) or self.chunk < 1):
+            return f"chunk: must be null or an integer >= 1, got {self.chunk!r}"
         if not _is_int(self.checkpoint_every) or self.checkpoint_every < 1:
             return f"checkpoint_every: must be an integer >= 1, got {self.checkpoint_every!r}"
         if not _is_unit(self.threshold):

@@ -1,8 +1,16 @@
-"""Evaluators: express a batch of genomes as images and score them, in one call.
+"""Evaluators: express a batch of genomes as images and score them.
 
 The MAP-Elites step asks an evaluator for probabilities and never sees the target itself, so
-where the scoring happens (this process, Ray workers, ...) is the evaluator's business. Each
-evaluator counts the images it has had scored (``queries``), which the run reports.
+where the scoring happens (this process, Ray workers: :mod:`evolve.distributed`) is the
+evaluator's business. Each evaluator counts the images it has had scored (``queries``), which
+the run reports.
+
+Every evaluator scores a generation in the same fixed-size chunks (:func:`chunk_bounds`; the
+run's ``chunk`` setting, :data:`evolve.config.DEFAULT_CHUNK` for new runs), whatever the number
+of workers: a model's float results can depend on the batch it sees, so a chunk of 50 images
+must be scored as 50 wherever it is scored for a run to be the same bit for bit in this process
+and on a cluster. The default chunk (256) is larger than the default batch, so a default
+in-process run still makes one forward call a generation.
 """
 
 from __future__ import annotations
@@ -13,6 +21,14 @@ import numpy as np
 
 from evolve.encodings.base import Encoding
 from fitness import Target
+
+
+def chunk_bounds(n: int, chunk: int | None) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each chunk of ``n`` genomes; ``chunk=None``: one chunk (runs made
+    before chunks existed scored a generation in one call, and resume that way)."""
+    if chunk is None or chunk >= n:
+        return [(0, n)] if n else []
+    return [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
 
 
 @runtime_checkable
@@ -28,15 +44,17 @@ class Evaluator(Protocol):
 
 
 class LocalEvaluator:
-    """Express with the encoding and score with the target, both in this process.
+    """Express with the encoding and score with the target, both in this process, chunk by
+    chunk (``chunk`` images at a time; None: the whole batch at once).
 
     With a GPU target the images never leave the device: renderers and the direct encoding hand
     device tensors straight to ``target.probabilities``.
     """
 
-    def __init__(self, encoding: Encoding, target: Target) -> None:
+    def __init__(self, encoding: Encoding, target: Target, chunk: int | None = None) -> None:
         self.encoding = encoding
         self.target = target
+        self.chunk = chunk
 
     @property
     def queries(self) -> int:
@@ -44,5 +62,20 @@ class LocalEvaluator:
         return self.target.queries
 
     def __call__(self, genomes: Any) -> np.ndarray:
-        """Probabilities of the images ``genomes`` express."""
-        return self.target.probabilities(self.encoding.express(genomes))
+        """Probabilities of the images ``genomes`` express, scored chunk by chunk."""
+        bounds = chunk_bounds(len(genomes), self.chunk)
+        if len(bounds) <= 1:  # the common case: no slicing, no copy
+            return self.target.probabilities(self.encoding.express(genomes))
+        return np.concatenate(
+            [
+                self.target.probabilities(self.encoding.express(genomes[start:stop]))
+                for start, stop in bounds
+            ]
+        )
+
+
+def evaluator_status(evaluator: Evaluator) -> dict[str, Any]:
+    """What an evaluator reports besides probabilities (a Ray evaluator: live workers and
+    retries), for metrics.jsonl and the progress bar; empty for in-process scoring."""
+    status = getattr(evaluator, "status", None)
+    return dict(status()) if callable(status) else {}

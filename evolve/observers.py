@@ -19,6 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from archives.elite_log import EliteLog
+from evolve.evaluator import evaluator_status
 from evolve.run_dir import ELITE_LOG_FILE, METRICS_FILE, metrics_kept
 
 if TYPE_CHECKING:
@@ -101,15 +102,17 @@ class ProgressBar(Observer):
         )
 
     def generation_done(self, run: Evolution, improved: np.ndarray) -> None:
-        """Advance by one generation; show speed and confidences."""
+        """Advance by one generation; show speed, confidences and (on Ray) workers alive and
+        retries."""
         if not self.enabled:  # quiet runs (-q, studies, the API) skip the statistics
             return
         state, stats = run.state, run.archive.stats(run.config.threshold)
         if state.generation > 0:
             self._bar.update(1)
+        extra = "".join(f" {n} {key}" for key, n in evaluator_status(run.evaluator).items())
         self._bar.set_postfix_str(
             f"{state.evaluations / max(state.elapsed_s, 1e-9):,.0f} evals/s "
-            f"min {stats['min']:.5f} median {stats['median']:.5f}",
+            f"min {stats['min']:.5f} median {stats['median']:.5f}{extra}",
             refresh=False,
         )
 

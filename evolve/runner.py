@@ -22,9 +22,10 @@ from archives.atomic import atomic_write_json
 from archives.elite_log import EliteLog
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
+from evolve.distributed.cluster import WorkersLost
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
-from evolve.evaluator import Evaluator, LocalEvaluator
+from evolve.evaluator import Evaluator, LocalEvaluator, evaluator_status
 from evolve.map_elites import RunState, initialise, step
 from evolve.memory import check_generation_fits
 from evolve.observers import (
@@ -115,7 +116,9 @@ class Evolution:
         self.config = config
         self.target = target
         self.encoding = encoding
-        self.evaluator = evaluator if evaluator is not None else LocalEvaluator(encoding, target)
+        self.evaluator = (
+            evaluator if evaluator is not None else LocalEvaluator(encoding, target, config.chunk)
+        )
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
         )
@@ -246,6 +249,7 @@ class Evolution:
             "qd_score": stats["qd_score"],
             "min": stats["min"],
             "median": stats["median"],
+            **evaluator_status(self.evaluator),
         }
 
     def checkpoint(self, stop_reason: str) -> None:
@@ -331,6 +335,30 @@ class Evolution:
         """Counters beyond generations and evaluations that a run reports when it is fooled."""
         return {}
 
+    def _step_or_checkpoint(self) -> np.ndarray:
+        """:meth:`step`; if the evaluator has lost every worker, put the run back to before the
+        step (the generator, counters and encoding state: the archive is not touched before
+        scoring ends), checkpoint there and re-raise with the resume command."""
+        state = self.state
+        before = (
+            state.rng.bit_generator.state,
+            state.generation,
+            state.evaluations,
+            self.encoding.state_dict(),
+        )
+        try:
+            return self.step()
+        except WorkersLost as exc:
+            state.rng.bit_generator.state, state.generation, state.evaluations = before[:3]
+            self.encoding.load_state_dict(before[3])
+            if state.started:
+                self.checkpoint("workers_lost")
+                self.save_archive()
+            raise WorkersLost(
+                f"{exc}; checkpoint at generation {max(state.generation, 0)}; continue with: "
+                f"fooling evolve --resume --out {self.run_dir}"
+            ) from None
+
     def run(self) -> dict[str, Any]:
         """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.
 
@@ -350,7 +378,7 @@ class Evolution:
                 observer.started(self)
             try:
                 while reason is None:
-                    improved = self.step()
+                    improved = self._step_or_checkpoint()
                     for observer in self.observers:
                         observer.generation_done(self, improved)
                     reason = self.stop_reason()

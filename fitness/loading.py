@@ -101,7 +101,9 @@ def read_class_names(path: str) -> list[str]:
     return names
 
 
-def _user_model(options: TargetOptions, device: str = "cpu") -> torch.nn.Module:
+def user_model(options: TargetOptions, device: str = "cpu") -> torch.nn.Module:
+    """A factory's or model file's model (also what a Ray worker rebuilds, see
+    :mod:`fitness.replica`)."""
     if is_factory_target(options.target):
         return _factory_model(options)
     path = Path(options.target)
@@ -181,9 +183,9 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
             raise missing_target(options.target)
         if factory:  # a factory: check the cheap options before building it
             spec = options.input_spec()
-            model = _user_model(options, device)
+            model = user_model(options, device)
         else:  # a file: that it cannot be read is the first thing to say
-            model = _user_model(options, device)
+            model = user_model(options, device)
             spec = options.input_spec()
         class_names = (
             read_class_names(options.class_names_file) if options.class_names_file else None

@@ -41,6 +41,12 @@ class Encoding(Protocol):
         ``size`` overrides (height, width) where the encoding can render at any resolution.
         """
 
+    def payload(self, genomes: np.ndarray) -> Any:
+        """``genomes`` packed small for a remote worker (host arrays; never rendered images)."""
+
+    def express_payload(self, payload: Any) -> Any:
+        """The images :meth:`express` makes of the genomes :meth:`payload` packed, bit for bit."""
+
     def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         """Genomes as plain (non-object) arrays that ``np.savez`` stores without pickle."""
 

@@ -37,6 +37,7 @@ from cppn.genomes import CppnGenome
 from cppn.population import CppnPopulation, PopulationError
 from cppn.population_io import from_rows, to_rows
 from cppn.profile import load_profile
+from cppn.program import PackedPrograms
 from cppn.program_arrays import compile_arrays
 from cppn.render import RENDERERS, render_genomes, resolve_renderer
 
@@ -118,9 +119,18 @@ class CppnEncoding:
         At another size the picture is the same, sampled more finely or coarsely: with raw
         coordinates, x and y stay pixel indices of the encoding's own height and width.
         """
+        return self.express_payload(self.payload(genomes), size)
+
+    def payload(self, genomes: CppnPopulation) -> PackedPrograms:
+        """What a worker needs to express ``genomes`` (:meth:`express_payload`): their compiled
+        programs, packed (a few KB a genome, never rendered images)."""
+        return compile_arrays(genomes, self.channels)
+
+    def express_payload(self, programs: PackedPrograms, size: tuple[int, int] | None = None) -> Any:
+        """Render programs :meth:`payload` compiled: the images :meth:`express` makes."""
         height, width = (self.height, self.width) if size is None else size
         return render_genomes(
-            compile_arrays(genomes, self.channels),
+            programs,
             self.genome_config,
             height,
             width,

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from archives.export import as_numpy
-from cppn.color import HUE_SECTORS_PER_BYTE, outputs_to_image
+from cppn.color import HUE_SECTORS_PER_BYTE, bytes_to_image, outputs_to_image, to_byte
 from cppn.streams import geometric, log_keep, polynomial_delta, uniform
 from fitness.devices import HOST, resolve_device
 
@@ -235,6 +235,19 @@ class DirectEncoding:
         images = np.floor(genes * np.float32(255.0))
         images /= np.float32(255.0)
         return images
+
+    def payload(self, genomes: Any) -> dict[str, np.ndarray]:
+        """What a worker needs to express ``genomes`` (:meth:`express_payload`): their 8-bit
+        pixel values, uint8 ``[N, C*H*W]``, a quarter of the float genes' bytes; expression
+        quantises to them anyway."""
+        genes = np.asarray(as_numpy(genomes), dtype=np.float32)
+        return {"bytes": to_byte(genes).astype(np.uint8)}
+
+    def express_payload(self, payload: dict[str, np.ndarray]) -> np.ndarray:
+        """The images :meth:`express` makes of the genomes :meth:`payload` packed, bit for bit
+        (NumPy, on the host)."""
+        values = payload["bytes"]
+        return bytes_to_image(values.reshape(len(values), *self.image_shape), self.color)
 
     def to_arrays(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         """The gene matrix itself, on the host."""

@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions, stop_conditions
+from evolve.config import (
+    DEFAULT_CHUNK,
+    DEFAULT_THRESHOLD,
+    RunConfig,
+    StopConditions,
+    stop_conditions,
+)
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
@@ -16,14 +22,27 @@ from fitness.loading import TargetOptions, load_target
 from fooling.cli.errors import USER_ERRORS
 from fooling.cli.options import (
     UNIT,
+    cluster_settings_from,
     encoding_config,
+    ray_options,
     select_cells,
     target_options,
     target_options_from,
 )
 from fooling.cli.param_types import FiniteFloat
+from fooling.cli.scoring import make_evaluator, scoring
 
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
+#: How and where a run is scored: a resumed run may change these (its results do not depend on
+#: them beyond what the README's "Ray" section says).
+SCORING_OPTIONS = (
+    "threads",
+    "workers",
+    "ray_address",
+    "worker_threads",
+    "worker_gpus",
+    "worker_timeout",
+)
 
 
 @click.command()
@@ -145,6 +164,21 @@ STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CHUNK,
+    show_default=True,
+    help="Images scored together, in this process and on each Ray worker alike (results do "
+    "not depend on --workers). With Ray, a few chunks per worker and generation keep all busy.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="CPU threads of torch and Numba in this process (default: torch's choice). Runs "
+    "with the same --threads equal Ray runs with that --worker-threads, bit for bit.",
+)
+@ray_options
 @click.pass_context
 def evolve(ctx: click.Context, **kwargs: Any) -> None:
     """Evolve one fooling image per class with MAP-Elites and write them to --out.
@@ -154,13 +188,15 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
     """
     run_dir = Path(kwargs.pop("run_dir"))
     progress = not kwargs.pop("quiet")
+    cluster = cluster_settings_from(kwargs)
+    threads = kwargs.pop("threads")
     stop_given = {
         name: kwargs[name]
         for name in STOP_OPTIONS
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
     }
     if kwargs.pop("resume"):
-        allowed = {*STOP_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
+        allowed = {*STOP_OPTIONS, *SCORING_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
         extra = [
             name
             for name in ctx.params
@@ -174,9 +210,11 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
             )
         if kwargs["overwrite"]:
             raise click.UsageError("--resume and --overwrite exclude each other")
-        summary = resume_run(run_dir, stop_given, progress)
+        with scoring(cluster, threads) as evaluators:
+            summary = resume_run(run_dir, stop_given, progress, evaluators)
     else:
-        summary = new_run(run_dir, kwargs, stop_given, progress)
+        with scoring(cluster, threads) as evaluators:
+            summary = new_run(run_dir, kwargs, stop_given, progress, evaluators)
     report(summary, run_dir)
 
 
@@ -192,7 +230,11 @@ def stop_from_options(stop_given: dict[str, Any], encoding: str) -> StopConditio
 
 
 def new_run(
-    run_dir: Path, kwargs: dict[str, Any], stop_given: dict[str, Any], progress: bool
+    run_dir: Path,
+    kwargs: dict[str, Any],
+    stop_given: dict[str, Any],
+    progress: bool,
+    evaluators: Any = None,
 ) -> dict[str, Any]:
     """Validate everything, load the target, then (and only then) create the run directory."""
     options = target_options_from(kwargs)
@@ -222,14 +264,23 @@ def new_run(
         initial_population=kwargs["initial_population"],
         checkpoint_every=kwargs["checkpoint_every"],
         threshold=kwargs["threshold"],
+        chunk=kwargs["chunk"],
     )
     evolution = Evolution.create(
-        run_dir, config, target, encoding, overwrite=kwargs["overwrite"], progress=progress
+        run_dir,
+        config,
+        target,
+        encoding,
+        overwrite=kwargs["overwrite"],
+        progress=progress,
+        evaluator=make_evaluator(evaluators, encoding, target, config),
     )
     return evolution.run()
 
 
-def resume_run(run_dir: Path, stop_given: dict[str, Any], progress: bool) -> dict[str, Any]:
+def resume_run(
+    run_dir: Path, stop_given: dict[str, Any], progress: bool, evaluators: Any = None
+) -> dict[str, Any]:
     """Continue a run from its own config.json and checkpoint."""
     config = RunConfig.load(run_dir / CONFIG_FILE)
     if stop_given:
@@ -245,7 +296,10 @@ def resume_run(run_dir: Path, stop_given: dict[str, Any], progress: bool) -> dic
         if isinstance(exc, USER_ERRORS):
             raise
         raise RunError(f"{run_dir / CONFIG_FILE} has a bad encoding: {exc}") from None
-    return Evolution.resume(run_dir, config, target, encoding, progress=progress).run()
+    evaluator = make_evaluator(evaluators, encoding, target, config)
+    return Evolution.resume(
+        run_dir, config, target, encoding, progress=progress, evaluator=evaluator
+    ).run()
 
 
 def report(summary: dict[str, Any], run_dir: Path) -> None:

@@ -244,3 +244,61 @@ def encoding_config(
         config["config_path"] = str(Path(cppn_config).resolve())
     config.update({key: options[key] for key in ("coordinates", "renderer") if key in options})
     return config
+
+
+#: Options that spread scoring over a Ray cluster (``fooling evolve`` and ``fooling retrain``);
+#: a resumed run may change them all: results do not depend on them (README, "Ray").
+RAY_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Score on N Ray workers: starts a local Ray cluster for them, or uses --ray-address "
+        "(default there: as many as its CPUs / --worker-threads allow). Needs "
+        "pip install 'fooling[ray]'.",
+    ),
+    click.option(
+        "--ray-address",
+        envvar="RAY_ADDRESS",
+        help="Join this Ray cluster (made by `ray start --head`) instead of starting one "
+        "[env: RAY_ADDRESS].",
+    ),
+    click.option(
+        "--worker-threads",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="CPU threads of each Ray worker (torch and Numba).",
+    ),
+    click.option(
+        "--worker-gpus",
+        type=FiniteFloat(min=0),
+        help="GPUs per Ray worker, fractions allowed (default: 1 when the cluster has GPUs, "
+        "else 0).",
+    ),
+    click.option(
+        "--worker-timeout",
+        type=FiniteFloat(min=0, min_open=True),
+        default=600.0,
+        show_default=True,
+        help="Seconds a chunk may take on a worker before the worker is restarted and the "
+        "chunk sent to another.",
+    ),
+]
+
+
+def ray_options(func: Any) -> Any:
+    """Decorate a command with :data:`RAY_OPTIONS`."""
+    return apply_options(func, RAY_OPTIONS)
+
+
+def cluster_settings_from(kwargs: dict[str, Any]) -> Any:
+    """Pop the Ray options: :class:`evolve.distributed.cluster.ClusterSettings`, or None to
+    score in this process (neither --workers nor --ray-address given)."""
+    from evolve.distributed.cluster import ClusterSettings
+
+    workers, address = kwargs.pop("workers"), kwargs.pop("ray_address")
+    threads, gpus = kwargs.pop("worker_threads"), kwargs.pop("worker_gpus")
+    timeout_s = kwargs.pop("worker_timeout")
+    if workers is None and not address:
+        return None
+    return ClusterSettings(workers, address or None, threads, gpus, timeout_s)

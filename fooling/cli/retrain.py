@@ -22,13 +22,22 @@ from typing import Any
 
 import click
 
-from evolve.config import DEFAULT_THRESHOLD, StopConditions
+from evolve.config import DEFAULT_CHUNK, DEFAULT_THRESHOLD, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import Interrupted
 from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
-from fooling.cli.options import MODEL_OPTIONS, UNIT, apply_options, encoding_config
+from fooling.cli.evolve import SCORING_OPTIONS
+from fooling.cli.options import (
+    MODEL_OPTIONS,
+    UNIT,
+    apply_options,
+    cluster_settings_from,
+    encoding_config,
+    ray_options,
+)
 from fooling.cli.param_types import FiniteFloat
+from fooling.cli.scoring import scoring
 from fooling.studies.retrain import Study, StudyConfig
 
 DEFAULTS = StudyConfig(target={}, encoding={})
@@ -36,7 +45,13 @@ DEFAULT_RUNS = DEFAULTS.runs
 DEFAULT_MAX_GENERATIONS = DEFAULTS.stop.max_generations
 DEFAULT_EPOCHS = DEFAULTS.train.epochs
 # Options a resumed study may not change (it reads them from study.json).
-RESUME_OPTIONS = {"run_dir", "resume", "quiet", "progress"}
+RESUME_OPTIONS = {
+    "run_dir",
+    "resume",
+    "quiet",
+    "progress",
+    *(name for name in SCORING_OPTIONS if name != "threads"),
+}
 
 
 def model_options(func: Any) -> Any:
@@ -154,6 +169,14 @@ def model_options(func: Any) -> Any:
     show_default=True,
     help="CPU threads for scoring and training (results are reproducible for a fixed count).",
 )
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CHUNK,
+    show_default=True,
+    help="Images scored together in each run, in this process and on each Ray worker alike.",
+)
+@ray_options
 @click.option("--no-gallery", is_flag=True, help="Skip each round's gallery.")
 @click.option(
     "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Study folder."
@@ -171,6 +194,7 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
     fooling_shares.csv, report.md and rounds.png. Ctrl-C or kill -9 and --resume continues.
     """
     study_dir = Path(kwargs["run_dir"])
+    cluster = cluster_settings_from(kwargs)
     log = (lambda line: None) if kwargs["quiet"] else click.echo
     try:
         if kwargs["resume"]:
@@ -194,7 +218,9 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
                 log=log,
                 progress=kwargs["progress"],
             )
-        state = study.run()
+        with scoring(cluster, None) as evaluators:  # the study fixes its own --threads
+            study.evaluators = evaluators
+            state = study.run()
     except KeyboardInterrupt:
         raise Interrupted(
             signal.SIGINT,
@@ -269,4 +295,5 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         checkpoint_every=kwargs["checkpoint_every"],
         gallery=not kwargs["no_gallery"],
         threads=kwargs["threads"],
+        chunk=kwargs["chunk"],
     )

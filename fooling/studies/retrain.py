@@ -111,6 +111,9 @@ class StudyConfig:
     # CPU threads for torch and numba, fixed (not "all cores") because results are reproducible
     # for a fixed count only. 2 suits the small LeNet; 1 is faster on an oversubscribed machine.
     threads: int = 2
+    # Images scored together in each run (evolve.evaluator.chunk_bounds), in this process and on
+    # Ray workers alike; None (studies made before chunks): a generation in one call.
+    chunk: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, tagged with the format and version."""
@@ -155,6 +158,9 @@ class Study(StudyState):
         self.config = config
         self.log = log
         self.progress = progress
+        # Makes each run's evaluator (encoding, target, chunk): Ray workers with --workers;
+        # None scores in this process.
+        self.evaluators: Callable[[Any, Target, int | None], Any] | None = None
         self.family = retrainable(TargetOptions.from_dict(config.target), config.train_dir)
         self.data: TrainingSet | None = None
 
@@ -349,6 +355,7 @@ class Study(StudyState):
             resume_hint=f"interrupted in round {index}, run {{run}}; checkpoint saved; "
             f"continue with: fooling retrain --resume --out {self.dir}",
             on_run_done=run_done,
+            evaluators=self.evaluators,
         )
         started = time.perf_counter()
         record["evolution"] = summarise_runs(record["runs"], config.threshold)
@@ -375,6 +382,7 @@ class Study(StudyState):
             checkpoint_every=c.checkpoint_every,
             threshold=c.threshold,
             elite_log_min=c.collect_min,
+            chunk=c.chunk,
         )
 
     def fooling_sets(self, upto: int) -> list[FoolingSet]:

@@ -135,6 +135,7 @@ def run_round(
     progress: bool,
     resume_hint: str,
     on_run_done: Callable[[int, dict[str, Any]], None],
+    evaluators: Callable[[Encoding, Target, int | None], Any] | None = None,
 ) -> None:
     """Runs ``len(done) + 1 .. runs`` of a round in ``folder/run_N``, each resumed from its own
     checkpoint where it had started. ``done`` holds the finished runs' summaries (with wall_s and
@@ -146,15 +147,24 @@ def run_round(
         run_dir = folder / f"run_{run}"
         target.queries = 0  # an Evolution counts its own run's queries on top of this
         try:
-            if (run_dir / CONFIG_FILE).exists():
-                run_config = RunConfig.load(run_dir / CONFIG_FILE)
+            resuming = (run_dir / CONFIG_FILE).exists()
+            run_config = RunConfig.load(run_dir / CONFIG_FILE) if resuming else make_config(run)
+            evaluator = (
+                None if evaluators is None else evaluators(encoding, target, run_config.chunk)
+            )
+            if resuming:
                 evolution = Evolution.resume(
-                    run_dir, run_config, target, encoding, progress=progress
+                    run_dir, run_config, target, encoding, progress=progress, evaluator=evaluator
                 )
             else:
-                run_config = make_config(run)
                 evolution = Evolution.create(
-                    run_dir, run_config, target, encoding, overwrite=True, progress=progress
+                    run_dir,
+                    run_config,
+                    target,
+                    encoding,
+                    overwrite=True,
+                    progress=progress,
+                    evaluator=evaluator,
                 )
             summary = evolution.run()
         except Interrupted as exc:

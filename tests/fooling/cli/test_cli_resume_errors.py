@@ -44,6 +44,7 @@ def edit_config(run, **changes) -> None:
         ({"class_names": ["a"] * 10}, "class_names: repeats a name"),
         ({"stop.until": 1.5}, "stop.until: must be null or a number in [0, 1]"),
         ({"checkpoint_every": 0}, "checkpoint_every: must be an integer >= 1"),
+        ({"chunk": 0}, "chunk: must be null or an integer >= 1"),
         ({"encoding": []}, "encoding: must be an object with a name"),
     ],
 )

@@ -1,0 +1,138 @@
+"""Start or join a Ray cluster for a run, and leave it as found.
+
+``--workers N`` without an address starts a local cluster sized for N workers, shut down when
+the run ends (also on Ctrl-C and errors); ``--ray-address`` (or ``RAY_ADDRESS``) joins one that
+``ray start`` made, and only disconnects. A Ray session already open in this process (tests, the
+Python API) is used as it is. Every problem the user can fix (no Ray, an unreachable address,
+more CPUs or GPUs asked than the cluster has) is a :class:`evolve.errors.RunError`: one line.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from types import ModuleType
+
+from evolve.errors import RunError
+
+INSTALL_HINT = "pip install 'fooling[ray]'"
+#: Seconds a chunk may take, from its submission, before its worker counts as hung (default).
+DEFAULT_TIMEOUT_S = 600.0
+#: Seconds to wait for a TCP answer from a cluster address before calling it unreachable.
+CONNECT_TIMEOUT_S = 10.0
+
+
+class WorkersLost(RunError):
+    """No Ray worker is left to score the generation (the run checkpoints and stops)."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How to score on Ray: ``workers`` actors (None: as many as the cluster's CPUs, or GPUs,
+    allow) of ``threads`` CPU threads and ``gpus`` GPUs each (None: 1 when the cluster has GPUs,
+    else 0); ``address``: a cluster to join (None: start a local one); ``timeout_s``: how long a
+    chunk may take before its worker is restarted and the chunk sent to another."""
+
+    workers: int | None = None
+    address: str | None = None
+    threads: int = 1
+    gpus: float | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+def require_ray() -> ModuleType:
+    """The ``ray`` module, or a one-line :class:`RunError` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise RunError(f"--workers and --ray-address need Ray: {INSTALL_HINT}") from None
+    return ray
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def unreachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str | None:
+    """Why nothing answers at ``address`` ("host:port" or "ray://host:port"), or None.
+
+    Ray itself retries an unreachable address for minutes; one TCP connection says it at once.
+    Other forms ("auto") are left to Ray.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return None
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
+
+
+def _connect(ray: ModuleType, settings: ClusterSettings) -> None:
+    """Join ``settings.address`` or start a local cluster sized for the workers."""
+    # Ray's own notices (token set-up, worker logs) are not the user's business; errors are.
+    quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
+    if settings.address is not None:
+        problem = unreachable(settings.address)
+        if problem is not None:
+            raise RunError(f"cannot reach the Ray cluster at {settings.address}: {problem}")
+        try:
+            ray.init(address=settings.address, **quiet)
+        except Exception as exc:  # ConnectionError, RuntimeError, ValueError...: all "cannot reach"
+            raise RunError(
+                f"cannot reach the Ray cluster at {settings.address}: {_first_line(exc)}"
+            ) from None
+        return
+    workers = settings.workers or 1
+    # "local" even when RAY_ADDRESS is set: --workers without --ray-address means this machine.
+    ray.init(
+        address="local",
+        num_cpus=max(1, round(workers * settings.threads)),
+        include_dashboard=False,
+        **quiet,
+    )
+
+
+def resolve(ray: ModuleType, settings: ClusterSettings) -> ClusterSettings:
+    """Fill in the worker count and GPUs per worker from the cluster's resources; check that the
+    cluster has what is asked (Ray would otherwise wait for it forever)."""
+    resources = ray.cluster_resources()
+    cpus, gpus_total = float(resources.get("CPU", 0)), float(resources.get("GPU", 0))
+    gpus = settings.gpus if settings.gpus is not None else (1.0 if gpus_total else 0.0)
+    workers = settings.workers
+    if workers is None:
+        by_cpu = int(cpus // settings.threads)
+        workers = max(1, min(by_cpu, int(gpus_total // gpus)) if gpus else by_cpu)
+    if gpus * workers > gpus_total + 1e-9:
+        raise RunError(
+            f"{workers} worker(s) x --worker-gpus {gpus:g} need {gpus * workers:g} GPU(s); "
+            f"the Ray cluster has {gpus_total:g}"
+        )
+    if settings.threads * workers > cpus + 1e-9:
+        raise RunError(
+            f"{workers} worker(s) x --worker-threads {settings.threads} need "
+            f"{settings.threads * workers} CPU(s); the Ray cluster has {cpus:g}"
+        )
+    return replace(settings, workers=workers, gpus=gpus)
+
+
+@contextmanager
+def ray_cluster(settings: ClusterSettings) -> Iterator[ClusterSettings]:
+    """Be connected to a Ray cluster for the ``with`` block; yield the resolved settings.
+
+    A local cluster started here is shut down on leaving, however the block ends.
+    """
+    ray = require_ray()
+    opened_here = not ray.is_initialized()
+    if opened_here:
+        _connect(ray, settings)
+    try:
+        yield resolve(ray, settings)
+    finally:
+        if opened_here:
+            ray.shutdown()
