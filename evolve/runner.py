@@ -354,10 +354,12 @@ class Evolution:
             if state.started:
                 self.checkpoint("workers_lost")
                 self.save_archive()
-            raise WorkersLost(
-                f"{exc}; checkpoint at generation {max(state.generation, 0)}; continue with: "
-                f"fooling evolve --resume --out {self.run_dir}"
-            ) from None
+            reason = f"{exc}; checkpoint at generation {max(state.generation, 0)}"
+            lost = WorkersLost(
+                f"{reason}; continue with: fooling evolve --resume --out {self.run_dir}"
+            )
+            lost.reason = reason  # a study that runs this evolution names its own resume command
+            raise lost from None
 
     def run(self) -> dict[str, Any]:
         """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.

@@ -352,8 +352,8 @@ class Study(StudyState):
             encoding,
             lambda run: self.run_config(index, run, target),
             progress=self.progress,
-            resume_hint=f"interrupted in round {index}, run {{run}}; checkpoint saved; "
-            f"continue with: fooling retrain --resume --out {self.dir}",
+            where=f"round {index}, run {{run}}",
+            resume_command=f"fooling retrain --resume --out {self.dir}",
             on_run_done=run_done,
             evaluators=self.evaluators,
         )

@@ -22,6 +22,7 @@ import numpy as np
 from archives import count_fooled
 from archives.atomic import atomic_write_json
 from evolve.config import RunConfig
+from evolve.distributed.cluster import WorkersLost
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.run_dir import CONFIG_FILE
@@ -133,14 +134,17 @@ def run_round(
     make_config: Callable[[int], RunConfig],
     *,
     progress: bool,
-    resume_hint: str,
+    where: str,
+    resume_command: str,
     on_run_done: Callable[[int, dict[str, Any]], None],
     evaluators: Callable[[Encoding, Target, int | None], Any] | None = None,
 ) -> None:
     """Runs ``len(done) + 1 .. runs`` of a round in ``folder/run_N``, each resumed from its own
     checkpoint where it had started. ``done`` holds the finished runs' summaries (with wall_s and
     seed added), and ``on_run_done(run, summary)`` is called after each is appended (save the
-    state there). A signal re-raises :class:`Interrupted` with ``resume_hint``."""
+    state there). A signal re-raises :class:`Interrupted`, and a run that lost its Ray workers
+    :class:`WorkersLost`, each saying ``where`` (with ``{run}`` filled in) it stopped and the
+    ``resume_command`` that continues the study."""
     folder.mkdir(exist_ok=True)
     for run in range(len(done) + 1, runs + 1):
         started = time.perf_counter()
@@ -168,7 +172,16 @@ def run_round(
                 )
             summary = evolution.run()
         except Interrupted as exc:
-            raise Interrupted(exc.signum, resume_hint.format(run=run)) from None
+            raise Interrupted(
+                exc.signum,
+                f"interrupted in {where.format(run=run)}; checkpoint saved; "
+                f"continue with: {resume_command}",
+            ) from None
+        except WorkersLost as exc:
+            reason = getattr(exc, "reason", str(exc))
+            raise WorkersLost(
+                f"{reason} in {where.format(run=run)}; continue with: {resume_command}"
+            ) from None
         summary["wall_s"] = time.perf_counter() - started
         summary["seed"] = run_config.seed
         done.append(summary)

@@ -157,3 +157,33 @@ def test_a_hung_worker_is_restarted_and_its_chunk_resent(
         remote = run(tmp_path / "ray", lenet_target, "direct", 2, evaluator)
         assert evaluator.retries >= 1
     assert_same_run(local, remote)
+
+
+def test_a_study_that_loses_its_workers_names_its_own_resume_command(
+    ray_session, lenet_target, tmp_path
+) -> None:
+    """A retraining round's run stops as a lone run does, but the message continues the study."""
+    from fooling.studies.study import run_round
+
+    encoding = encoding_for("cppn")
+    with ray_evaluator(
+        lenet_target, "cppn", 1, worker_class=DiesInGeneration2, max_restarts=0
+    ) as evaluator:
+        with pytest.raises(WorkersLost) as lost:
+            run_round(
+                tmp_path / "round_1",
+                1,
+                [],
+                lenet_target,
+                encoding,
+                lambda run: make_config(lenet_target, encoding, 3),
+                progress=False,
+                where="round 1, run {run}",
+                resume_command="fooling retrain --resume --out study",
+                on_run_done=lambda run, summary: None,
+                evaluators=lambda *_: evaluator,
+            )
+    message = str(lost.value)
+    assert "checkpoint at generation 1 in round 1, run 1" in message
+    assert message.endswith("continue with: fooling retrain --resume --out study")
+    assert "fooling evolve" not in message
