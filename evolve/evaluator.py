@@ -13,6 +13,7 @@ import numpy as np
 
 from evolve.encodings.base import Encoding
 from fitness import Target
+from fitness.robust import RobustScoring
 
 
 @runtime_checkable
@@ -23,26 +24,38 @@ class Evaluator(Protocol):
     def queries(self) -> int:
         """Images scored so far by this evaluator (in this process)."""
 
-    def __call__(self, genomes: Any) -> np.ndarray:
-        """Express ``genomes`` and score the images in one batched call."""
+    def __call__(self, genomes: Any, rng: np.random.Generator) -> np.ndarray:
+        """Express ``genomes`` and score the images in one batched call. ``rng`` is the run's
+        generator, for scoring that draws (random views, :mod:`fitness.robust`)."""
 
 
 class LocalEvaluator:
     """Express with the encoding and score with the target, both in this process.
 
     With a GPU target the images never leave the device: renderers and the direct encoding hand
-    device tensors straight to ``target.probabilities``.
+    device tensors straight to ``target.probabilities``. With ``robust``, each image is scored
+    under random transformations drawn from the run's generator (``--robust``).
     """
 
-    def __init__(self, encoding: Encoding, target: Target) -> None:
+    def __init__(
+        self, encoding: Encoding, target: Target, robust: RobustScoring | None = None
+    ) -> None:
+        if robust is not None:
+            robust.transforms.check_channels(target.image_shape[0])
         self.encoding = encoding
         self.target = target
+        self.robust = robust
 
     @property
     def queries(self) -> int:
         """Images the target has scored."""
         return self.target.queries
 
-    def __call__(self, genomes: Any) -> np.ndarray:
-        """Probabilities of the images ``genomes`` express."""
-        return self.target.probabilities(self.encoding.express(genomes))
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Probabilities of the images ``genomes`` express (robust: their reduced views)."""
+        images = self.encoding.express(genomes)
+        if self.robust is None:
+            return self.target.probabilities(images)
+        if rng is None:
+            raise ValueError("robust scoring draws its transformations from the run's generator")
+        return self.robust.probabilities(self.target, images, rng)

@@ -115,7 +115,11 @@ class Evolution:
         self.config = config
         self.target = target
         self.encoding = encoding
-        self.evaluator = evaluator if evaluator is not None else LocalEvaluator(encoding, target)
+        self.evaluator = (
+            evaluator
+            if evaluator is not None
+            else LocalEvaluator(encoding, target, config.robust_scoring())
+        )
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
         )
