@@ -8,7 +8,7 @@ set -euo pipefail
 OUT=${1:-runs/robustness}
 SPEC="shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95"
 INET=(--target imagenet-efficientnet-lite0 --encoding cppn --only-classes "king penguin,starfish"
-      --batch 16 --initial-population 32 --max-generations 40 --channels-last)
+      --batch 16 --initial-population 32 --max-generations 20 --channels-last)
 mkdir -p "$OUT"
 
 evolve() {  # evolve NAME ARGS...: one run, unless it finished already
@@ -20,9 +20,9 @@ evolve() {  # evolve NAME ARGS...: one run, unless it finished already
 }
 
 evolve mnist_direct --until 0.9999
-evolve mnist_direct_robust --until 0.9999 --max-generations 300 --robust "$SPEC" --robust-samples 8
+evolve mnist_direct_robust --until 0.9999 --max-generations 200 --robust "$SPEC" --robust-samples 8
 evolve mnist_cppn --encoding cppn --until 0.9999
-evolve mnist_cppn_robust --encoding cppn --until 0.9999 --max-generations 300 \
+evolve mnist_cppn_robust --encoding cppn --until 0.9999 --max-generations 100 \
     --robust "$SPEC" --robust-samples 8
 evolve inet_cppn "${INET[@]}"
 evolve inet_cppn_robust "${INET[@]}" --robust "$SPEC" --robust-samples 4

@@ -15,6 +15,8 @@ import numpy as np
 
 from archives.atomic import atomic_write_bytes, atomic_write_json
 from archives.export import to_uint8, write_grid
+from fooling.studies.retrain import STUDY_FILE
+from fooling.studies.robustness import ROBUSTNESS_FORMAT
 
 CSV_FILE = "robustness.csv"
 MARKDOWN_FILE = "robustness.md"
@@ -135,6 +137,9 @@ def write_robustness_report(
     write_csv(written[0], rows)
     atomic_write_bytes(written[1], markdown(rows, summaries, settings).encode("utf-8"))
     atomic_write_json(written[2], {**settings, "runs": summaries})
+    # study.json names the kind of study, so ``fooling report DIR [--html]`` works on it.
+    written.append(out_dir / STUDY_FILE)
+    atomic_write_json(written[-1], {"format": ROBUSTNESS_FORMAT, "version": 1, **settings})
     for result in results:
         path = out_dir / grid_file(result.source.label)
         write_grid_picture(path, result)

@@ -26,6 +26,8 @@ from fitness.target import Target
 from fitness.transforms import TransformSpec
 from fooling.studies.transfer import SourceRun, read_source, run_labels
 
+#: study.json's format: ``fooling report DIR`` finds the robustness study's report by it.
+ROBUSTNESS_FORMAT = "fooling-robustness-study"
 #: Views scored per draw: a fixed number, so the draws (and the figures) do not depend on
 #: --max-batch, which only splits the forward passes.
 IMAGES_PER_DRAW = 512
