@@ -153,7 +153,9 @@ class Evolution:
     ) -> Evolution:
         """A new run: check that a generation fits in memory (before any file or folder is
         made), then lock the directory, prepare it and write config.json."""
-        check_generation_fits(config.batch, config.initial_population, encoding, target)
+        robust = config.robust_scoring()
+        samples = robust.samples if robust is not None else 1
+        check_generation_fits(config.batch, config.initial_population, encoding, target, samples)
         evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
         with evolution._locked_while_failing():
             prepare_new_run_dir(evolution.run_dir, overwrite)

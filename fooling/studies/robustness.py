@@ -46,6 +46,7 @@ class RunScores:
     views: np.ndarray  # [samples, n] the same under each transformed view
     examples: np.ndarray  # [EXAMPLE_VIEWS, n, C, H, W] the first views, float32
     example_scores: np.ndarray  # [EXAMPLE_VIEWS, n]
+    transforms: TransformSpec  # as applied to this run's images (a preset loses colour on gray)
 
 
 def evolved_with(config: RunConfig) -> str:
@@ -127,6 +128,7 @@ def run_summary(result: RunScores, rows: list[dict[str, Any]]) -> dict[str, Any]
         "evaluations": result.summary.get("evaluations"),
         "target_queries": result.summary.get("target_queries"),
         "elapsed_s": result.summary.get("elapsed_s"),
+        "transform_ranges": result.transforms.to_dict(),
         "classes": len(rows),
         "median_clean": float(np.median(result.clean)),
         "median_mean": float(np.median([row["mean"] for row in rows])),
@@ -173,10 +175,11 @@ def robustness(
         loaded.append((source, config, read_run(Path(path)).summary, target))
     results, rows, summaries = [], [], []
     for source, config, summary, target in loaded:
+        applied = transforms.for_images(source.images.shape[1])
         clean, views, examples, example_scores = score_run(
-            source, target, transforms.for_images(source.images.shape[1]), samples, seed, progress
+            source, target, applied, samples, seed, progress
         )
-        result = RunScores(source, config, summary, clean, views, examples, example_scores)
+        result = RunScores(source, config, summary, clean, views, examples, example_scores, applied)
         run_rows = class_rows(result, transforms.describe(), threshold)
         results.append(result)
         rows += run_rows

@@ -93,6 +93,7 @@ def test_identity_spec_with_one_sample_equals_a_plain_run(tmp_path, capsys, lene
         (["--robust", "shift=2", "--robust-samples", "0"], ["--robust-samples"]),
         (["--robust-samples", "4"], ["--robust-samples needs --robust"]),
         (["--robust", "shift=2", "--robust-reduce", "max"], ["--robust-reduce"]),
+        (["--robust", "shift=2", "--robust-samples", "10000000", "--batch", "1000"], ["memory"]),
     ],
 )
 def test_bad_robust_options_are_one_line(tmp_path, capsys, lenet_target, args, fragments):
@@ -138,10 +139,19 @@ def test_robustness_command_end_to_end(finished_run, tmp_path, capsys):
         assert row["samples"] == "12" and row["evolved_with"] == "standard"
         assert 0.0 <= float(row["share_ge_0.5"]) <= 1.0
     summary = json.loads((out / "robustness.json").read_text())
-    assert summary["transforms"] == "print-photo" and "color" not in summary["transform_ranges"]
+    assert summary["transforms"] == "print-photo" and "color" in summary["transform_ranges"]
+    assert "color" not in summary["runs"][0]["transform_ranges"]  # gray images: no colour shift
     assert summary["runs"][0]["evaluations"] == run.summary["evaluations"]
     assert (out / "grid_run.png").stat().st_size > 1000
-    assert "| class | clean |" in (out / "robustness.md").read_text()
+    markdown = (out / "robustness.md").read_text()
+    assert "| class | clean |" in markdown
+    # The study reports through ``fooling report`` like every study: same markdown, a page.
+    (out / "robustness.md").unlink()
+    code, _, err = run_cli(capsys, "report", out, "--html")
+    assert code == 0, err
+    assert (out / "robustness.md").read_text() == markdown
+    page = (out / "report" / "index.html").read_text()
+    assert 'src="../grid_run.png"' in page and "Runs compared" in page
     # The same seed gives the same figures; another seed other draws.
     code, _, err = run_cli(capsys, "robustness", *args, "--overwrite", "--max-batch", "7")
     assert code == 0, err
