@@ -11,6 +11,8 @@ from typing import Any
 from archives.atomic import atomic_write_json
 from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
+from fitness.errors import TransformSpecError
+from fitness.robust import RobustScoring
 
 #: Images scored together for new runs (:func:`evolve.evaluator.chunk_bounds`): >= the default
 #: --batch (200), so the default in-process run scores a generation in one forward call.
@@ -74,6 +76,9 @@ class RunConfig:
     # Images scored together (evolve.evaluator.chunk_bounds), in this process and on Ray
     # workers alike; None (runs made before chunks): a generation in one call.
     chunk: int | None = None
+    # When set (--robust), images are scored under random transformations
+    # (fitness.robust.RobustScoring.to_dict: transforms, samples, reduce).
+    robust: dict[str, Any] | None = None
 
     @classmethod
     def for_target(
@@ -89,6 +94,7 @@ class RunConfig:
         checkpoint_every: int = 100,
         threshold: float = DEFAULT_THRESHOLD,
         chunk: int | None = DEFAULT_CHUNK,
+        robust: RobustScoring | None = None,
     ) -> RunConfig:
         """A new run's configuration against a loaded ``target`` (its recorded options) with a
         built ``encoding``. ``until``, when set, is also the threshold the summaries count."""
@@ -105,7 +111,12 @@ class RunConfig:
             checkpoint_every=checkpoint_every,
             threshold=stop.until if stop.until is not None else threshold,
             chunk=chunk,
+            robust=robust.to_dict() if robust is not None else None,
         )
+
+    def robust_scoring(self) -> RobustScoring | None:
+        """The run's robust scoring (``--robust``), or None for plain scoring."""
+        return RobustScoring.from_dict(self.robust) if self.robust is not None else None
 
     @property
     def cell_names(self) -> list[str]:
@@ -185,6 +196,11 @@ class RunConfig:
             return f"threshold: must be a number in [0, 1], got {self.threshold!r}"
         if self.elite_log_min is not None and not _is_unit(self.elite_log_min):
             return f"elite_log_min: must be null or a number in [0, 1], got {self.elite_log_min!r}"
+        if self.robust is not None:
+            try:
+                RobustScoring.from_dict(self.robust)
+            except TransformSpecError as exc:
+                return f"robust: {exc}"
         stop = self.stop
         for key in ("max_generations", "max_evaluations"):
             value = getattr(stop, key)

@@ -21,6 +21,7 @@ import numpy as np
 
 from evolve.encodings.base import Encoding
 from fitness import Target
+from fitness.robust import RobustScoring
 
 
 def chunk_bounds(n: int, chunk: int | None) -> list[tuple[int, int]]:
@@ -39,8 +40,9 @@ class Evaluator(Protocol):
     def queries(self) -> int:
         """Images scored so far by this evaluator (in this process)."""
 
-    def __call__(self, genomes: Any) -> np.ndarray:
-        """Express ``genomes`` and score the images in one batched call."""
+    def __call__(self, genomes: Any, rng: np.random.Generator) -> np.ndarray:
+        """Express ``genomes`` and score the images in one batched call. ``rng`` is the run's
+        generator, for scoring that draws (random views, :mod:`fitness.robust`)."""
 
 
 class LocalEvaluator:
@@ -48,21 +50,37 @@ class LocalEvaluator:
     chunk (``chunk`` images at a time; None: the whole batch at once).
 
     With a GPU target the images never leave the device: renderers and the direct encoding hand
-    device tensors straight to ``target.probabilities``.
+    device tensors straight to ``target.probabilities``. With ``robust``, each image is scored
+    under random transformations drawn from the run's generator (``--robust``).
     """
 
-    def __init__(self, encoding: Encoding, target: Target, chunk: int | None = None) -> None:
+    def __init__(
+        self,
+        encoding: Encoding,
+        target: Target,
+        chunk: int | None = None,
+        robust: RobustScoring | None = None,
+    ) -> None:
+        if robust is not None:
+            robust.transforms.check_channels(target.image_shape[0])
         self.encoding = encoding
         self.target = target
         self.chunk = chunk
+        self.robust = robust
 
     @property
     def queries(self) -> int:
         """Images the target has scored."""
         return self.target.queries
 
-    def __call__(self, genomes: Any) -> np.ndarray:
-        """Probabilities of the images ``genomes`` express, scored chunk by chunk."""
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Probabilities of the images ``genomes`` express, scored chunk by chunk (robust: their
+        reduced views, all drawn at once and scored in chunks of the target's --max-batch, so
+        the draws do not depend on the chunk size)."""
+        if self.robust is not None:
+            if rng is None:
+                raise ValueError("robust scoring draws its views from the run's generator")
+            return self.robust.probabilities(self.target, self.encoding.express(genomes), rng)
         bounds = chunk_bounds(len(genomes), self.chunk)
         if len(bounds) <= 1:  # the common case: no slicing, no copy
             return self.target.probabilities(self.encoding.express(genomes))

@@ -37,7 +37,7 @@ def evaluate_and_insert(
     state: RunState, evaluator: Evaluator, archive: EliteArchive, genomes: Any
 ) -> np.ndarray:
     """Score ``genomes`` in one batched call and insert them; return the improved cells."""
-    probabilities = evaluator(genomes)
+    probabilities = evaluator(genomes, state.rng)
     improved = archive.insert(genomes, probabilities, state.generation, state.evaluations)
     state.evaluations += len(genomes)
     return improved

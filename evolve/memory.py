@@ -48,13 +48,17 @@ def generation_bytes(
     model_input_shape: tuple[int, int, int],
     views: int = 1,
     max_batch: int = 1024,
+    samples: int = 1,
 ) -> int:
-    """Bytes of the large arrays one generation of ``population`` genomes holds at once."""
+    """Bytes of the large arrays one generation of ``population`` genomes holds at once
+    (``samples``: transformed views per image under ``--robust``)."""
     genomes = 2 * population * genes_per_genome * FLOAT32  # parents and their children
     images = 2 * population * math.prod(image_shape) * FLOAT32  # expressed, and one temporary
-    chunk = min(population * views, max_batch)
+    # --robust: the repeated images, their noise and the transformed views, all at once.
+    robust = 3 * population * samples * math.prod(image_shape) * FLOAT32 if samples > 1 else 0
+    chunk = min(population * views * samples, max_batch)
     model_inputs = 2 * chunk * math.prod(model_input_shape) * FLOAT32  # views and normalised
-    return genomes + images + model_inputs
+    return genomes + images + robust + model_inputs
 
 
 def gallery_bytes(cells: int, channels: int, size: int, rendered: bool) -> int:
@@ -80,7 +84,9 @@ def check_fits(needed: int, what: str, device: str = "cpu") -> None:
         )
 
 
-def check_generation_fits(batch: int, initial_population: int, encoding: Any, target: Any) -> None:
+def check_generation_fits(
+    batch: int, initial_population: int, encoding: Any, target: Any, samples: int = 1
+) -> None:
     """Refuse (one-line :class:`RunError`) a ``--batch`` or ``--initial-population`` whose
     generation cannot fit in the memory of the target's device, before a run allocates it."""
     option, population = (
@@ -95,6 +101,7 @@ def check_generation_fits(batch: int, initial_population: int, encoding: Any, ta
         tuple(target.spec.shape),
         target.views,
         target.max_batch,
+        samples,
     )
     check_fits(
         needed, f"{option} {population:,} (genomes, images and model inputs)", str(target.device)

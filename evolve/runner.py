@@ -117,7 +117,9 @@ class Evolution:
         self.target = target
         self.encoding = encoding
         self.evaluator = (
-            evaluator if evaluator is not None else LocalEvaluator(encoding, target, config.chunk)
+            evaluator
+            if evaluator is not None
+            else LocalEvaluator(encoding, target, config.chunk, config.robust_scoring())
         )
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
@@ -152,7 +154,9 @@ class Evolution:
     ) -> Evolution:
         """A new run: check that a generation fits in memory (before any file or folder is
         made), then lock the directory, prepare it and write config.json."""
-        check_generation_fits(config.batch, config.initial_population, encoding, target)
+        robust = config.robust_scoring()
+        samples = robust.samples if robust is not None else 1
+        check_generation_fits(config.batch, config.initial_population, encoding, target, samples)
         evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
         with evolution._locked_while_failing():
             prepare_new_run_dir(evolution.run_dir, overwrite)

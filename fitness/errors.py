@@ -9,3 +9,8 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name when it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class TransformSpecError(TargetError):
+    """A transformation SPEC (``--robust``, ``--transforms``) names an unknown transform or an
+    out-of-range value, or asks for what the target cannot take (a colour shift of gray images)."""

@@ -30,7 +30,9 @@ from evolve.run_dir import CONFIG_FILE, SUMMARY_FILE, load_run_archive
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions
 from fitness.loading import load_target as _load_target
+from fitness.robust import RobustScoring
 from fitness.target import Target
+from fitness.transforms import TransformSpec
 from fooling.cli.options import ENCODING_OPTIONS, encoding_config, select_cells
 
 
@@ -94,6 +96,9 @@ def evolve(
     threshold: float = DEFAULT_THRESHOLD,
     overwrite: bool = False,
     progress: bool = False,
+    robust: str | None = None,
+    robust_samples: int = 8,
+    robust_reduce: str = "mean",
     **encoding_options: Any,
 ) -> Run:
     """Evolve one fooling image per class, as ``fooling evolve`` does.
@@ -102,8 +107,11 @@ def evolve(
     directory (resumable with ``fooling evolve --resume``); None evolves in memory. The run stops
     at the first of ``until`` (every class at that confidence), ``max_generations``,
     ``max_evaluations`` and ``time_limit`` (seconds); with none, after the original code's
-    generations. ``encoding_options``: the encoding's settings (``mutation_rate``, ``color``,
-    ``coordinates``, ``cppn_config``, ...), as the command's options of the same names.
+    generations. ``robust``: a transformation SPEC (``"shift=2,jpeg=60:95"``, ``"print-photo"``)
+    under which each image is scored ``robust_samples`` times, its fitness the ``robust_reduce``
+    ("mean" or "min") of the views, as ``--robust``. ``encoding_options``: the encoding's
+    settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
+    command's options of the same names.
     """
     if isinstance(target, str):
         target = load_target(target)
@@ -117,8 +125,19 @@ def evolve(
         encoding_config(encoding, target.image_shape, target.options.device, encoding_options)
     )
     cells = select_cells(target.class_names, only_classes)
+    scoring = None
+    if robust is not None:
+        transforms = TransformSpec.parse(robust).for_images(target.image_shape[0])
+        scoring = RobustScoring(transforms, robust_samples, robust_reduce)
     config = RunConfig.for_target(
-        target, built, cells, batch=batch, seed=seed, stop=stop, threshold=threshold
+        target,
+        built,
+        cells,
+        batch=batch,
+        seed=seed,
+        stop=stop,
+        threshold=threshold,
+        robust=scoring,
     )
     if out is not None:
         evolution = Evolution.create(

@@ -58,7 +58,7 @@ class NullEvaluator:
     def __init__(self, encoding: CppnEncoding, num_classes: int, chunk: int) -> None:
         self.encoding, self.num_classes, self.chunk, self.queries = encoding, num_classes, chunk, 0
 
-    def __call__(self, genomes: Any) -> np.ndarray:
+    def __call__(self, genomes: Any, rng: Any = None) -> np.ndarray:
         parts = []
         for index, start in enumerate(range(0, len(genomes), self.chunk)):
             payload = self.encoding.payload(genomes[start : start + self.chunk])

@@ -152,8 +152,9 @@ class RayEvaluator:
         return {"workers": self.workers_alive, "retries": self.retries}
 
     # ------------------------------------------------------------------------ scoring
-    def __call__(self, genomes: Any) -> np.ndarray:
-        """Probabilities ``[N, num_classes]`` of the images ``genomes`` express."""
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Probabilities ``[N, num_classes]`` of the images ``genomes`` express (``rng``, for
+        robust scoring in process, is not used: workers score plain images)."""
         ray = require_ray()
         bounds = chunk_bounds(len(genomes), self.chunk)
         payloads = []

@@ -31,6 +31,7 @@ def _register() -> None:
     from fooling.cli.repetition import repetition
     from fooling.cli.report import report
     from fooling.cli.retrain import retrain
+    from fooling.cli.robustness import robustness
     from fooling.cli.train_target import train_target
     from fooling.cli.transfer import transfer
 
@@ -44,6 +45,7 @@ def _register() -> None:
         transfer,
         ascent,
         repetition,
+        robustness,
     ):
         cli.add_command(command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions, load_target
+from fitness.robust import REDUCTIONS, RobustScoring
 from fooling.cli.errors import USER_ERRORS
 from fooling.cli.options import (
     UNIT,
@@ -29,7 +31,7 @@ from fooling.cli.options import (
     target_options,
     target_options_from,
 )
-from fooling.cli.param_types import FiniteFloat
+from fooling.cli.param_types import FiniteFloat, TransformSpecParam
 from fooling.cli.scoring import make_evaluator, scoring
 
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
@@ -152,6 +154,24 @@ SCORING_OPTIONS = (
     help="CPPN: renderer (auto = GPU if available, else numba).",
 )
 @click.option(
+    "--robust",
+    type=TransformSpecParam(),
+    help="Score each image under random transformations, e.g. "
+    "'shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95' or a preset (print-photo); "
+    "transforms: perspective, crop, scale, rotate, shift, contrast, brightness, color, blur, "
+    "noise, jpeg. See the README.",
+)
+@click.option(
+    "--robust-samples",
+    type=click.IntRange(min=1),
+    help="With --robust: transformed views per image, all scored in one call (default 8).",
+)
+@click.option(
+    "--robust-reduce",
+    type=click.Choice(REDUCTIONS),
+    help="With --robust: an image's fitness is the mean (default) or the minimum over its views.",
+)
+@click.option(
     "--checkpoint-every",
     type=click.IntRange(min=1),
     default=100,
@@ -229,6 +249,21 @@ def stop_from_options(stop_given: dict[str, Any], encoding: str) -> StopConditio
     )
 
 
+#: Transformed views per image when --robust is given without --robust-samples.
+DEFAULT_ROBUST_SAMPLES = 8
+
+
+def robust_from_options(kwargs: dict[str, Any]) -> RobustScoring | None:
+    """``--robust SPEC --robust-samples K --robust-reduce R`` as a :class:`RobustScoring`."""
+    spec, samples, reduce = (kwargs.pop(k) for k in ("robust", "robust_samples", "robust_reduce"))
+    if spec is None:
+        if samples is not None or reduce is not None:
+            given = "--robust-samples" if samples is not None else "--robust-reduce"
+            raise click.UsageError(f"{given} needs --robust SPEC")
+        return None
+    return RobustScoring(spec, samples or DEFAULT_ROBUST_SAMPLES, reduce or "mean")
+
+
 def new_run(
     run_dir: Path,
     kwargs: dict[str, Any],
@@ -237,6 +272,7 @@ def new_run(
     evaluators: Any = None,
 ) -> dict[str, Any]:
     """Validate everything, load the target, then (and only then) create the run directory."""
+    robust = robust_from_options(kwargs)
     options = target_options_from(kwargs)
     stop = stop_from_options(stop_given, kwargs["encoding"])
     if (run_dir / CONFIG_FILE).exists() and not kwargs["overwrite"]:
@@ -246,6 +282,8 @@ def new_run(
         )
     target = load_target(options, progress=progress)
     cells = select_cells(target.class_names, kwargs["only_classes"])
+    if robust is not None:
+        robust = replace(robust, transforms=robust.transforms.for_images(target.image_shape[0]))
     try:
         encoding = build_encoding(
             encoding_config(kwargs["encoding"], target.image_shape, options.device, kwargs)
@@ -265,6 +303,7 @@ def new_run(
         checkpoint_every=kwargs["checkpoint_every"],
         threshold=kwargs["threshold"],
         chunk=kwargs["chunk"],
+        robust=robust,
     )
     evolution = Evolution.create(
         run_dir,

@@ -25,3 +25,22 @@ class FiniteFloat(click.FloatRange):
         if self.min is None and self.max is None:
             return "finite"
         return super()._describe_range()
+
+
+class TransformSpecParam(click.ParamType):
+    """A transformation SPEC (``shift=2,rotate=10,jpeg=60:95``) or a preset name, parsed once
+    here into a :class:`fitness.transforms.TransformSpec`."""
+
+    name = "spec"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 (click's signature)
+        """Parse the SPEC; an unknown transform or an out-of-range value fails the option."""
+        from fitness.errors import TransformSpecError
+        from fitness.transforms import TransformSpec
+
+        if isinstance(value, TransformSpec):
+            return value
+        try:
+            return TransformSpec.parse(str(value))
+        except TransformSpecError as exc:
+            self.fail(str(exc), param, ctx)

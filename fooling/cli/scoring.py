@@ -8,6 +8,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from evolve.config import RunConfig
+from evolve.errors import RunError
 from fooling.studies.study import fixed_threads
 
 
@@ -27,5 +28,15 @@ def scoring(cluster: Any, threads: int | None) -> Iterator[Any]:
 
 
 def make_evaluator(evaluators: Any, encoding: Any, target: Any, config: RunConfig) -> Any:
-    """The run's evaluator: from the Ray factory, or None for the default in-process one."""
-    return None if evaluators is None else evaluators(encoding, target, config.chunk)
+    """The run's evaluator: from the Ray factory, or None for the default in-process one.
+
+    Robust scoring (``--robust``) draws its transformations from the run's generator in this
+    process, so it is not offered on Ray workers: refused before any cluster starts."""
+    if evaluators is None:
+        return None
+    if config.robust is not None:
+        raise RunError(
+            "--robust runs are scored in this process: drop --workers/--ray-address "
+            "(Ray workers do not draw the run's transformations)"
+        )
+    return evaluators(encoding, target, config.chunk)

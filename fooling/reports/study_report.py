@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evolve.errors import RunError
-from fooling.reports import retrain_page
+from fooling.reports import retrain_page, robustness_page
 from fooling.reports.document import IMAGES_DIR, ImageFiles, Report, write_report
 from fooling.studies.retrain import STUDY_FILE, STUDY_FORMAT
+from fooling.studies.robustness import ROBUSTNESS_FORMAT
 from fooling.studies.study import read_json
 
 REPORT_DIR = "report"
@@ -32,6 +33,9 @@ class StudyReport:
 
 STUDY_REPORTS: dict[str, StudyReport] = {
     STUDY_FORMAT: StudyReport(retrain_page.rewrite_text_reports, retrain_page.build_report),
+    ROBUSTNESS_FORMAT: StudyReport(
+        robustness_page.rewrite_text_reports, robustness_page.build_report
+    ),
 }
 
 

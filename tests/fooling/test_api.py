@@ -62,3 +62,15 @@ def test_a_generation_too_large_for_memory_is_refused_before_any_file(tmp_path) 
     with pytest.raises(RunError, match="needs about"):
         fooling.evolve(lenet, batch=10_000_000_000, out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_robust_run_from_the_api_matches_the_cli(fooling_home, tmp_path, capsys) -> None:
+    spec = "shift=2,rotate=10,jpeg=60:95"
+    lenet = fooling.load_target("mnist-lenet", device="cpu")
+    run = fooling.evolve(lenet, batch=20, max_generations=3, seed=3, robust=spec, robust_samples=2)
+    assert run.config.robust["samples"] == 2 and run.summary["target_queries"] == 2 * 4 * 20
+    args = ["--batch", "20", "--max-generations", "3", "--seed", "3", "--device", "cpu", "-q"]
+    main(["evolve", *args, "--robust", spec, "--robust-samples", "2", "--out", str(tmp_path / "c")])
+    np.testing.assert_array_equal(
+        fooling.read_run(tmp_path / "c").archive.fitness, run.archive.fitness
+    )

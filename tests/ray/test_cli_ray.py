@@ -52,6 +52,7 @@ def closed_port() -> int:
     [
         (["--ray-address", f"127.0.0.1:{closed_port()}"], "cannot reach the Ray cluster"),
         (["--workers", "1", "--worker-gpus", "1"], "the Ray cluster has 0"),
+        (["--workers", "1", "--robust", "shift=2"], "--robust runs are scored in this process"),
     ],
 )
 def test_bad_cluster_input_is_one_line(lenet_target, tmp_path, options, fragment) -> None:

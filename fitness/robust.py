@@ -1,0 +1,78 @@
+"""Robust scoring: each image scored under K random transformations, its fitness the mean (or the
+minimum) of the K probabilities.
+
+Like the target's ten crops, the K views of every image are scored in one call, view-major (all
+images' first view, then all second views, ...), and chunked by the target's ``max_batch``. They
+are not part of :class:`fitness.target.Target` itself because they are random: the draws come from
+the caller's generator (the run's, so resume stays exact), and JPEG leaves the device for Pillow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from fitness.errors import TransformSpecError
+from fitness.target import Target
+from fitness.transforms import TransformSpec
+
+#: How the K probabilities of an image become its fitness.
+REDUCTIONS = ("mean", "min")
+
+
+@dataclass(frozen=True)
+class RobustScoring:
+    """``samples`` random views per image under ``transforms``, reduced by ``reduce``."""
+
+    transforms: TransformSpec
+    samples: int = 1
+    reduce: str = "mean"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.samples, int) or isinstance(self.samples, bool) or self.samples < 1:
+            raise TransformSpecError(f"samples must be an integer >= 1, got {self.samples!r}")
+        if self.reduce not in REDUCTIONS:
+            raise TransformSpecError(
+                f"reduce must be one of {', '.join(REDUCTIONS)}, got {self.reduce!r}"
+            )
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RobustScoring:
+        """From config.json's ``robust`` object, checked as the command line checks it."""
+        if not isinstance(data, dict) or set(data) != {"transforms", "samples", "reduce"}:
+            raise TransformSpecError("must be an object with transforms, samples and reduce")
+        return cls(TransformSpec.from_ranges(data["transforms"]), data["samples"], data["reduce"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (config.json)."""
+        return {
+            "transforms": self.transforms.to_dict(),
+            "samples": self.samples,
+            "reduce": self.reduce,
+        }
+
+    def sample_probabilities(
+        self, target: Target, images: Any, rng: np.random.Generator, samples: int | None = None
+    ) -> np.ndarray:
+        """Probabilities ``[samples, N, num_classes]`` of ``samples`` random views of each image
+        (default :attr:`samples`), scored in one call to the target."""
+        samples = self.samples if samples is None else samples
+        views = self.views(images, rng, samples)
+        return target.probabilities(views).reshape(samples, len(views) // samples, -1)
+
+    def views(self, images: Any, rng: np.random.Generator, samples: int) -> torch.Tensor:
+        """``samples`` random views of each image, view-major: view k of image i at k * N + i
+        (float32 ``[samples * N, C, H, W]`` on the images' device)."""
+        x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
+        x = x.to(torch.float32)
+        views = x.repeat(samples, 1, 1, 1)
+        draws = self.transforms.draw(len(views), tuple(x.shape[1:]), rng)
+        return self.transforms.apply(views, draws)
+
+    def probabilities(self, target: Target, images: Any, rng: np.random.Generator) -> np.ndarray:
+        """Fitness ``[N, num_classes]``: per class, the mean (or minimum) over the K views."""
+        per_view = self.sample_probabilities(target, images, rng)
+        return per_view.mean(axis=0) if self.reduce == "mean" else per_view.min(axis=0)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The README's robustness table: standard against --robust runs on MNIST (direct, CPPN) and on an
+# ImageNet target at CPU demo size, each re-scored by `fooling robustness` under held-out draws of
+# the same SPEC and under the print-photo preset. Seed 0 everywhere. Usage:
+#   bash scripts/robustness_runs.sh [OUT_DIR]      (default runs/robustness)
+# Phases: evolve (skipped for runs already finished), then score.
+set -euo pipefail
+OUT=${1:-runs/robustness}
+SPEC="shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95"
+INET=(--target imagenet-efficientnet-lite0 --encoding cppn --only-classes "king penguin,starfish"
+      --batch 16 --initial-population 32 --max-generations 20 --channels-last)
+mkdir -p "$OUT"
+
+evolve() {  # evolve NAME ARGS...: one run, unless it finished already
+    local name=$1; shift
+    if [[ -f "$OUT/$name/archive.json" ]]; then return; fi
+    echo "== $name: uptime before: $(uptime)"
+    fooling evolve --seed 0 --quiet --overwrite --out "$OUT/$name" "$@"
+    echo "== $name: uptime after: $(uptime)"
+}
+
+evolve mnist_direct --until 0.9999
+evolve mnist_direct_robust --until 0.9999 --max-generations 200 --robust "$SPEC" --robust-samples 8
+evolve mnist_cppn --encoding cppn --until 0.9999
+evolve mnist_cppn_robust --encoding cppn --until 0.9999 --max-generations 100 \
+    --robust "$SPEC" --robust-samples 8
+evolve inet_cppn "${INET[@]}"
+evolve inet_cppn_robust "${INET[@]}" --robust "$SPEC" --robust-samples 4
+
+for preset in print-photo "$SPEC"; do
+    name=$([[ $preset == print-photo ]] && echo print_photo || echo spec)
+    echo "== robustness $name: uptime before: $(uptime)"
+    fooling robustness "$OUT"/mnist_direct "$OUT"/mnist_direct_robust "$OUT"/mnist_cppn \
+        "$OUT"/mnist_cppn_robust "$OUT"/inet_cppn "$OUT"/inet_cppn_robust \
+        --transforms "$preset" --samples 100 --seed 1 --overwrite --quiet --out "$OUT/scores_$name"
+    echo "== robustness $name: uptime after: $(uptime)"
+done
