@@ -96,9 +96,8 @@ def predict(
     model: nn.Module, spec: InputSpec, images: np.ndarray, batch_size: int = 1000
 ) -> np.ndarray:
     """Argmax class of each image."""
-    if len(images) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return logits_of(model, spec, images, batch_size).argmax(1).numpy()
+    logits = logits_of(model, spec, images, batch_size)
+    return logits.argmax(1).numpy() if len(logits) else np.zeros(0, dtype=np.int64)
 
 
 def accuracy(model: nn.Module, spec: InputSpec, images: np.ndarray, labels: np.ndarray) -> float:
