@@ -31,7 +31,11 @@ def small_mnist(tmp_path_factory):
     return folder
 
 
-def test_distilled_target_is_trained_recorded_and_usable(small_mnist, tmp_path, capsys):
+def test_distilled_target_is_trained_recorded_and_usable(
+    small_mnist, tmp_path, capsys, monkeypatch
+):
+    # Its own cache, so the session's (which other tests count) holds only what they train.
+    monkeypatch.setenv("FOOLING_HOME", str(tmp_path / "home"))
     weights = tmp_path / "lenet_T5.pt"
     code, stdout, err = run_cli(
         capsys, "train-target", "mnist-lenet", "--data-dir", small_mnist,
@@ -44,6 +48,8 @@ def test_distilled_target_is_trained_recorded_and_usable(small_mnist, tmp_path, 
     assert record["settings"]["distill_temperature"] == 5.0
     assert record["test_size"] == 200 and 0.0 <= record["test_accuracy"] <= 1.0
     assert f"{record['test_accuracy']:.4f}" in stdout
+    cached = sorted(p.name for p in (tmp_path / "home" / "targets").glob("*.pt"))
+    assert len(cached) == 2 and cached[0].endswith("-teacher.pt")  # teacher and student
     # The student is a plain LeNet state dict: evolve takes it as --weights.
     run = tmp_path / "run"
     code, _, err = run_cli(
