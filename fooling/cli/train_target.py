@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from archives.atomic import atomic_write_json
 from fooling.cli.param_types import FiniteFloat
 
 
@@ -25,6 +26,13 @@ from fooling.cli.param_types import FiniteFloat
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
+    "--distill-temperature",
+    type=FiniteFloat(min=0, min_open=True),
+    default=None,
+    help="Defensive distillation (Papernot et al. 2016): train a teacher at temperature T, "
+    "then a student on the teacher's soft labels at T; the student is deployed at T = 1.",
+)
+@click.option(
     "--out",
     "out_file",
     type=click.Path(dir_okay=False),
@@ -38,10 +46,14 @@ def train_target(
     batch_size: int,
     learning_rate: float,
     seed: int,
+    distill_temperature: float | None,
     out_file: str | None,
     quiet: bool,
 ) -> None:
-    """Train a built-in target (cached in $FOOLING_HOME) and report its test accuracy."""
+    """Train a built-in target (cached in $FOOLING_HOME) and report its test accuracy.
+
+    With --out FILE the weights are copied to FILE and the training record to FILE.json.
+    """
     from fitness.builtin import LenetSettings, save_state_dict, trained_lenet
 
     settings = LenetSettings(
@@ -50,14 +62,26 @@ def train_target(
         learning_rate=learning_rate,
         seed=seed,
         data_dir=None if data_dir is None else str(Path(data_dir)),
+        distill_temperature=distill_temperature,
     )
     model, info = trained_lenet(settings, progress=not quiet)
     if out_file:
-        save_state_dict(model, out_file)
-        info = {**info, "copied_to": str(Path(out_file).resolve())}
+        out = Path(out_file)
+        save_state_dict(model, out)
+        info = {**info, "copied_to": str(out.resolve())}
+        # The metadata travels with the copy: which network it is and how well it does.
+        atomic_write_json(out.with_name(out.name + ".json"), info)
+    what = "" if distill_temperature is None else f" (distilled at T={distill_temperature:g})"
     click.echo(
-        f"{name}: test accuracy {info['test_accuracy']:.4f} on {info['test_size']} "
+        f"{name}{what}: test accuracy {info['test_accuracy']:.4f} on {info['test_size']} "
         f"held-out digits ({info['data']}); weights {info['weights']}"
     )
+    if distill_temperature is not None:
+        click.echo(
+            f"  teacher test accuracy {info['teacher_test_accuracy']:.4f}; mean top-1 "
+            f"probability on the test digits at T=1: student "
+            f"{info['student_sharpness']['mean_top1_probability']:.6f}, teacher's soft labels "
+            f"{info['teacher_sharpness_at_T']['mean_top1_probability']:.6f}"
+        )
     if not quiet:
         click.echo(json.dumps(info, indent=2))
