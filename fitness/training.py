@@ -15,10 +15,11 @@ def as_unit_images(images: np.ndarray, spec: InputSpec) -> torch.Tensor:
     array = np.asarray(images)
     if array.ndim == 3:
         array = array[:, None]
+    # torch.tensor copies, so read-only arrays (memory-mapped IDX files) raise no warning.
     if array.dtype == np.uint8:
-        tensor = torch.from_numpy(array).float().div_(255.0)
+        tensor = torch.tensor(array, dtype=torch.float32).div_(255.0)
     else:
-        tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+        tensor = torch.tensor(array, dtype=torch.float32)
     if tuple(tensor.shape[1:]) != spec.shape:
         raise ValueError(f"images have shape {tuple(tensor.shape[1:])}, expected {spec.shape}")
     return tensor
