@@ -14,6 +14,8 @@ from evolve.errors import RunError
 
 CONFIG_FORMAT = "fooling-run"
 CONFIG_VERSION = 1
+#: The commands that write run directories (config.json's ``method``; older files: evolve).
+RUN_METHODS = ("evolve", "ascent")
 
 
 @dataclass
@@ -67,6 +69,8 @@ class RunConfig:
     threshold: float = DEFAULT_THRESHOLD
     # When set, every new elite at or above this confidence is kept in elite_log.npz.
     elite_log_min: float | None = None
+    # The command that wrote the run and is the one to continue it (``fooling METHOD --resume``).
+    method: str = "evolve"
 
     @classmethod
     def for_target(
@@ -146,6 +150,8 @@ class RunConfig:
 
         A hand-edited config.json is read back with the same rules the command line enforces.
         """
+        if self.method not in RUN_METHODS:
+            return f"method: must be one of {', '.join(RUN_METHODS)}, got {self.method!r}"
         names = self.class_names
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             return "class_names: must be a non-empty list of names"
