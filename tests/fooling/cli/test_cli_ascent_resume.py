@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import time
 
 import numpy as np
@@ -168,3 +169,26 @@ def test_bad_resume_is_one_line_and_changes_nothing(tmp_path, capsys, lenet_targ
     code, _, err = run_cli(capsys, "ascent", "--resume", "--steps", "6", "--out", run, *extra)
     assert_one_line_error(code, err, *fragments)
     assert snapshot(run) == before
+
+
+def test_ctrl_c_checkpoints_and_names_the_resume_command(tmp_path, capsys, lenet_target):
+    run = tmp_path / "interrupted"
+    process = spawn_cli("ascent", "--steps", "100000", "--checkpoint-every", "100000", "--out",
+                        run, *COMMON)  # fmt: skip
+    deadline = time.time() + 120
+    while not (run / "metrics.jsonl").exists() or not (run / "metrics.jsonl").read_text():
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert f"fooling ascent --resume --out {run}" in err and "Traceback" not in err
+    state = run_state(run)
+    assert read_metrics(run)[-1]["generation"] == state["generation"]
+    end = state["generation"] + 4
+    code, _, err = run_cli(capsys, "ascent", "--resume", "--steps", end, "--out", run, "-q")
+    assert code == 0, err
+    whole = tmp_path / "whole"
+    code, _, err = run_cli(capsys, "ascent", "--steps", end, "--out", whole, *COMMON)
+    assert code == 0, err
+    assert_same_path(run, whole)
