@@ -45,6 +45,7 @@ def edit_config(run, **changes) -> None:
         ({"stop.until": 1.5}, "stop.until: must be null or a number in [0, 1]"),
         ({"checkpoint_every": 0}, "checkpoint_every: must be an integer >= 1"),
         ({"encoding": []}, "encoding: must be an object with a name"),
+        ({"method": "genetic"}, "method: must be one of evolve, ascent"),
     ],
 )
 def test_a_hand_edited_config_is_one_line_naming_the_field(
