@@ -20,6 +20,7 @@ from evolve.map_elites import RunState
 
 CHECKPOINT_FORMAT = "fooling-checkpoint"
 CHECKPOINT_VERSION = 1
+STATE_ARRAY_PREFIX = "state_"
 
 
 def save_checkpoint(
@@ -28,8 +29,11 @@ def save_checkpoint(
     encoding: Encoding,
     state: RunState,
     extra: dict[str, Any],
+    state_arrays: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Write archive + state atomically. ``extra`` holds JSON-able bookkeeping (e.g. queries)."""
+    """Write archive + state atomically. ``extra`` holds JSON-able bookkeeping (e.g. queries),
+    ``state_arrays`` a run's own arrays (e.g. the images of a gradient ascent), saved in the
+    same file so that a kill can never leave them out of step with the archive."""
     run_state = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -42,18 +46,26 @@ def save_checkpoint(
     }
     arrays = archive.to_arrays(encoding)
     arrays["run_state"] = np.array(json.dumps(run_state))
+    for name, values in (state_arrays or {}).items():
+        arrays[STATE_ARRAY_PREFIX + name] = values
     atomic_save_npz(path, arrays)
 
 
 def load_checkpoint(
     path: Path, encoding: Encoding, config: RunConfig
-) -> tuple[EliteArchive, RunState, dict[str, Any]]:
+) -> tuple[EliteArchive, RunState, dict[str, Any], dict[str, np.ndarray]]:
     """Read a checkpoint written by :func:`save_checkpoint` for the run described by ``config``.
 
-    Restores the encoding's state in place; returns the archive, the run state and the extras.
+    Restores the encoding's state in place; returns the archive, the run state, the extras and
+    the state arrays (names without their prefix).
     """
     try:
         arrays = read_npz(path)
+        state_arrays = {
+            name[len(STATE_ARRAY_PREFIX) :]: arrays.pop(name)
+            for name in list(arrays)
+            if name.startswith(STATE_ARRAY_PREFIX)
+        }
         if "run_state" not in arrays:
             raise ArchiveError("it holds no run state")
         run_state = json.loads(str(arrays.pop("run_state")))
@@ -89,4 +101,4 @@ def load_checkpoint(
         raise RunError(f"checkpoint {path} is corrupt or foreign ({exc})") from None
     known = {"format", "version", "generation", "evaluations", "elapsed_s", "rng", "encoding_state"}
     extra = {key: value for key, value in run_state.items() if key not in known}
-    return archive, state, extra
+    return archive, state, extra, state_arrays

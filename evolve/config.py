@@ -20,6 +20,8 @@ DEFAULT_CHUNK = 256
 
 CONFIG_FORMAT = "fooling-run"
 CONFIG_VERSION = 1
+#: The commands that write run directories (config.json's ``method``; older files: evolve).
+RUN_METHODS = ("evolve", "ascent")
 
 
 @dataclass
@@ -79,6 +81,8 @@ class RunConfig:
     # When set (--robust), images are scored under random transformations
     # (fitness.robust.RobustScoring.to_dict: transforms, samples, reduce).
     robust: dict[str, Any] | None = None
+    # The command that wrote the run and is the one to continue it (``fooling METHOD --resume``).
+    method: str = "evolve"
 
     @classmethod
     def for_target(
@@ -166,6 +170,8 @@ class RunConfig:
 
         A hand-edited config.json is read back with the same rules the command line enforces.
         """
+        if self.method not in RUN_METHODS:
+            return f"method: must be one of {', '.join(RUN_METHODS)}, got {self.method!r}"
         names = self.class_names
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             return "class_names: must be a non-empty list of names"

@@ -27,6 +27,9 @@ ARCHIVE_STATS_FILE = "archive.json"
 ELITE_LOG_FILE = "elite_log.npz"
 PLOT_FILE = "confidence.png"
 GALLERY_DIR = "gallery"
+# Written by ``fooling ascent`` beside the files above (its settings and start images).
+ASCENT_FILE = "ascent.json"
+STARTS_FILE = "starts.npz"
 # What --overwrite removes: only files this tool writes, never anything else in the folder.
 RUN_ARTIFACTS = (
     CONFIG_FILE,
@@ -38,6 +41,8 @@ RUN_ARTIFACTS = (
     ELITE_LOG_FILE,
     PLOT_FILE,
     GALLERY_DIR,
+    ASCENT_FILE,
+    STARTS_FILE,
 )
 
 

@@ -189,9 +189,10 @@ class Evolution:
         record the (possibly new) stop conditions; every read comes before the first write."""
         checkpoint = self.run_dir / CHECKPOINT_FILE
         if checkpoint.exists():
-            self.archive, self.state, extra = load_checkpoint(checkpoint, encoding, config)
+            self.archive, self.state, extra, arrays = load_checkpoint(checkpoint, encoding, config)
             self.target_queries = int(extra.get("target_queries", 0))
             self.reached = extra.get("reached")
+            self.restore_run_state(extra, arrays, checkpoint)
             log_path = self.run_dir / ELITE_LOG_FILE
             if self.elite_logger is not None and log_path.exists():
                 self.elite_logger.log = EliteLog.load(log_path)
@@ -261,14 +262,27 @@ class Evolution:
         atomically."""
         for observer in self.observers:
             observer.saving(self)
+        extra, arrays = self.run_state_to_save()
         save_checkpoint(
             self.run_dir / CHECKPOINT_FILE,
             self.archive,
             self.encoding,
             self.state,
-            {"target_queries": self.queries, "reached": self.reached},
+            {**extra, "target_queries": self.queries, "reached": self.reached},
+            arrays,
         )
         atomic_write_json(self.run_dir / SUMMARY_FILE, self.summary(stop_reason))
+
+    def run_state_to_save(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What a kind of run keeps in its checkpoint beyond the archive and the counters:
+        JSON-able values and arrays (none for evolution; a gradient ascent's images)."""
+        return {}, {}
+
+    def restore_run_state(
+        self, extra: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+    ) -> None:
+        """Take back what :meth:`run_state_to_save` saved (``path``: the checkpoint, to name
+        in errors); raise :class:`RunError` if it is missing or damaged."""
 
     def save_archive(self) -> None:
         """Write the archive and its statistics (archive.npz, archive.json)."""
@@ -394,7 +408,8 @@ class Evolution:
                         raise Interrupted(
                             received[0],
                             f"interrupted at generation {self.state.generation}; checkpoint "
-                            f"saved; continue with: fooling evolve --resume --out {self.run_dir}",
+                            f"saved; continue with: fooling {self.config.method} --resume "
+                            f"--out {self.run_dir}",
                         )
                 self.checkpoint(reason)
                 completed = True

@@ -40,6 +40,7 @@ def run_method(name: str, args: list[str], out: Path) -> dict[str, Any]:
     """Run one method's command into ``out`` and read its figures back."""
     from fooling.cli import main
 
+    load_before = os.getloadavg()
     try:
         main([*args, "--seed", "0", "--out", str(out), "--overwrite", "-q"])
     except SystemExit as exc:
@@ -56,6 +57,9 @@ def run_method(name: str, args: list[str], out: Path) -> dict[str, Any]:
         "backward": reached.get("backward_evaluations", 0) if reached else None,
         "wall_s": reached["elapsed_s"] if reached else summary["elapsed_s"],
         "min_confidence": summary["min_confidence"],
+        # The machine is shared: wall times mean little without the load they were taken at.
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -119,7 +123,7 @@ def main() -> None:
     transfer(rows, args.other, args.out / "transfer")
     picture(rows, args.picture or args.out / "compare.png")
     print(
-        "| method | model calls (images) | backward passes (images) | wall s | "
+        "| method | model calls (images) | backward passes (images) | wall s (1-min load) | "
         "other LeNet: median / >= 0.9999 / top-1 |"
     )
     print("| --- | --- | --- | --- | --- |")
@@ -130,8 +134,9 @@ def main() -> None:
             else f"not reached (min {row['min_confidence']:.4f})"
         )
         backward = f"{row['backward']:,}" if row["reached"] else "-"
+        load = f"{row['load_average_before'][0]:.1f}-{row['load_average_after'][0]:.1f}"
         print(
-            f"| {row['method']} | {calls} | {backward} | {row['wall_s']:.2f} | "
+            f"| {row['method']} | {calls} | {backward} | {row['wall_s']:.2f} (load {load}) | "
             f"{row['transfer_median']:.4f} / {row['transfer_fooled']} of 10 / "
             f"{row['transfer_top1']:.0%} |"
         )

@@ -13,10 +13,20 @@ there, one backward pass; the objective is ``log p(class | x) - l2 * ||model inp
 image moves by ``lr`` along the steepest-ascent direction of ``norm`` (sign of the gradient for
 L-inf, the normalised gradient for L2), is clipped to [0, 1], blurred every ``blur_every`` steps
 when ``blur`` > 0, and projected onto the ``epsilon`` ball around its start when one is given.
+
+A run resumes exactly (``fooling ascent --resume``): the checkpoint holds the continuous images
+beside the archive and counters, and the start images are drawn again from the seed (and checked
+against starts.npz). There is no optimiser state to keep (plain steepest-ascent steps, no
+momentum) and no randomness after the start. A run that stopped after scoring, before its
+gradient step, takes that step first when it is continued, so that it follows the path of a run
+that never stopped.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,9 +35,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from archives import ArchiveError
 from archives.atomic import atomic_save_npz, atomic_write_json
+from archives.elite_archive import read_npz
 from evolve.config import RunConfig, StopConditions
 from evolve.encodings.direct import DirectEncoding
+from evolve.errors import RunError
+from evolve.run_dir import ASCENT_FILE, STARTS_FILE
 from evolve.runner import Evolution
 from fitness.devices import genome_device
 from fitness.target import Target, TargetError
@@ -40,8 +54,9 @@ from fooling.attacks.steps import (
 )
 
 STARTS = ("noise", "zeros", "test-images")
-ASCENT_FILE = "ascent.json"
-STARTS_FILE = "starts.npz"
+#: Image-sized arrays in a checkpoint (``evolve.checkpoint``'s state arrays).
+IMAGES_STATE = "ascent_images"
+PASSES = ("forward_calls", "backward_calls", "backward_evaluations")
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,23 @@ class AscentSettings:
         if not self.lr > 0 or self.l2 < 0 or self.blur < 0 or self.blur_every < 1:
             return "--lr must be > 0, --l2 and --blur >= 0, --blur-every >= 1"
         return None
+
+
+def read_settings(path: Path) -> AscentSettings:
+    """The settings an ascent.json holds; :class:`RunError` naming the file and the problem."""
+    if not path.is_file():
+        raise RunError(f"{path.parent} has no {path.name}: not a fooling ascent run")
+    try:
+        settings = AscentSettings(**json.loads(path.read_text(encoding="utf-8"))["settings"])
+        numbers = (settings.lr, settings.l2, settings.blur, settings.epsilon or 0.0)
+        if not all(isinstance(n, int | float) and math.isfinite(n) for n in numbers):
+            raise ValueError("lr, l2, blur and epsilon must be finite numbers")
+        problem = settings.problem()
+    except (OSError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+    if problem is not None:
+        raise RunError(f"{path}: {problem}")
+    return settings
 
 
 @dataclass(frozen=True)
@@ -163,20 +195,100 @@ class AscentRun(Evolution):
             checkpoint_every=checkpoint_every,
             threshold=threshold,
         )
+        config.method = "ascent"
         starts = start_images(settings, target, cells, np.random.default_rng(seed))
         run = cls.create(run_dir, config, target, encoding, overwrite=overwrite, progress=progress)
-        run.settings, run.starts = settings, starts
-        run.cells = np.arange(len(cells))
-        run.classes = torch.as_tensor(cells, device=target.device)
-        run.origin = torch.as_tensor(starts.images, device=target.device)
-        run.images = run.origin.clone()
-        run.passes = {"forward_calls": 0, "backward_calls": 0, "backward_evaluations": 0}
+        run._begin(settings, starts)
         atomic_write_json(run.run_dir / ASCENT_FILE, {"settings": asdict(settings)})
         arrays = {"images": np.rint(starts.images * 255.0).astype(np.uint8)}
         if starts.labels is not None and starts.indices is not None:
             arrays.update({"labels": starts.labels, "indices": starts.indices})
         atomic_save_npz(run.run_dir / STARTS_FILE, arrays)
         return run
+
+    def _begin(self, settings: AscentSettings, starts: StartImages) -> None:
+        """Every image at its start, no pass made yet."""
+        self.settings, self.starts = settings, starts
+        self.cells = np.arange(len(self.config.cell_classes))
+        self.classes = torch.as_tensor(self.config.cell_classes, device=self.target.device)
+        self.origin = torch.as_tensor(starts.images, device=self.target.device)
+        self.images = self.origin.clone()
+        self.passes = dict.fromkeys(PASSES, 0)
+        self.moved_at = -1  # the step after whose scoring the images last moved
+        self.pending_move = False  # a continued run that stopped before its gradient step
+
+    # ------------------------------------------------------------------------------ resuming
+    def _restore(self, config: RunConfig, encoding: Any) -> None:
+        """Read ascent.json, draw the start images again from the seed (they must be those in
+        starts.npz), then restore the archive, counters and images from the checkpoint."""
+        settings = read_settings(self.run_dir / ASCENT_FILE)
+        starts = start_images(
+            settings, self.target, list(config.cell_classes), np.random.default_rng(config.seed)
+        )
+        path = self.run_dir / STARTS_FILE
+        try:
+            saved = read_npz(path)
+        except ArchiveError as exc:
+            raise RunError(str(exc)) from None
+        eight_bit = np.rint(starts.images * 255.0).astype(np.uint8)
+        if not np.array_equal(saved.get("images"), eight_bit):
+            raise RunError(
+                f"{path}: the run's start images differ from those its seed and test images "
+                "give now (were --test-dir's files changed?)"
+            )
+        self._begin(settings, starts)
+        super()._restore(config, encoding)
+
+    def run_state_to_save(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The pass counts, whether the images took the last step's move, and the images."""
+        moved = self.moved_at == self.state.generation and not self.pending_move
+        return (
+            {"ascent": {**self.passes, "moved": moved}},
+            {IMAGES_STATE: self.images.detach().cpu().numpy()},
+        )
+
+    def restore_run_state(
+        self, extra: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+    ) -> None:
+        """Take back the images and pass counts (:meth:`run_state_to_save`), checked."""
+        saved, images = extra.get("ascent"), arrays.get(IMAGES_STATE)
+        if not isinstance(saved, dict) or images is None:
+            raise RunError(
+                f"checkpoint {path} holds no ascent state (written before ascent runs could "
+                "resume): start the run again with --overwrite"
+            )
+        counts = [saved.get(name) for name in PASSES]
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise RunError(f"checkpoint {path}: ascent pass counts must be integers >= 0")
+        if not isinstance(saved.get("moved"), bool):
+            raise RunError(f"checkpoint {path}: ascent.moved must be true or false")
+        shape = tuple(self.images.shape)
+        if images.shape != shape or images.dtype != np.float32:
+            raise RunError(f"checkpoint {path}: ascent images must be float32 of shape {shape}")
+        if not (np.isfinite(images).all() and images.min() >= 0.0 and images.max() <= 1.0):
+            raise RunError(f"checkpoint {path}: ascent images must lie in [0, 1]")
+        self.images = torch.as_tensor(images, device=self.target.device)
+        self.passes = dict(zip(PASSES, counts, strict=True))
+        self.moved_at = self.state.generation if saved["moved"] else -1
+        self.pending_move = not saved["moved"]
+
+    def _run(self) -> dict[str, Any]:
+        if self.pending_move and self.stop_reason() is None:
+            self._catch_up()
+        return super()._run()
+
+    def _catch_up(self) -> None:
+        """The gradient step the last process did not take because the run stopped after
+        scoring: taken now, before the next step, so that a continued run follows the path of
+        an uninterrupted one. Its forward and backward pass count like any other."""
+        started = time.perf_counter()
+        codes = eight_bit_codes(self.images, self._origin_if_bounded())
+        _, gradient_of = self._score(codes, with_gradient=True)
+        if gradient_of is not None:  # always, with with_gradient=True
+            self._move(gradient_of(), self.state.generation)
+        self.state.evaluations += len(self.cells)
+        self.state.elapsed_s += time.perf_counter() - started
+        self.pending_move = False
 
     # ------------------------------------------------------------------------------ one step
     def _origin_if_bounded(self) -> torch.Tensor | None:
@@ -270,6 +382,7 @@ class AscentRun(Evolution):
         if settings.epsilon is not None:
             images = project(images, self.origin, settings.epsilon, settings.norm)
         self.images = images
+        self.moved_at = step
 
     # ------------------------------------------------------------------------------ reporting
     def metrics_record(self) -> dict[str, Any]:

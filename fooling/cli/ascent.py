@@ -9,11 +9,17 @@ from typing import Any
 import click
 
 from evolve.config import DEFAULT_THRESHOLD, StopConditions
-from evolve.errors import Interrupted, RunError
+from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
 from fooling.attacks.steps import NORMS
 from fooling.cli.options import UNIT, select_cells, target_options, target_options_from
 from fooling.cli.param_types import FiniteFloat
+from fooling.cli.resume import load_for_resume, refuse_other_options
+
+#: The options that may change on --resume: when the run stops.
+STOP_OPTIONS = ("steps", "until", "time_limit")
+DEFAULT_STEPS = 1000
+DEFAULT_LR = 0.01
 
 
 @click.command()
@@ -34,17 +40,16 @@ from fooling.cli.param_types import FiniteFloat
 @click.option(
     "--steps",
     type=click.IntRange(min=0),
-    default=1000,
+    default=DEFAULT_STEPS,
     show_default=True,
     help="Gradient steps at most (1 with --epsilon: FGSM).",
 )
 @click.option(
     "--lr",
     type=FiniteFloat(min=0, min_open=True),
-    default=0.01,
-    show_default=True,
     help="Step length in pixel units ([0, 1]): every pixel moves by lr (linf), or the "
-    "image by an L2 distance of lr (l2).",
+    "image by an L2 distance of lr (l2). Default 0.01; with --epsilon, 2.5 * EPS / --steps, "
+    "at most EPS (Madry et al.'s PGD rule; --steps 1 is then FGSM's step of EPS).",
 )
 @click.option(
     "--norm",
@@ -99,25 +104,73 @@ from fooling.cli.param_types import FiniteFloat
 @click.option(
     "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory."
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out from its checkpoint (only --steps, --until and "
+    "--time-limit may be given; they replace the stored ones).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def ascent(**kwargs: Any) -> None:
+@click.pass_context
+def ascent(ctx: click.Context, **kwargs: Any) -> None:
     """Gradient ascent on each class's log-probability, one image per class in one batch.
 
     From --start test-images with --epsilon it is targeted PGD (with --steps 1, FGSM). Writes
     a run directory like evolve's (config.json, metrics.jsonl per step, summary.json with the
     forward and backward passes, archive.npz) plus ascent.json and starts.npz; gallery, plot
-    and transfer work on it.
+    and transfer work on it. Ctrl-C checkpoints; --resume continues exactly where it stopped.
     """
-    from fitness.loading import load_target
-    from fooling.attacks.ascent import AscentRun, AscentSettings
+    from fooling.attacks.ascent import AscentRun
 
     run_dir = Path(kwargs.pop("run_dir"))
     progress = not kwargs.pop("quiet")
+    if kwargs.pop("resume"):
+        refuse_other_options(ctx, {*STOP_OPTIONS, "resume", "run_dir", "quiet", "overwrite"})
+        if kwargs["overwrite"]:
+            raise click.UsageError("--resume and --overwrite exclude each other")
+        config, target, encoding = load_for_resume(run_dir, "ascent", progress)
+        given = {
+            name: kwargs[name]
+            for name in STOP_OPTIONS
+            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        }
+        if given:  # as evolve: the stop options given replace the stored ones as a whole
+            config.stop = stop_conditions(kwargs["steps"], kwargs["time_limit"], given.get("until"))
+        if "until" in given:
+            config.threshold = given["until"]
+        run = AscentRun.resume(run_dir, config, target, encoding, progress=progress)
+    else:
+        run = new_run(run_dir, kwargs, progress)
+    report(run.run(), run_dir)
+
+
+def stop_conditions(steps: int, time_limit: float | None, until: float | None) -> StopConditions:
+    """When an ascent stops: after ``steps``, ``time_limit`` seconds or at ``until``."""
+    return StopConditions(max_generations=steps, time_limit_s=time_limit, until=until)
+
+
+def step_length(lr: float | None, epsilon: float | None, steps: int) -> float:
+    """The --lr asked for, else the default: 0.01 for a free ascent; for PGD, Madry et al.'s
+    2.5 * epsilon / steps (enough to cross the ball from any point of it within the budget),
+    at most epsilon, so that one step is FGSM's. An epsilon of 0 falls back to 0.01 (no step
+    leaves the start then anyway)."""
+    if lr is not None:
+        return lr
+    if epsilon is None or epsilon == 0:
+        return DEFAULT_LR
+    return min(epsilon, 2.5 * epsilon / max(steps, 1))
+
+
+def new_run(run_dir: Path, kwargs: dict[str, Any], progress: bool) -> Any:
+    """Check the settings, load the target, then (and only then) create the run directory."""
+    from fitness.loading import load_target
+    from fooling.attacks.ascent import AscentRun, AscentSettings
+
     options = target_options_from(kwargs)
     settings = AscentSettings(
         start=kwargs["start"],
-        lr=kwargs["lr"],
+        lr=step_length(kwargs["lr"], kwargs["epsilon"], kwargs["steps"]),
         norm=kwargs["norm"],
         l2=kwargs["l2"],
         blur=kwargs["blur"],
@@ -129,32 +182,27 @@ def ascent(**kwargs: Any) -> None:
     if problem is not None:
         raise click.UsageError(problem)
     if (run_dir / CONFIG_FILE).exists() and not kwargs["overwrite"]:
-        raise RunError(f"{run_dir} already holds a run; use --overwrite to start again")
+        raise RunError(
+            f"{run_dir} already holds a run; use --resume to continue it or --overwrite to "
+            "start again"
+        )
     target = load_target(options, progress=progress)
-    run = AscentRun.start(
+    return AscentRun.start(
         run_dir,
         target,
         settings,
         cells=select_cells(target.class_names, kwargs["only_classes"]),
         seed=kwargs["seed"],
-        stop=StopConditions(
-            max_generations=kwargs["steps"],
-            time_limit_s=kwargs["time_limit"],
-            until=kwargs["until"],
-        ),
+        stop=stop_conditions(kwargs["steps"], kwargs["time_limit"], kwargs["until"]),
         threshold=kwargs["until"] if kwargs["until"] is not None else kwargs["threshold"],
         checkpoint_every=kwargs["checkpoint_every"],
         overwrite=kwargs["overwrite"],
         progress=progress,
     )
-    try:
-        summary = run.run()
-    except Interrupted as exc:  # evolve's message offers a --resume, which an ascent has not
-        raise Interrupted(
-            exc.signum,
-            f"interrupted at step {run.state.generation}; the best images so far are in "
-            f"{run_dir}/archive.npz (an ascent does not resume: run it again)",
-        ) from None
+
+
+def report(summary: dict[str, Any], run_dir: Path) -> None:
+    """A short human summary; summary.json holds the full one."""
     best, reached = summary["best_confidence"], summary["all_at_threshold"]
     click.echo(
         f"{summary['classes_at_threshold']}/{len(best)} classes >= {summary['threshold']} after "

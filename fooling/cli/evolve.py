@@ -19,7 +19,7 @@ from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
-from fitness.loading import TargetOptions, load_target
+from fitness.loading import load_target
 from fitness.robust import REDUCTIONS, RobustScoring
 from fooling.cli.errors import USER_ERRORS
 from fooling.cli.options import (
@@ -32,6 +32,7 @@ from fooling.cli.options import (
     target_options_from,
 )
 from fooling.cli.param_types import FiniteFloat, TransformSpecParam
+from fooling.cli.resume import load_for_resume, refuse_other_options
 from fooling.cli.scoring import make_evaluator, scoring
 
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
@@ -216,18 +217,9 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
     }
     if kwargs.pop("resume"):
-        allowed = {*STOP_OPTIONS, *SCORING_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
-        extra = [
-            name
-            for name in ctx.params
-            if name not in allowed
-            and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-        ]
-        if extra:
-            raise click.UsageError(
-                f"--{extra[0].replace('_', '-')} cannot change on --resume "
-                "(only --until and the --max-*/--time-limit limits can)"
-            )
+        refuse_other_options(
+            ctx, {*STOP_OPTIONS, *SCORING_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
+        )
         if kwargs["overwrite"]:
             raise click.UsageError("--resume and --overwrite exclude each other")
         with scoring(cluster, threads) as evaluators:
@@ -320,21 +312,14 @@ def new_run(
 def resume_run(
     run_dir: Path, stop_given: dict[str, Any], progress: bool, evaluators: Any = None
 ) -> dict[str, Any]:
-    """Continue a run from its own config.json and checkpoint."""
-    config = RunConfig.load(run_dir / CONFIG_FILE)
+    """Continue a run from its own config.json and checkpoint (one `fooling evolve` wrote)."""
+    config, target, encoding = load_for_resume(run_dir, "evolve", progress)
     if stop_given:
         # Stop options given on --resume replace the stored ones as a whole, with a new run's
         # defaults: "--max-generations 2000" must continue a run that had met its --until.
         config.stop = stop_from_options(stop_given, config.encoding.get("name", "direct"))
     if "until" in stop_given:
         config.threshold = stop_given["until"]
-    target = load_target(TargetOptions.from_dict(config.target), progress=progress)
-    try:
-        encoding = build_encoding(config.encoding)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, USER_ERRORS):
-            raise
-        raise RunError(f"{run_dir / CONFIG_FILE} has a bad encoding: {exc}") from None
     evaluator = make_evaluator(evaluators, encoding, target, config)
     return Evolution.resume(
         run_dir, config, target, encoding, progress=progress, evaluator=evaluator

@@ -77,3 +77,25 @@ def test_negative_epsilon_is_one_line(tmp_path, capsys):
     code, _, err = run_cli(capsys, "ascent", "--epsilon", "0.1", "--out", run_dir)
     assert_one_line_error(code, err, "--start test-images")
     assert not run_dir.exists()
+
+
+def test_default_step_is_madrys_rule_and_fgsm_steps_by_epsilon(lenet_target, tmp_path, capsys):
+    from evolve.checkpoint import STATE_ARRAY_PREFIX
+    from fooling.cli.ascent import step_length
+
+    assert step_length(None, None, 1000) == 0.01
+    assert step_length(None, 0.3, 500) == pytest.approx(2.5 * 0.3 / 500)
+    assert step_length(None, 0.2, 1) == step_length(None, 0.2, 2) == 0.2  # never beyond EPS
+    assert step_length(0.05, 0.2, 1) == 0.05  # asked for: kept
+    run_dir = tmp_path / "fgsm"
+    code, _, err = run_cli(
+        capsys, "ascent", "--start", "test-images", "--epsilon", "0.2", "--steps", "1",
+        "--out", run_dir, "-q",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((run_dir / "ascent.json").read_text())["settings"]["lr"] == 0.2
+    starts = read_npz(run_dir / "starts.npz")["images"].astype(np.float32) / np.float32(255.0)
+    moved = read_npz(run_dir / "checkpoint.npz")[STATE_ARRAY_PREFIX + "ascent_images"]
+    change = np.abs(moved - starts).reshape(len(moved), -1)
+    # One sign step of EPS, clipped to [0, 1]: every image moves some pixel by exactly EPS.
+    np.testing.assert_allclose(change.max(axis=1), 0.2, rtol=1e-6)

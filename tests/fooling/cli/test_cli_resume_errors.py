@@ -46,6 +46,7 @@ def edit_config(run, **changes) -> None:
         ({"checkpoint_every": 0}, "checkpoint_every: must be an integer >= 1"),
         ({"chunk": 0}, "chunk: must be null or an integer >= 1"),
         ({"encoding": []}, "encoding: must be an object with a name"),
+        ({"method": "genetic"}, "method: must be one of evolve, ascent"),
     ],
 )
 def test_a_hand_edited_config_is_one_line_naming_the_field(
