@@ -4,12 +4,12 @@ and detection.json (settings, the summary and the real images' score quantiles).
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 from typing import Any
 
 from archives.atomic import atomic_write_bytes, atomic_write_json
+from fooling.reports.tables import write_csv
 from fooling.studies.detection import DEPLOYED_FPR, DETECTORS, TPR
 
 CSV_FILE = "detection.csv"
@@ -31,16 +31,6 @@ CSV_COLUMNS = (
     "top1_class",
     *(f"{detector}_slips_through" for detector in DETECTORS),
 )
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """One row per fooling image, scores with all their digits (log-MSP keeps saturated ones)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: row[key] for key in CSV_COLUMNS})
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 def findings(result: dict[str, Any]) -> list[str]:
@@ -149,7 +139,7 @@ def write_detection_report(
 ) -> list[Path]:
     """Write the four files into ``out_dir`` (created); return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(out_dir / CSV_FILE, result["images"])
+    write_csv(out_dir / CSV_FILE, result["images"], CSV_COLUMNS)
     write_markdown(out_dir / MARKDOWN_FILE, result, target, run_dirs)
     write_roc(out_dir / ROC_FILE, result)
     atomic_write_json(

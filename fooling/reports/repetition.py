@@ -3,15 +3,14 @@ removal, random control) and repetition.json (the settings and the medians)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from archives.atomic import atomic_write_bytes, atomic_write_json
+from archives.atomic import atomic_write_json
 from archives.export import to_uint8, write_grid
+from fooling.reports.tables import write_csv
 
 CSV_FILE = "repetition.csv"
 GRID_FILE = "repetition.png"
@@ -57,12 +56,7 @@ def write_repetition_report(
 ) -> dict[str, Any]:
     """Write the three files into ``out_dir`` (created); return the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: "" if row[key] is None else row[key] for key in CSV_COLUMNS})
-    atomic_write_bytes(out_dir / CSV_FILE, buffer.getvalue().encode("utf-8"))
+    write_csv(out_dir / CSV_FILE, rows, CSV_COLUMNS)
     summary = summarise(rows)
     found = [row for row in rows if row["repetition"]][:GRID_ROWS]
     if found:

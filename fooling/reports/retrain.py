@@ -8,7 +8,6 @@ several studies (e.g. one per encoding) in one figure.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from archives.atomic import atomic_write_bytes
+from fooling.reports.tables import write_csv
 
 PAPER_NOTE = (
     "Paper (Nguyen, Yosinski & Clune 2015, MNIST, 15 iterations): evolution still produced "
@@ -89,18 +89,6 @@ def phase_totals(state: dict[str, Any]) -> dict[str, float]:
         + state.get("report_s", 0.0),
         "total_wall": float(sum(state.get("sessions", []))),
     }
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Rows with the union of their keys as columns (first-seen order)."""
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(key for key in row if key not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 def fmt(value: Any, spec: str = ".4f", missing: str = "–") -> str:

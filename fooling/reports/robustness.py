@@ -5,8 +5,6 @@ per run and a comparison of the runs), robustness.json (settings and per-run sum
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import numpy as np
 
 from archives.atomic import atomic_write_bytes, atomic_write_json
 from archives.export import to_uint8, write_grid
+from fooling.reports.tables import write_csv
 from fooling.studies.retrain import STUDY_FILE
 from fooling.studies.robustness import ROBUSTNESS_FORMAT
 
@@ -40,16 +39,6 @@ CSV_COLUMNS = (
     "threshold",
     "share_ge_threshold",
 )
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """One row per (run, class), confidences with all their digits."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: row[key] for key in CSV_COLUMNS})
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 def _count(value: Any) -> str:
@@ -134,7 +123,7 @@ def write_robustness_report(
     """Write the CSV, the markdown, the JSON and a grid per run into ``out_dir`` (created)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / CSV_FILE, out_dir / MARKDOWN_FILE, out_dir / JSON_FILE]
-    write_csv(written[0], rows)
+    write_csv(written[0], rows, CSV_COLUMNS)
     atomic_write_bytes(written[1], markdown(rows, summaries, settings).encode("utf-8"))
     atomic_write_json(written[2], {**settings, "runs": summaries})
     # study.json names the kind of study, so ``fooling report DIR [--html]`` works on it.

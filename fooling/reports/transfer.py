@@ -4,7 +4,6 @@ transfer.json (settings and the matrix)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from archives.atomic import atomic_write_bytes, atomic_write_json
+from fooling.reports.tables import write_csv
 
 CSV_FILE = "transfer.csv"
 MARKDOWN_FILE = "transfer.md"
@@ -31,16 +31,6 @@ CSV_COLUMNS = (
     "top1_confidence",
     "top1_is_evolved",
 )
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """One row per (run, class, target), confidences with all their digits."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: row[key] for key in CSV_COLUMNS})
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 def _matrix(summary: list[dict[str, Any]], key: str) -> tuple[list[str], list[str], np.ndarray]:
@@ -161,7 +151,7 @@ def write_transfer_report(
 ) -> list[Path]:
     """Write the four files into ``out_dir`` (created); return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(out_dir / CSV_FILE, rows)
+    write_csv(out_dir / CSV_FILE, rows, CSV_COLUMNS)
     write_markdown(out_dir / MARKDOWN_FILE, summary, threshold, run_dirs)
     write_heatmap(out_dir / HEATMAP_FILE, summary, threshold)
     atomic_write_json(
