@@ -192,6 +192,21 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
         )
         if class_names is None:
             class_names = [str(i) for i in range(_probe_output_size(model, spec))]
+    target = target_from_options(model, spec, class_names, options, device)
+    _probe(target)
+    warn_if_untrained(options)
+    return target
+
+
+def target_from_options(
+    model: torch.nn.Module,
+    spec: InputSpec,
+    class_names: list[str],
+    options: TargetOptions,
+    device: str,
+) -> Target:
+    """A :class:`Target` around ``model`` scoring as ``options`` say, remembering them (for
+    config.json and for replicas built elsewhere from the same options)."""
     target = Target(
         model,
         spec,
@@ -206,8 +221,6 @@ def load_target(options: TargetOptions, *, progress: bool = True) -> Target:
         channels_last=options.channels_last,
     )
     target.options = options
-    _probe(target)
-    warn_if_untrained(options)
     return target
 
 

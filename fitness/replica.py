@@ -12,7 +12,7 @@ import torch
 from fitness.builtin import LENET_SPEC, lenet_class_names
 from fitness.imagenet import IMAGENET_TARGETS, efficientnet_lite
 from fitness.lenet import LeNet
-from fitness.loading import TargetOptions, user_model
+from fitness.loading import TargetOptions, target_from_options, user_model
 from fitness.target import InputSpec, Target, TargetError
 
 
@@ -58,20 +58,7 @@ def build_replica(spec: ReplicaSpec, weights: dict[str, torch.Tensor], device: s
         model.load_state_dict(weights)
     except Exception as exc:  # the worker's files or packages differ from the driver's
         raise TargetError(f"the worker cannot load the driver's weights: {exc}") from None
-    target = Target(
-        model,
-        input_spec,
-        spec.class_names,
-        device=device,
-        max_batch=options.max_batch,
-        outputs=options.outputs,
-        name=options.target,
-        image_size=options.image_size,
-        crops=options.crops,
-        precision=options.precision,
-        channels_last=options.channels_last,
-    )
+    target = target_from_options(model, input_spec, spec.class_names, options, device)
     if target.fingerprint != spec.fingerprint:
         raise TargetError("the worker's replica of the target differs from the driver's")
-    target.options = options
     return target
