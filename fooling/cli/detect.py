@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from evolve.errors import RunError
+from fooling.cli.options import rescore_options
 
 
 @click.command()
@@ -27,14 +28,7 @@ from evolve.errors import RunError
     "of images (sub-folders included).",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option(
-    "--max-batch",
-    type=click.IntRange(min=1),
-    default=1024,
-    show_default=True,
-    help="Largest number of model inputs in one forward pass.",
-)
+@rescore_options
 @click.option("--overwrite", is_flag=True, help="Replace the detection files of an earlier call.")
 @click.option("--quiet", "-q", is_flag=True)
 def detect(

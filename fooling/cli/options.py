@@ -291,6 +291,25 @@ def ray_options(func: Any) -> Any:
     return apply_options(func, RAY_OPTIONS)
 
 
+#: ``--device`` and ``--max-batch`` of the commands that re-score saved images (transfer, detect,
+#: robustness).
+RESCORE_OPTIONS = [
+    click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N."),
+    click.option(
+        "--max-batch",
+        type=click.IntRange(min=1),
+        default=1024,
+        show_default=True,
+        help="Largest number of model inputs in one forward pass.",
+    ),
+]
+
+
+def rescore_options(func: Any) -> Any:
+    """Decorate a command with :data:`RESCORE_OPTIONS`."""
+    return apply_options(func, RESCORE_OPTIONS)
+
+
 def cluster_settings_from(kwargs: dict[str, Any]) -> Any:
     """Pop the Ray options: :class:`evolve.distributed.cluster.ClusterSettings`, or None to
     score in this process (neither --workers nor --ray-address given)."""

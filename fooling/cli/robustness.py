@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from evolve.errors import RunError
-from fooling.cli.options import UNIT
+from fooling.cli.options import UNIT, rescore_options
 from fooling.cli.param_types import TransformSpecParam
 
 
@@ -43,14 +43,7 @@ from fooling.cli.param_types import TransformSpecParam
     help="Confidence counted as fooled (default: each run's own threshold).",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option(
-    "--max-batch",
-    type=click.IntRange(min=1),
-    default=1024,
-    show_default=True,
-    help="Largest number of model inputs in one forward pass.",
-)
+@rescore_options
 @click.option("--overwrite", is_flag=True, help="Replace the files of an earlier call.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def robustness(run_dirs: tuple[str, ...], out_dir: str, **kwargs: Any) -> None:

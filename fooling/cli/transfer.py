@@ -8,7 +8,7 @@ import click
 
 from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
-from fooling.cli.options import UNIT
+from fooling.cli.options import UNIT, rescore_options
 
 
 @click.command()
@@ -30,14 +30,7 @@ from fooling.cli.options import UNIT
     show_default=True,
     help="Confidence counted as fooled.",
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option(
-    "--max-batch",
-    type=click.IntRange(min=1),
-    default=1024,
-    show_default=True,
-    help="Largest number of model inputs in one forward pass.",
-)
+@rescore_options
 @click.option("--overwrite", is_flag=True, help="Replace the transfer files of an earlier call.")
 @click.option("--quiet", "-q", is_flag=True)
 def transfer(
