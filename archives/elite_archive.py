@@ -169,6 +169,18 @@ class EliteArchive:
             )
         return replaced
 
+    def rescore(self, cells: np.ndarray, probabilities: np.ndarray) -> None:
+        """Give the elites of ``cells`` new scores (``probabilities`` row ``i`` for ``cells[i]``,
+        e.g. under fresh random views); which image holds each cell does not change."""
+        cells = np.asarray(cells, dtype=np.int64)
+        probabilities = np.asarray(probabilities)
+        if probabilities.shape != (len(cells), len(self.class_names)):
+            raise ValueError("need one probability row per cell")
+        if not self.occupied[cells].all():
+            raise ValueError("only occupied cells can be rescored")
+        self._fitness[cells] = probabilities[np.arange(len(cells)), self.cell_classes[cells]]
+        self._probabilities[cells] = probabilities
+
     def _replace(
         self,
         cells: np.ndarray,

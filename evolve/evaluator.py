@@ -73,6 +73,15 @@ class LocalEvaluator:
         """Images the target has scored."""
         return self.target.queries
 
+    @property
+    def rescores_elites(self) -> bool:
+        """Whether the elites are scored again each generation: robust fitness under random
+        views with ``elites="rescore"`` (identity views are not random: nothing to rescore)."""
+        robust = self.robust
+        return (
+            robust is not None and robust.elites == "rescore" and not robust.transforms.is_identity
+        )
+
     def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
         """Probabilities of the images ``genomes`` express, scored chunk by chunk (robust: their
         reduced views, all drawn at once and scored in chunks of the target's --max-batch, so

@@ -65,4 +65,14 @@ def step(
     parents = archive.sample_elites(batch, state.rng)
     state.generation += 1
     children = encoding.vary(parents, state.rng, state.generation)
+    if getattr(evaluator, "rescores_elites", False):
+        rescore_elites(state, evaluator, archive)
     return evaluate_and_insert(state, evaluator, archive, children)
+
+
+def rescore_elites(state: RunState, evaluator: Evaluator, archive: EliteArchive) -> None:
+    """Score every elite again (fresh random views) and let it keep that score, so that children
+    compete with an elite's typical score, not the luckiest one it entered with."""
+    cells = np.flatnonzero(archive.occupied)
+    if cells.size:
+        archive.rescore(cells, evaluator(archive.genomes[cells], state.rng))

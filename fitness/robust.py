@@ -21,6 +21,11 @@ from fitness.transforms import TransformSpec
 
 #: How the K probabilities of an image become its fitness.
 REDUCTIONS = ("mean", "min")
+#: What happens to the elites' scores each generation: ``rescore`` scores every elite again
+#: under fresh views and keeps that score, ``keep`` keeps the score an elite entered with. With a
+#: noisy fitness, ``keep`` lets each cell hold its luckiest score, which children must then beat
+#: (the winner's curse); ``rescore`` costs one more image per occupied cell and generation.
+ELITE_POLICIES = ("rescore", "keep")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class RobustScoring:
     transforms: TransformSpec
     samples: int = 1
     reduce: str = "mean"
+    elites: str = "rescore"
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or isinstance(self.samples, bool) or self.samples < 1:
@@ -38,13 +44,26 @@ class RobustScoring:
             raise TransformSpecError(
                 f"reduce must be one of {', '.join(REDUCTIONS)}, got {self.reduce!r}"
             )
+        if self.elites not in ELITE_POLICIES:
+            raise TransformSpecError(
+                f"elites must be one of {', '.join(ELITE_POLICIES)}, got {self.elites!r}"
+            )
 
     @classmethod
     def from_dict(cls, data: Any) -> RobustScoring:
-        """From config.json's ``robust`` object, checked as the command line checks it."""
-        if not isinstance(data, dict) or set(data) != {"transforms", "samples", "reduce"}:
-            raise TransformSpecError("must be an object with transforms, samples and reduce")
-        return cls(TransformSpec.from_ranges(data["transforms"]), data["samples"], data["reduce"])
+        """From config.json's ``robust`` object, checked as the command line checks it (runs
+        made before ``elites`` existed kept their elites' scores: ``keep``)."""
+        keys = {"transforms", "samples", "reduce"}
+        if not isinstance(data, dict) or set(data) - {"elites"} != keys:
+            raise TransformSpecError(
+                "must be an object with transforms, samples, reduce and elites"
+            )
+        return cls(
+            TransformSpec.from_ranges(data["transforms"]),
+            data["samples"],
+            data["reduce"],
+            data.get("elites", "keep"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (config.json)."""
@@ -52,6 +71,7 @@ class RobustScoring:
             "transforms": self.transforms.to_dict(),
             "samples": self.samples,
             "reduce": self.reduce,
+            "elites": self.elites,
         }
 
     def sample_probabilities(

@@ -99,6 +99,7 @@ def evolve(
     robust: str | None = None,
     robust_samples: int = 8,
     robust_reduce: str = "mean",
+    robust_elites: str = "rescore",
     **encoding_options: Any,
 ) -> Run:
     """Evolve one fooling image per class, as ``fooling evolve`` does.
@@ -109,7 +110,8 @@ def evolve(
     ``max_evaluations`` and ``time_limit`` (seconds); with none, after the original code's
     generations. ``robust``: a transformation SPEC (``"shift=2,jpeg=60:95"``, ``"print-photo"``)
     under which each image is scored ``robust_samples`` times, its fitness the ``robust_reduce``
-    ("mean" or "min") of the views, as ``--robust``. ``encoding_options``: the encoding's
+    ("mean" or "min") of the views, its elites scored again each generation unless
+    ``robust_elites="keep"``, as ``--robust``. ``encoding_options``: the encoding's
     settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
     command's options of the same names.
     """
@@ -128,7 +130,7 @@ def evolve(
     scoring = None
     if robust is not None:
         transforms = TransformSpec.parse(robust).for_images(target.image_shape[0])
-        scoring = RobustScoring(transforms, robust_samples, robust_reduce)
+        scoring = RobustScoring(transforms, robust_samples, robust_reduce, robust_elites)
     config = RunConfig.for_target(
         target,
         built,

@@ -20,17 +20,21 @@ evolve() {  # evolve NAME ARGS...: one run, unless it finished already
 }
 
 evolve mnist_direct --until 0.9999
-evolve mnist_direct_robust --until 0.9999 --max-generations 200 --robust "$SPEC" --robust-samples 8
+evolve mnist_direct_robust --until 0.9999 --max-generations 200 --robust "$SPEC" --robust-samples 8 \
+    --robust-elites keep
+evolve mnist_direct_robust_rescore --until 0.9999 --max-generations 200 --robust "$SPEC" \
+    --robust-samples 8 --robust-elites rescore
 evolve mnist_cppn --encoding cppn --until 0.9999
 evolve mnist_cppn_robust --encoding cppn --until 0.9999 --max-generations 100 \
-    --robust "$SPEC" --robust-samples 8
+    --robust "$SPEC" --robust-samples 8 --robust-elites keep
 evolve inet_cppn "${INET[@]}"
-evolve inet_cppn_robust "${INET[@]}" --robust "$SPEC" --robust-samples 4
+evolve inet_cppn_robust "${INET[@]}" --robust "$SPEC" --robust-samples 4 --robust-elites keep
 
 for preset in print-photo "$SPEC"; do
     name=$([[ $preset == print-photo ]] && echo print_photo || echo spec)
     echo "== robustness $name: uptime before: $(uptime)"
-    fooling robustness "$OUT"/mnist_direct "$OUT"/mnist_direct_robust "$OUT"/mnist_cppn \
+    fooling robustness "$OUT"/mnist_direct "$OUT"/mnist_direct_robust \
+        "$OUT"/mnist_direct_robust_rescore "$OUT"/mnist_cppn \
         "$OUT"/mnist_cppn_robust "$OUT"/inet_cppn "$OUT"/inet_cppn_robust \
         --transforms "$preset" --samples 100 --seed 1 --overwrite --quiet --out "$OUT/scores_$name"
     echo "== robustness $name: uptime after: $(uptime)"

@@ -20,7 +20,7 @@ from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.loading import load_target
-from fitness.robust import REDUCTIONS, RobustScoring
+from fitness.robust import ELITE_POLICIES, REDUCTIONS, RobustScoring
 from fooling.cli.errors import USER_ERRORS
 from fooling.cli.options import (
     UNIT,
@@ -173,6 +173,12 @@ SCORING_OPTIONS = (
     help="With --robust: an image's fitness is the mean (default) or the minimum over its views.",
 )
 @click.option(
+    "--robust-elites",
+    type=click.Choice(ELITE_POLICIES),
+    help="With --robust: rescore (default) scores every elite again under fresh views each "
+    "generation and keeps that score; keep keeps the score an elite entered with (its luckiest).",
+)
+@click.option(
     "--checkpoint-every",
     type=click.IntRange(min=1),
     default=100,
@@ -246,14 +252,18 @@ DEFAULT_ROBUST_SAMPLES = 8
 
 
 def robust_from_options(kwargs: dict[str, Any]) -> RobustScoring | None:
-    """``--robust SPEC --robust-samples K --robust-reduce R`` as a :class:`RobustScoring`."""
-    spec, samples, reduce = (kwargs.pop(k) for k in ("robust", "robust_samples", "robust_reduce"))
+    """``--robust SPEC --robust-samples K --robust-reduce R --robust-elites E`` as a
+    :class:`RobustScoring`."""
+    names = ("robust", "robust_samples", "robust_reduce", "robust_elites")
+    spec, samples, reduce, elites = (kwargs.pop(k) for k in names)
     if spec is None:
-        if samples is not None or reduce is not None:
-            given = "--robust-samples" if samples is not None else "--robust-reduce"
-            raise click.UsageError(f"{given} needs --robust SPEC")
+        for name, value in zip(names[1:], (samples, reduce, elites), strict=True):
+            if value is not None:
+                raise click.UsageError(f"--{name.replace('_', '-')} needs --robust SPEC")
         return None
-    return RobustScoring(spec, samples or DEFAULT_ROBUST_SAMPLES, reduce or "mean")
+    return RobustScoring(
+        spec, samples or DEFAULT_ROBUST_SAMPLES, reduce or "mean", elites or "rescore"
+    )
 
 
 def new_run(

@@ -127,3 +127,20 @@ def test_genomes_of_another_shape_are_refused(tmp_path) -> None:
     archive.save(tmp_path / "a.npz", ENCODING)
     with pytest.raises(ArchiveError, match="gene"):
         EliteArchive.load(tmp_path / "a.npz", DirectEncoding(channels=1, height=3, width=3))
+
+
+def test_rescore_changes_scores_not_elites() -> None:
+    """Rescoring (noisy robust fitness) gives elites fresh scores, lower or higher; the images,
+    generations and evaluations that found them stay, and a later child must beat the new score."""
+    archive = make_archive()
+    archive.insert(genomes(2), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]), 0, 0)
+    fresh = np.array([[0.2, 0.7, 0.1], [0.6, 0.1, 0.3]])
+    archive.rescore(np.array([0, 2]), fresh)
+    np.testing.assert_allclose(archive.fitness, [0.2, 0.3, 0.3])
+    np.testing.assert_allclose(archive.probabilities[2], fresh[1])
+    np.testing.assert_array_equal(archive.genomes[2], genomes(2)[1])
+    assert list(archive.evaluation) == [1, 1, 2] and list(archive.generation) == [0, 0, 0]
+    improved = archive.insert(genomes(1), np.array([[0.25, 0.0, 0.0]]), 1, 2)
+    assert list(improved) == [0]  # 0.25 beats the rescored 0.2, not the 0.5 it entered with
+    with pytest.raises(ValueError, match="occupied"):
+        make_archive().rescore(np.array([0]), np.ones((1, 3)) / 3)

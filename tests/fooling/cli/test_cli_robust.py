@@ -51,10 +51,13 @@ def test_robust_run_resumes_exactly(tmp_path, capsys, lenet_target, encoding):
     assert code == 0, err
     assert_same_run(tmp_path / "a", tmp_path / "b")
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
-    # Evaluations count genomes; the target scored each one's 3 views.
-    assert summary["evaluations"] == 11 * 20 and summary["target_queries"] == 3 * 11 * 20
+    # Evaluations count genomes; the target scored 3 views of each, and of the 10 elites again
+    # in each of the 10 generations after the first (--robust-elites rescore, the default).
+    assert summary["evaluations"] == 11 * 20
+    assert summary["target_queries"] == 3 * (11 * 20 + 10 * 10)
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["robust"]["samples"] == 3 and config["robust"]["reduce"] == "mean"
+    assert config["robust"]["elites"] == "rescore"
     assert config["robust"]["transforms"]["jpeg"] == [60.0, 95.0]
 
 
@@ -69,6 +72,25 @@ def test_robust_fitness_differs_from_the_plain_score(tmp_path, capsys, lenet_tar
     cells = np.flatnonzero(elites.archive.occupied)
     plain = lenet_target.probabilities(elites.images())[np.arange(len(cells)), cells]
     assert not np.allclose(elites.archive.fitness[cells], plain, atol=1e-3)
+
+
+def test_rescored_elites_can_lose_score_kept_ones_cannot(tmp_path, capsys, lenet_target):
+    """With rescore an elite's score is its latest fresh estimate, so a class's best can fall
+    from one generation to the next; with keep it is the luckiest draw and never falls."""
+    falls = {}
+    for policy in ("rescore", "keep"):
+        run = tmp_path / policy
+        code, _, err = run_cli(
+            capsys, "evolve", "--out", run, "--seed", "3", "--batch", "20",
+            "--max-generations", "8", "-q", "--robust", SPEC, "--robust-samples", "2",
+            "--robust-elites", policy,
+        )  # fmt: skip
+        assert code == 0, err
+        lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        best = np.array([line["best_confidence"] for line in lines])
+        falls[policy] = int((np.diff(best, axis=0) < 0).sum())
+    assert falls["keep"] == 0
+    assert falls["rescore"] > 0
 
 
 def test_identity_spec_with_one_sample_equals_a_plain_run(tmp_path, capsys, lenet_target):
@@ -93,6 +115,7 @@ def test_identity_spec_with_one_sample_equals_a_plain_run(tmp_path, capsys, lene
         (["--robust", "shift=2", "--robust-samples", "0"], ["--robust-samples"]),
         (["--robust-samples", "4"], ["--robust-samples needs --robust"]),
         (["--robust", "shift=2", "--robust-reduce", "max"], ["--robust-reduce"]),
+        (["--robust-elites", "keep"], ["--robust-elites needs --robust"]),
         (["--robust", "shift=2", "--robust-samples", "10000000", "--batch", "1000"], ["memory"]),
     ],
 )
