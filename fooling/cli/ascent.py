@@ -14,7 +14,7 @@ from evolve.run_dir import CONFIG_FILE
 from fooling.attacks.steps import NORMS
 from fooling.cli.options import UNIT, select_cells, target_options, target_options_from
 from fooling.cli.param_types import FiniteFloat
-from fooling.cli.resume import load_for_resume, refuse_other_options
+from fooling.cli.resume import given_on_command_line, load_for_resume, refuse_other_options
 
 #: The options that may change on --resume: when the run stops.
 STOP_OPTIONS = ("steps", "until", "time_limit")
@@ -130,11 +130,7 @@ def ascent(ctx: click.Context, **kwargs: Any) -> None:
         if kwargs["overwrite"]:
             raise click.UsageError("--resume and --overwrite exclude each other")
         config, target, encoding = load_for_resume(run_dir, "ascent", progress)
-        given = {
-            name: kwargs[name]
-            for name in STOP_OPTIONS
-            if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-        }
+        given = {name: kwargs[name] for name in given_on_command_line(ctx, STOP_OPTIONS)}
         if given:  # as evolve: the stop options given replace the stored ones as a whole
             config.stop = stop_conditions(kwargs["steps"], kwargs["time_limit"], given.get("until"))
         if "until" in given:

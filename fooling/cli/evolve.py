@@ -32,7 +32,7 @@ from fooling.cli.options import (
     target_options_from,
 )
 from fooling.cli.param_types import FiniteFloat, TransformSpecParam
-from fooling.cli.resume import load_for_resume, refuse_other_options
+from fooling.cli.resume import given_on_command_line, load_for_resume, refuse_other_options
 from fooling.cli.scoring import make_evaluator, scoring
 
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
@@ -217,11 +217,7 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
     progress = not kwargs.pop("quiet")
     cluster = cluster_settings_from(kwargs)
     threads = kwargs.pop("threads")
-    stop_given = {
-        name: kwargs[name]
-        for name in STOP_OPTIONS
-        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-    }
+    stop_given = {name: kwargs[name] for name in given_on_command_line(ctx, STOP_OPTIONS)}
     if kwargs.pop("resume"):
         refuse_other_options(
             ctx, {*STOP_OPTIONS, *SCORING_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}

@@ -18,13 +18,21 @@ from fitness.target import Target
 from fooling.cli.errors import USER_ERRORS
 
 
+def given_on_command_line(ctx: click.Context, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` the user typed (not defaults, not environment variables)."""
+    return [
+        name
+        for name in names
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
+
+
 def refuse_other_options(ctx: click.Context, allowed: Iterable[str]) -> None:
     """A usage error if the command line gives an option outside ``allowed`` with --resume
     (a continued run keeps its own settings; only when it stops may change)."""
     allowed = set(allowed)
-    for name in ctx.params:
-        source = ctx.get_parameter_source(name)
-        if name not in allowed and source == click.core.ParameterSource.COMMANDLINE:
+    for name in given_on_command_line(ctx, ctx.params):
+        if name not in allowed:
             raise click.UsageError(
                 f"--{name.replace('_', '-')} cannot change on --resume "
                 f"(only {', '.join('--' + a.replace('_', '-') for a in sorted(allowed))} can)"

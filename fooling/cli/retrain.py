@@ -37,6 +37,7 @@ from fooling.cli.options import (
     ray_options,
 )
 from fooling.cli.param_types import FiniteFloat
+from fooling.cli.resume import given_on_command_line
 from fooling.cli.scoring import scoring
 from fooling.studies.retrain import Study, StudyConfig
 
@@ -200,9 +201,8 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
         if kwargs["resume"]:
             given = [
                 name
-                for name in ctx.params
+                for name in given_on_command_line(ctx, ctx.params)
                 if name not in RESUME_OPTIONS
-                and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
             ]
             if given:
                 raise click.UsageError(
