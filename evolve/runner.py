@@ -373,11 +373,9 @@ class Evolution:
                 self.checkpoint("workers_lost")
                 self.save_archive()
             reason = f"{exc}; checkpoint at generation {max(state.generation, 0)}"
-            lost = WorkersLost(
-                f"{reason}; continue with: fooling evolve --resume --out {self.run_dir}"
-            )
-            lost.reason = reason  # a study that runs this evolution names its own resume command
-            raise lost from None
+            raise WorkersLost(
+                f"{reason}; continue with: fooling evolve --resume --out {self.run_dir}", reason
+            ) from None
 
     def run(self) -> dict[str, Any]:
         """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.

@@ -26,7 +26,14 @@ CONNECT_TIMEOUT_S = 10.0
 
 
 class WorkersLost(RunError):
-    """No Ray worker is left to score the generation (the run checkpoints and stops)."""
+    """No Ray worker is left to score the generation (the run checkpoints and stops).
+
+    ``reason``: the message without its resume command, for a caller (a study) that names its own.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = message if reason is None else reason
 
 
 @dataclass(frozen=True)

@@ -178,9 +178,8 @@ def run_round(
                 f"continue with: {resume_command}",
             ) from None
         except WorkersLost as exc:
-            reason = getattr(exc, "reason", str(exc))
             raise WorkersLost(
-                f"{reason} in {where.format(run=run)}; continue with: {resume_command}"
+                f"{exc.reason} in {where.format(run=run)}; continue with: {resume_command}"
             ) from None
         summary["wall_s"] = time.perf_counter() - started
         summary["seed"] = run_config.seed
