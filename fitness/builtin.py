@@ -19,7 +19,7 @@ from fitness.errors import first_line
 from fitness.lenet import LeNet
 from fitness.model_files import weights_error
 from fitness.target import InputSpec, TargetError
-from fitness.training import accuracy, train_classifier
+from fitness.training import accuracy
 
 MNIST_CLASS_NAMES = [str(digit) for digit in range(10)]
 FOOLING_CLASS_NAME = "fooling"  # the extra class of networks retrained on their fooling images
@@ -162,19 +162,16 @@ def _train_plain(
     data: DigitData, settings: LenetSettings, progress: bool
 ) -> tuple[LeNet, dict[str, Any]]:
     """A LeNet trained normally (cross-entropy on the labels), and its last training accuracy."""
-    with torch.random.fork_rng():
-        torch.manual_seed(settings.seed)
-        model = LeNet()
-        history = train_classifier(
-            model,
-            LENET_SPEC,
-            data.train_images,
-            data.train_labels,
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            learning_rate=settings.learning_rate,
-            seed=settings.seed,
-            progress=progress,
-            description="training mnist-lenet",
-        )
+    from fitness.distillation import train_lenet
+
+    model, history = train_lenet(
+        LENET_SPEC,
+        data.train_images,
+        data.train_labels,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        seed=settings.seed,
+        progress=progress,
+    )
     return model, {"train_accuracy": history[-1]["accuracy"] if history else None}

@@ -43,6 +43,40 @@ def sharpness(model: torch.nn.Module, spec: InputSpec, images: np.ndarray) -> di
     }
 
 
+def train_lenet(
+    spec: InputSpec,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    temperature: float = 1.0,
+    progress: bool = True,
+    description: str = "training mnist-lenet",
+) -> tuple[LeNet, list[dict[str, float]]]:
+    """A LeNet with ``seed``'s initial weights, trained on ``labels`` (classes or soft labels)
+    at ``temperature`` with ``seed``'s data order; the model (in eval mode) and its history."""
+    with torch.random.fork_rng():  # the caller's global generator is left as it was
+        torch.manual_seed(seed)
+        model = LeNet()
+        history = train_classifier(
+            model,
+            spec,
+            images,
+            labels,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            temperature=temperature,
+            progress=progress,
+            description=description,
+        )
+    return model.eval(), history
+
+
 def distil_lenet(
     data: DigitData,
     spec: InputSpec,
@@ -57,28 +91,18 @@ def distil_lenet(
     """Teacher and student LeNets of defensive distillation at ``temperature``: (student,
     teacher, info). Both start from ``seed``'s initial weights and data order (the paper
     trains the same architecture twice); info holds both test accuracies and sharpness."""
-    networks = []
-    labels: np.ndarray = data.train_labels
-    for role in ("teacher", "student"):
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            model = LeNet()
-        train_classifier(
-            model,
-            spec,
-            data.train_images,
-            labels,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            seed=seed,
-            temperature=temperature,
-            progress=progress,
-            description=f"training mnist-lenet {role} at T={temperature:g}",
-        )
-        networks.append(model.eval())
-        labels = soft_labels(model, spec, data.train_images, temperature)
-    teacher, student = networks
+    settings = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate}
+    teacher, _ = train_lenet(
+        spec, data.train_images, data.train_labels, seed=seed, temperature=temperature,
+        progress=progress, description=f"training mnist-lenet teacher at T={temperature:g}",
+        **settings,
+    )  # fmt: skip
+    labels = soft_labels(teacher, spec, data.train_images, temperature)
+    student, _ = train_lenet(
+        spec, data.train_images, labels, seed=seed, temperature=temperature,
+        progress=progress, description=f"training mnist-lenet student at T={temperature:g}",
+        **settings,
+    )  # fmt: skip
     info = {
         "distill_temperature": temperature,
         "teacher_test_accuracy": accuracy(teacher, spec, data.test_images, data.test_labels),
