@@ -19,12 +19,11 @@ from tqdm import tqdm
 
 from evolve.config import RunConfig
 from evolve.errors import RunError
-from evolve.run_dir import CONFIG_FILE
 from fitness.loading import load_target
 from fitness.robust import RobustScoring
 from fitness.target import Target
 from fitness.transforms import TransformSpec
-from fooling.studies.transfer import SourceRun, read_source, run_labels
+from fooling.studies.transfer import SourceRun, run_labels, source_of
 
 #: study.json's format: ``fooling report DIR`` finds the robustness study's report by it.
 ROBUSTNESS_FORMAT = "fooling-robustness-study"
@@ -163,8 +162,8 @@ def robustness(
     labels = run_labels([Path(p) for p in run_dirs])
     loaded, targets = [], {}
     for path, label in zip(run_dirs, labels, strict=True):
-        source = read_source(Path(path), label)
-        config = RunConfig.load(Path(path) / CONFIG_FILE)
+        run = read_run(Path(path))  # once: its elites, config and summary
+        source, config = source_of(run, Path(path), label), run.config
         transforms.for_images(source.images.shape[1])  # a colour shift of gray images: say now
         options = replace(source.target_options, device=device, max_batch=max_batch)
         if options not in targets:  # runs against one network share it
@@ -172,7 +171,7 @@ def robustness(
         target = targets[options]
         if target.fingerprint != source.target_fingerprint:
             raise RunError(f"the target's weights differ from those {path} was evolved against")
-        loaded.append((source, config, read_run(Path(path)).summary, target))
+        loaded.append((source, config, run.summary, target))
     results, rows, summaries = [], [], []
     for source, config, summary, target in loaded:
         applied = transforms.for_images(source.images.shape[1])

@@ -47,7 +47,12 @@ def read_source(run_dir: Path, label: str) -> SourceRun:
     """A run directory's occupied elites (final archive, else the last checkpoint's)."""
     from fooling.api import read_run
 
-    run = read_run(run_dir)
+    return source_of(read_run(run_dir), run_dir, label)
+
+
+def source_of(run: Any, run_dir: Path, label: str) -> SourceRun:
+    """The occupied elites of ``run`` (:func:`fooling.api.read_run`'s result, read from
+    ``run_dir``)."""
     cells = np.flatnonzero(run.archive.occupied)
     if cells.size == 0:
         raise RunError(f"{run_dir} has no elites yet")
