@@ -356,7 +356,9 @@ class Evolution:
     def _step_or_checkpoint(self) -> np.ndarray:
         """:meth:`step`; if the evaluator has lost every worker, put the run back to before the
         step (the generator, counters and encoding state: the archive is not touched before
-        scoring ends), checkpoint there and re-raise with the resume command."""
+        scoring ends; rescoring elites under --robust does touch it, and is never done on Ray
+        workers, :func:`fooling.cli.scoring.make_evaluator`), checkpoint there and re-raise
+        with the resume command."""
         state = self.state
         before = (
             state.rng.bit_generator.state,
