@@ -75,4 +75,20 @@ done
 step $(( $(left) - 10 )) "paper run, $LONG x $LONG_BATCH" "${FOOLING[@]}" evolve \
     --target imagenet-efficientnet-lite0 --encoding cppn --batch "$LONG_BATCH" \
     --max-generations "$LONG" --channels-last --seed 0 --quiet --out "$OUT/runs/inet_long"
+# Everything worth reading, into the log too: run summaries and robustness tables (the run
+# directories can be too large to copy back from a lent machine).
+echo "=== results"
+python - "$OUT/runs" <<'PY'
+import json, sys
+from pathlib import Path
+for summary in sorted(Path(sys.argv[1]).glob("*/summary.json")):
+    data = json.loads(summary.read_text())
+    keys = ("stop_reason", "generations", "evaluations", "target_queries", "elapsed_s",
+            "evaluations_per_s", "classes_at_threshold", "median_confidence", "min_confidence")
+    print(summary.parent.name, {k: data[k] for k in keys if k in data})
+    best = sorted(data.get("best_confidence", {}).items(), key=lambda kv: -kv[1])
+    print("  best:", ", ".join(f"{k} {v:.4f}" for k, v in best[:10]), "..." * (len(best) > 10))
+for table in sorted(Path(sys.argv[1]).glob("scores_*/robustness.md")):
+    print(f"--- {table}\n{table.read_text()}")
+PY
 echo "=== done after $SECONDS s"
