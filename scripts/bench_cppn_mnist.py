@@ -11,13 +11,13 @@ renderer compiled before any clock starts:
   ``--efficiency-generations`` generations) divided by bare forward evaluations/s: the target
   scoring, back to back, the very batches of images that run scored (recorded in an untimed
   replay of the same seed), timed just before and just after the run. Median over ``--rounds``
-  rounds. The forward pass's time depends on the images (LeNet's max-pooling branches on every
-  comparison: images with many distinct grey levels mispredict more), so the denominator must
-  score the run's images. The earlier denominator, one fixed batch of grown random genomes'
-  images (flat, about 25 grey levels an image against 130-150 in a run, and up to 1.5 ms a
-  batch of 200 faster to score), is still reported as ``efficiency_fixed_images``. A run
-  writes a checkpoint after generation 0 (about 20 ms with its fsyncs, once a run: 0.7 ms a
-  generation of a 30-generation run); ``efficiency_steady`` leaves generation 0 and that
+  rounds. The forward pass's time depends on the images (LeNet's max-pooling takes longer on
+  images with many distinct grey levels; branch prediction is the likely cause), so the
+  denominator must score the run's images. The earlier denominator, one fixed batch of grown
+  random genomes' images (flat, about 25 grey levels an image against 130-150 in a run, and
+  0.5-2.4 ms a batch of 200 faster to score), is still reported as ``efficiency_fixed_images``.
+  A run writes a checkpoint after generation 0 (20-25 ms, once a run: about 0.7 ms a generation
+  of a 30-generation run); ``efficiency_steady`` leaves generation 0 and that
   checkpoint out: the loop's rate over generations 2 to the last, from the run's own clock
   (metrics.jsonl ``elapsed_s``), against the forward pass on those generations' images.
 * phases: mean milliseconds per generation of select+vary, express, forward and insert, from
