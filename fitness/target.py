@@ -237,10 +237,12 @@ class Target:
             out = part.double()
             if self.outputs == "logits":
                 out = out.softmax(dim=2)
-            parts.append(out.mean(dim=0))
+            # One view: its row is the mean (x / 1 == x), without a reduction and a copy.
+            parts.append(out[0] if self.views == 1 else out.mean(dim=0))
         if not parts:
             return np.zeros((0, self.num_classes))
-        return torch.cat(parts).cpu().numpy()
+        # One chunk (the common case): no concatenation, no copy.
+        return (parts[0] if len(parts) == 1 else torch.cat(parts)).cpu().numpy()
 
     def differentiable_log_probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """Log-probabilities float64 ``[N, num_classes]`` of images in [0, 1], differentiable.
