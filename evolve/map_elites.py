@@ -73,19 +73,17 @@ def step(
     if not getattr(evaluator, "rescores_elites", False):
         return evaluate_and_insert(state, evaluator, archive, children)
     if not getattr(evaluator, "pairs_views", False):
-        rescore_elites(state, evaluator, archive, state.rng)
+        rescore_elites(evaluator, archive, state.rng)
         return evaluate_and_insert(state, evaluator, archive, children)
     # Common random numbers: elites and children see the same K views, drawn twice from one
     # seed, so a child beats an elite by being better under the same transformations, not by
     # drawing easier ones.
     seed = int(state.rng.integers(2**63))
-    rescore_elites(state, evaluator, archive, np.random.default_rng(seed))
+    rescore_elites(evaluator, archive, np.random.default_rng(seed))
     return evaluate_and_insert(state, evaluator, archive, children, np.random.default_rng(seed))
 
 
-def rescore_elites(
-    state: RunState, evaluator: Evaluator, archive: EliteArchive, rng: np.random.Generator
-) -> None:
+def rescore_elites(evaluator: Evaluator, archive: EliteArchive, rng: np.random.Generator) -> None:
     """Score every elite again (fresh random views from ``rng``), so that children compete with
     an elite's typical score, not the luckiest one it entered with: the fresh score replaces the
     old one, or (``evaluator.averages_elites``) joins the running mean of all its scores."""
