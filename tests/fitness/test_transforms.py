@@ -143,7 +143,10 @@ def test_robust_scoring_reduces_the_views_scored_in_one_call(lenet_target):
     spec = TransformSpec.parse("shift=2,rotate=10,noise=0.05,jpeg=60:95")
     mean = RobustScoring(spec, 7, "mean")
     queries = lenet_target.queries
-    per_view = mean.sample_probabilities(lenet_target, digits, np.random.default_rng(1))
+    # The default policy (paired) shows every image the same views.
+    assert mean.shared_views
+    rng = np.random.default_rng(1)
+    per_view = mean.sample_probabilities(lenet_target, digits, rng, shared=True)
     assert per_view.shape == (7, 5, 10)
     assert lenet_target.queries - queries == 35  # the 7 x 5 views, scored by the target
     fitness = mean.probabilities(lenet_target, digits, np.random.default_rng(1))
