@@ -34,7 +34,7 @@ evolve mnist_direct_robust_paired --until 0.9999 --max-generations 200 --robust 
 # 200-generation run with --resume --until 0.9999 --max-generations 1000: the same run, exactly).
 evolve mnist_direct_robust_paired_long --until 0.9999 --max-generations 1000 --robust "$SPEC" \
     --robust-samples 8 --robust-elites paired --threads 1
-evolve mnist_direct_robust_paired_k16 --until 0.9999 --max-generations 165 \
+evolve mnist_direct_robust_paired_k16 --until 0.9999 --max-generations 1000 \
     --robust "$SPEC" --robust-samples 16 --robust-elites paired --threads 1
 evolve mnist_cppn --encoding cppn --until 0.9999
 evolve mnist_cppn_robust --encoding cppn --until 0.9999 --max-generations 100 \
