@@ -56,6 +56,9 @@ class EliteArchive:
         self._probabilities = np.zeros((cells, len(self.class_names)))
         self._generation = np.full(cells, -1, dtype=np.int64)
         self._evaluation = np.full(cells, -1, dtype=np.int64)
+        # How many scorings each elite's fitness averages (1 from its entry; more only when
+        # rescores are averaged, --robust-elites average): the weight of its running mean.
+        self._scorings = np.zeros(cells, dtype=np.int64)
 
     # ------------------------------------------------------------------ read-only views
     @property
@@ -82,6 +85,11 @@ class EliteArchive:
     def evaluation(self) -> np.ndarray:
         """The evaluation number (1-based, over the run) of each elite. Read-only."""
         return _read_only(self._evaluation)
+
+    @property
+    def scorings(self) -> np.ndarray:
+        """How many scorings each elite's fitness is the mean of (0 where empty). Read-only."""
+        return _read_only(self._scorings)
 
     @property
     def num_cells(self) -> int:
@@ -169,15 +177,24 @@ class EliteArchive:
             )
         return replaced
 
-    def rescore(self, cells: np.ndarray, probabilities: np.ndarray) -> None:
+    def rescore(self, cells: np.ndarray, probabilities: np.ndarray, average: bool = False) -> None:
         """Give the elites of ``cells`` new scores (``probabilities`` row ``i`` for ``cells[i]``,
-        e.g. under fresh random views); which image holds each cell does not change."""
+        e.g. under fresh random views); which image holds each cell does not change.
+
+        ``average``: the elite's fitness and probabilities become the running mean of all its
+        scorings (this one and every earlier one, its entry score included), an estimate that
+        sharpens with age; otherwise the new score replaces the old one.
+        """
         cells = np.asarray(cells, dtype=np.int64)
         probabilities = np.asarray(probabilities)
         if probabilities.shape != (len(cells), len(self.class_names)):
             raise ValueError("need one probability row per cell")
         if not self.occupied[cells].all():
             raise ValueError("only occupied cells can be rescored")
+        if average:
+            weight = self._scorings[cells][:, None].astype(np.float64)
+            probabilities = (self._probabilities[cells] * weight + probabilities) / (weight + 1.0)
+            self._scorings[cells] += 1
         self._fitness[cells] = probabilities[np.arange(len(cells)), self.cell_classes[cells]]
         self._probabilities[cells] = probabilities
 
@@ -200,6 +217,7 @@ class EliteArchive:
         self._probabilities[cells] = probabilities[rows]
         self._generation[cells] = generation
         self._evaluation[cells] = evaluations_before + rows + 1
+        self._scorings[cells] = 1
 
     def sample_elites(self, count: int, rng: np.random.Generator) -> Any:
         """``count`` elites' genomes drawn uniformly, with replacement, from occupied cells.
@@ -259,6 +277,7 @@ class EliteArchive:
             "probabilities": self.probabilities,
             "generation": self.generation,
             "evaluation": self.evaluation,
+            "scorings": self.scorings,
         }
         for key, value in encoding.to_arrays(self._genomes).items():
             arrays[GENOME_PREFIX + key] = value
@@ -288,10 +307,20 @@ class EliteArchive:
             archive._probabilities = np.array(arrays["probabilities"], dtype=np.float64)
             archive._generation = np.array(arrays["generation"], dtype=np.int64)
             archive._evaluation = np.array(arrays["evaluation"], dtype=np.int64)
+            # Archives saved before scorings were counted: each elite was scored once.
+            archive._scorings = (
+                np.array(arrays["scorings"], dtype=np.int64)
+                if "scorings" in arrays
+                else archive.occupied.astype(np.int64)
+            )
             cells, classes = archive.num_cells, len(archive.class_names)
             if archive.fitness.shape != (cells,) or archive.probabilities.shape != (cells, classes):
                 raise ArchiveError("archive fields have inconsistent shapes")
-            if archive.generation.shape != (cells,) or archive.evaluation.shape != (cells,):
+            if (
+                archive.generation.shape != (cells,)
+                or archive.evaluation.shape != (cells,)
+                or archive.scorings.shape != (cells,)
+            ):
                 raise ArchiveError("archive fields have inconsistent shapes")
             problem = archive._problem()
             if problem is not None:
@@ -320,6 +349,8 @@ class EliteArchive:
             return "cell_classes do not index class_names"
         if (self._generation[occupied] < 0).any() or (self._evaluation[occupied] < 1).any():
             return "an elite has a negative generation or evaluation counter"
+        if (self._scorings[occupied] < 1).any():
+            return "an elite's scorings count is below 1"
         return None
 
     def save(self, path: str | Path, encoding: Any) -> None:

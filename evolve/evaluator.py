@@ -76,11 +76,26 @@ class LocalEvaluator:
     @property
     def rescores_elites(self) -> bool:
         """Whether the elites are scored again each generation: robust fitness under random
-        views with ``elites="rescore"`` (identity views are not random: nothing to rescore)."""
+        views with ``elites="rescore"`` or ``"average"`` (identity views are not random:
+        nothing to rescore)."""
         robust = self.robust
         return (
-            robust is not None and robust.elites == "rescore" and not robust.transforms.is_identity
+            robust is not None
+            and robust.elites in ("rescore", "average", "paired")
+            and not robust.transforms.is_identity
         )
+
+    @property
+    def averages_elites(self) -> bool:
+        """Whether an elite's rescores are averaged over its lifetime (``elites="average"``)
+        rather than replacing its score."""
+        return self.rescores_elites and self.robust is not None and self.robust.elites == "average"
+
+    @property
+    def pairs_views(self) -> bool:
+        """Whether elites and children of a generation are scored under the same views
+        (``elites="paired"``)."""
+        return self.rescores_elites and self.robust is not None and self.robust.shared_views
 
     def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
         """Probabilities of the images ``genomes`` express, scored chunk by chunk (robust: their

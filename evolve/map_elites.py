@@ -34,10 +34,15 @@ class RunState:
 
 
 def evaluate_and_insert(
-    state: RunState, evaluator: Evaluator, archive: EliteArchive, genomes: Any
+    state: RunState,
+    evaluator: Evaluator,
+    archive: EliteArchive,
+    genomes: Any,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
-    """Score ``genomes`` in one batched call and insert them; return the improved cells."""
-    probabilities = evaluator(genomes, state.rng)
+    """Score ``genomes`` in one batched call and insert them; return the improved cells.
+    Random views are drawn from ``rng`` (default: the run's generator)."""
+    probabilities = evaluator(genomes, state.rng if rng is None else rng)
     improved = archive.insert(genomes, probabilities, state.generation, state.evaluations)
     state.evaluations += len(genomes)
     return improved
@@ -65,14 +70,24 @@ def step(
     parents = archive.sample_elites(batch, state.rng)
     state.generation += 1
     children = encoding.vary(parents, state.rng, state.generation)
-    if getattr(evaluator, "rescores_elites", False):
-        rescore_elites(state, evaluator, archive)
-    return evaluate_and_insert(state, evaluator, archive, children)
+    if not getattr(evaluator, "rescores_elites", False):
+        return evaluate_and_insert(state, evaluator, archive, children)
+    if not getattr(evaluator, "pairs_views", False):
+        rescore_elites(evaluator, archive, state.rng)
+        return evaluate_and_insert(state, evaluator, archive, children)
+    # Common random numbers: elites and children see the same K views, drawn twice from one
+    # seed, so a child beats an elite by being better under the same transformations, not by
+    # drawing easier ones.
+    seed = int(state.rng.integers(2**63))
+    rescore_elites(evaluator, archive, np.random.default_rng(seed))
+    return evaluate_and_insert(state, evaluator, archive, children, np.random.default_rng(seed))
 
 
-def rescore_elites(state: RunState, evaluator: Evaluator, archive: EliteArchive) -> None:
-    """Score every elite again (fresh random views) and let it keep that score, so that children
-    compete with an elite's typical score, not the luckiest one it entered with."""
+def rescore_elites(evaluator: Evaluator, archive: EliteArchive, rng: np.random.Generator) -> None:
+    """Score every elite again (fresh random views from ``rng``), so that children compete with
+    an elite's typical score, not the luckiest one it entered with: the fresh score replaces the
+    old one, or (``evaluator.averages_elites``) joins the running mean of all its scores."""
     cells = np.flatnonzero(archive.occupied)
     if cells.size:
-        archive.rescore(cells, evaluator(archive.genomes[cells], state.rng))
+        average = bool(getattr(evaluator, "averages_elites", False))
+        archive.rescore(cells, evaluator(archive.genomes[cells], rng), average=average)

@@ -21,11 +21,20 @@ from fitness.transforms import TransformSpec
 
 #: How the K probabilities of an image become its fitness.
 REDUCTIONS = ("mean", "min")
-#: What happens to the elites' scores each generation: ``rescore`` scores every elite again
-#: under fresh views and keeps that score, ``keep`` keeps the score an elite entered with. With a
-#: noisy fitness, ``keep`` lets each cell hold its luckiest score, which children must then beat
-#: (the winner's curse); ``rescore`` costs one more image per occupied cell and generation.
-ELITE_POLICIES = ("rescore", "keep")
+#: How elites and children are compared under a noisy fitness, each generation:
+#: ``paired`` scores every elite again under the same K views as the generation's children
+#: (common random numbers), so a child beats an elite by being better under the same
+#: transformations; ``rescore`` scores every elite again under fresh views of its own and keeps
+#: that score; ``average`` does the same but keeps the running mean of all the scores the elite
+#: has had, an estimate that sharpens with age; ``keep`` keeps the score an elite entered with.
+#: With independent views, a child that drew easy views beats a better elite (the best of a
+#: cell's ~20 children is mostly the luckiest), and ``keep`` also lets each cell hold its
+#: luckiest score (the winner's curse). All but ``keep`` cost K images per occupied cell and
+#: generation. README "Robustness: standard against --robust runs" has the measurements.
+ELITE_POLICIES = ("paired", "rescore", "average", "keep")
+#: The policy of a new run that names none (--robust-elites, fooling.evolve): ``paired``, the
+#: only one whose runs beat the standard run's elites on held-out views (README).
+DEFAULT_ELITES = "paired"
 
 
 @dataclass(frozen=True)
@@ -35,7 +44,7 @@ class RobustScoring:
     transforms: TransformSpec
     samples: int = 1
     reduce: str = "mean"
-    elites: str = "rescore"
+    elites: str = DEFAULT_ELITES
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or isinstance(self.samples, bool) or self.samples < 1:
@@ -75,24 +84,43 @@ class RobustScoring:
         }
 
     def sample_probabilities(
-        self, target: Target, images: Any, rng: np.random.Generator, samples: int | None = None
+        self,
+        target: Target,
+        images: Any,
+        rng: np.random.Generator,
+        samples: int | None = None,
+        shared: bool = False,
     ) -> np.ndarray:
         """Probabilities ``[samples, N, num_classes]`` of ``samples`` random views of each image
-        (default :attr:`samples`), scored in one call to the target."""
+        (default :attr:`samples`; ``shared``: the same views for all, see :meth:`views`), scored
+        in one call to the target."""
         samples = self.samples if samples is None else samples
-        views = self.views(images, rng, samples)
+        views = self.views(images, rng, samples, shared)
         return target.probabilities(views).reshape(samples, len(views) // samples, -1)
 
-    def views(self, images: Any, rng: np.random.Generator, samples: int) -> torch.Tensor:
+    @property
+    def shared_views(self) -> bool:
+        """Whether the fitness shows all images of a call the same K views
+        (``elites="paired"``)."""
+        return self.elites == "paired"
+
+    def views(
+        self, images: Any, rng: np.random.Generator, samples: int, shared: bool = False
+    ) -> torch.Tensor:
         """``samples`` random views of each image, view-major: view k of image i at k * N + i
-        (float32 ``[samples * N, C, H, W]`` on the images' device)."""
+        (float32 ``[samples * N, C, H, W]`` on the images' device). ``shared``: view k is the
+        same transformation for every image (``samples`` draws, not N x samples)."""
         x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
         x = x.to(torch.float32)
         views = x.repeat(samples, 1, 1, 1)
-        draws = self.transforms.draw(len(views), tuple(x.shape[1:]), rng)
+        if shared:
+            draws = self.transforms.draw(samples, tuple(x.shape[1:]), rng).repeat(len(x))
+        else:
+            draws = self.transforms.draw(len(views), tuple(x.shape[1:]), rng)
         return self.transforms.apply(views, draws)
 
     def probabilities(self, target: Target, images: Any, rng: np.random.Generator) -> np.ndarray:
-        """Fitness ``[N, num_classes]``: per class, the mean (or minimum) over the K views."""
-        per_view = self.sample_probabilities(target, images, rng)
+        """Fitness ``[N, num_classes]``: per class, the mean (or minimum) over the K views (the
+        same K for every image with :attr:`shared_views`)."""
+        per_view = self.sample_probabilities(target, images, rng, shared=self.shared_views)
         return per_view.mean(axis=0) if self.reduce == "mean" else per_view.min(axis=0)

@@ -266,6 +266,13 @@ class Draws:
     count: int
     params: dict[str, np.ndarray]
 
+    def repeat(self, times: int) -> Draws:
+        """Each draw ``times`` times in a row (draw k at rows k * times .. k * times + times - 1):
+        the same transformation for ``times`` images."""
+        return Draws(
+            self.count * times, {k: np.repeat(v, times, axis=0) for k, v in self.params.items()}
+        )
+
 
 def homographies(params: dict[str, np.ndarray], height: int, width: int) -> np.ndarray:
     """Per image, the 3x3 map from output to input coordinates (pixels from the centre)."""

@@ -30,7 +30,7 @@ from evolve.run_dir import CONFIG_FILE, SUMMARY_FILE, load_run_archive
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions
 from fitness.loading import load_target as _load_target
-from fitness.robust import RobustScoring
+from fitness.robust import DEFAULT_ELITES, RobustScoring
 from fitness.target import Target
 from fitness.transforms import TransformSpec
 from fooling.cli.options import ENCODING_OPTIONS, encoding_config, select_cells
@@ -99,7 +99,7 @@ def evolve(
     robust: str | None = None,
     robust_samples: int = 8,
     robust_reduce: str = "mean",
-    robust_elites: str = "rescore",
+    robust_elites: str = DEFAULT_ELITES,
     **encoding_options: Any,
 ) -> Run:
     """Evolve one fooling image per class, as ``fooling evolve`` does.
@@ -110,8 +110,9 @@ def evolve(
     ``max_evaluations`` and ``time_limit`` (seconds); with none, after the original code's
     generations. ``robust``: a transformation SPEC (``"shift=2,jpeg=60:95"``, ``"print-photo"``)
     under which each image is scored ``robust_samples`` times, its fitness the ``robust_reduce``
-    ("mean" or "min") of the views, its elites scored again each generation unless
-    ``robust_elites="keep"``, as ``--robust``. ``encoding_options``: the encoding's
+    ("mean" or "min") of the views, its elites scored again each generation under the
+    children's views (``robust_elites="paired"``; or ``"rescore"``, ``"average"``, ``"keep"``),
+    as ``--robust``. ``encoding_options``: the encoding's
     settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
     command's options of the same names.
     """

@@ -20,7 +20,7 @@ from evolve.errors import RunError
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.loading import load_target
-from fitness.robust import ELITE_POLICIES, REDUCTIONS, RobustScoring
+from fitness.robust import DEFAULT_ELITES, ELITE_POLICIES, REDUCTIONS, RobustScoring
 from fooling.cli.errors import USER_ERRORS
 from fooling.cli.options import (
     UNIT,
@@ -175,8 +175,9 @@ SCORING_OPTIONS = (
 @click.option(
     "--robust-elites",
     type=click.Choice(ELITE_POLICIES),
-    help="With --robust: rescore (default) scores every elite again under fresh views each "
-    "generation and keeps that score; keep keeps the score an elite entered with (its luckiest).",
+    help="With --robust: paired (default) scores every elite again each generation under the "
+    "same views as the children; rescore under fresh views of its own; average keeps the mean "
+    "of all an elite's rescores; keep keeps the score an elite entered with (its luckiest).",
 )
 @click.option(
     "--checkpoint-every",
@@ -258,7 +259,7 @@ def robust_from_options(kwargs: dict[str, Any]) -> RobustScoring | None:
                 raise click.UsageError(f"--{name.replace('_', '-')} needs --robust SPEC")
         return None
     return RobustScoring(
-        spec, samples or DEFAULT_ROBUST_SAMPLES, reduce or "mean", elites or "rescore"
+        spec, samples or DEFAULT_ROBUST_SAMPLES, reduce or "mean", elites or DEFAULT_ELITES
     )
 
 

@@ -76,6 +76,8 @@ def with_values(archive: EliteArchive, **fields: np.ndarray) -> EliteArchive:
         ("generation", [-5, 0, 0], "negative generation"),
         ("evaluation", [0, 1, 1], "negative generation or evaluation"),
         ("fitness", [0.5, 0.5], "inconsistent shapes"),
+        ("scorings", [0, 1, 1], "scorings count is below 1"),
+        ("scorings", [1, 1], "inconsistent shapes"),
     ],
 )
 def test_stored_values_are_checked(field: str, value, message: str) -> None:
@@ -102,9 +104,10 @@ def test_statistics_count_empty_cells_as_zero() -> None:
 def test_save_and_load_round_trip(tmp_path) -> None:
     archive = make_archive()
     archive.insert(genomes(2), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]), 3, 7)
+    archive.rescore(np.array([0, 2]), np.full((2, 3), 1 / 3), average=True)
     archive.save(tmp_path / "a.npz", ENCODING)
     loaded = EliteArchive.load(tmp_path / "a.npz", ENCODING)
-    for field in ("genomes", "fitness", "probabilities", "generation", "evaluation"):
+    for field in ("genomes", "fitness", "probabilities", "generation", "evaluation", "scorings"):
         np.testing.assert_array_equal(getattr(loaded, field), getattr(archive, field))
     assert loaded.class_names == archive.class_names
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]  # no temporary file left behind
@@ -144,3 +147,33 @@ def test_rescore_changes_scores_not_elites() -> None:
     assert list(improved) == [0]  # 0.25 beats the rescored 0.2, not the 0.5 it entered with
     with pytest.raises(ValueError, match="occupied"):
         make_archive().rescore(np.array([0]), np.ones((1, 3)) / 3)
+
+
+def test_averaged_rescores_keep_the_running_mean_of_every_score() -> None:
+    """--robust-elites average: an elite's fitness is the mean of its entry score and every
+    rescore since, so its estimate sharpens with age; a new elite starts again from one score."""
+    archive = make_archive()
+    archive.insert(genomes(2), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]), 0, 0)
+    assert list(archive.scorings) == [1, 1, 1]
+    archive.rescore(np.array([0, 2]), np.array([[0.2, 0.7, 0.1], [0.6, 0.1, 0.3]]), average=True)
+    archive.rescore(np.array([0]), np.array([[0.8, 0.1, 0.1]]), average=True)
+    np.testing.assert_allclose(archive.fitness, [(0.5 + 0.2 + 0.8) / 3, 0.3, (0.8 + 0.3) / 2])
+    np.testing.assert_allclose(archive.probabilities[0], np.array([1.5, 1.1, 0.4]) / 3)
+    np.testing.assert_allclose(archive.probabilities[0].sum(), 1.0)
+    assert list(archive.scorings) == [3, 1, 2]
+    improved = archive.insert(genomes(1), np.array([[0.51, 0.0, 0.0]]), 1, 2)
+    assert list(improved) == [0] and list(archive.scorings) == [1, 1, 2]
+    np.testing.assert_allclose(archive.fitness[0], 0.51)
+
+
+def test_archives_saved_before_scorings_were_counted_read_one_per_elite(tmp_path) -> None:
+    archive = make_archive()
+    archive.insert(genomes(1), np.array([[0.5, 0.3, 0.2]]), 0, 0)
+    arrays = archive.to_arrays(ENCODING)
+    del arrays["scorings"]
+    old = EliteArchive.from_arrays(arrays, ENCODING)
+    assert list(old.scorings) == [1, 1, 1]
+    empty = EliteArchive.from_arrays(
+        {k: v for k, v in make_archive().to_arrays(ENCODING).items() if k != "scorings"}, ENCODING
+    )
+    assert list(empty.scorings) == [0, 0, 0]

@@ -161,7 +161,10 @@ def test_robust_scoring_reduces_the_views_scored_in_one_call(lenet_target):
     spec = TransformSpec.parse("shift=2,rotate=10,noise=0.05,jpeg=60:95")
     mean = RobustScoring(spec, 7, "mean")
     queries = lenet_target.queries
-    per_view = mean.sample_probabilities(lenet_target, digits, np.random.default_rng(1))
+    # The default policy (paired) shows every image the same views.
+    assert mean.shared_views
+    rng = np.random.default_rng(1)
+    per_view = mean.sample_probabilities(lenet_target, digits, rng, shared=True)
     assert per_view.shape == (7, 5, 10)
     assert lenet_target.queries - queries == 35  # the 7 x 5 views, scored by the target
     fitness = mean.probabilities(lenet_target, digits, np.random.default_rng(1))
@@ -176,3 +179,21 @@ def test_robust_scoring_reduces_the_views_scored_in_one_call(lenet_target):
         lenet_target, digits, np.random.default_rng(0)
     )
     np.testing.assert_array_equal(same, plain)
+
+
+def test_paired_scoring_shows_every_image_the_same_views():
+    """--robust-elites paired: view k is one transformation for all images (common random
+    numbers), drawn as K draws; otherwise (and for held-out scoring) every image gets its own."""
+    spec = TransformSpec.parse("shift=3,rotate=15,noise=0.1,jpeg=20:60")
+    same = images(1, count=1).repeat(4, 1, 1, 1)  # four copies of one image
+    rng = np.random.default_rng(0)
+    paired = RobustScoring(spec, 3).views(same, rng, 3, shared=True).reshape(3, 4, 1, 32, 32)
+    for k in range(3):
+        for i in range(1, 4):
+            torch.testing.assert_close(paired[k, i], paired[k, 0], rtol=0, atol=0)
+    assert not torch.equal(paired[0, 0], paired[1, 0])  # the K views differ from each other
+    after = np.random.default_rng(0)
+    spec.draw(3, (1, 32, 32), after)  # paired views cost K draws, whatever the batch
+    assert rng.random() == after.random()
+    independent = RobustScoring(spec, 3).views(same, np.random.default_rng(0), 3)
+    assert not torch.equal(independent[0], independent[1])

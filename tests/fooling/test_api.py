@@ -68,7 +68,7 @@ def test_a_robust_run_from_the_api_matches_the_cli(fooling_home, tmp_path, capsy
     spec = "shift=2,rotate=10,jpeg=60:95"
     lenet = fooling.load_target("mnist-lenet", device="cpu")
     run = fooling.evolve(lenet, batch=20, max_generations=3, seed=3, robust=spec, robust_samples=2)
-    assert run.config.robust["samples"] == 2 and run.config.robust["elites"] == "rescore"
+    assert run.config.robust["samples"] == 2 and run.config.robust["elites"] == "paired"
     # 2 views of 4 generations of 20, and of the 10 elites again in each generation after the first
     assert run.summary["target_queries"] == 2 * (4 * 20 + 3 * 10)
     args = ["--batch", "20", "--max-generations", "3", "--seed", "3", "--device", "cpu", "-q"]

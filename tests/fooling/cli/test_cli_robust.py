@@ -52,13 +52,38 @@ def test_robust_run_resumes_exactly(tmp_path, capsys, lenet_target, encoding):
     assert_same_run(tmp_path / "a", tmp_path / "b")
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     # Evaluations count genomes; the target scored 3 views of each, and of the 10 elites again
-    # in each of the 10 generations after the first (--robust-elites rescore, the default).
+    # in each of the 10 generations after the first (--robust-elites paired, the default).
     assert summary["evaluations"] == 11 * 20
     assert summary["target_queries"] == 3 * (11 * 20 + 10 * 10)
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["robust"]["samples"] == 3 and config["robust"]["reduce"] == "mean"
-    assert config["robust"]["elites"] == "rescore"
+    assert config["robust"]["elites"] == "paired"
     assert config["robust"]["transforms"]["jpeg"] == [60.0, 95.0]
+
+
+@pytest.mark.parametrize("elites", ["average", "rescore"])
+def test_averaged_and_rescored_runs_resume_exactly(tmp_path, capsys, lenet_target, elites):
+    common = ["--seed", "5", "--batch", "20", "--checkpoint-every", "3", "-q", "--robust", SPEC,
+              "--robust-samples", "3", "--robust-elites", elites]  # fmt: skip
+    for out, generations in (("a", "9"), ("b", "4")):
+        code, _, err = run_cli(
+            capsys, "evolve", "--max-generations", generations, "--out", tmp_path / out, *common
+        )
+        assert code == 0, err
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", "9", "--out", tmp_path / "b", "-q"
+    )
+    assert code == 0, err
+    assert_same_run(tmp_path / "a", tmp_path / "b")
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert config["robust"]["elites"] == elites
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["target_queries"] == 3 * (10 * 20 + 9 * 10)  # elites rescored, as paired
+    scorings = final_state(tmp_path / "b")["scorings"]
+    if elites == "average":  # elites that survived generations average several scores
+        assert scorings.max() > 1
+    else:
+        assert (scorings == 1).all()
 
 
 def test_robust_fitness_differs_from_the_plain_score(tmp_path, capsys, lenet_target):
