@@ -37,8 +37,14 @@ def evaluate_and_insert(
     state: RunState, evaluator: Evaluator, archive: EliteArchive, genomes: Any
 ) -> np.ndarray:
     """Score ``genomes`` in one batched call and insert them; return the improved cells."""
-    probabilities = evaluator(genomes, state.rng)
-    improved = archive.insert(genomes, probabilities, state.generation, state.evaluations)
+    scores = evaluator(genomes, state.rng)
+    improved = archive.insert(
+        genomes,
+        scores.probabilities,
+        state.generation,
+        state.evaluations,
+        log_odds=scores.log_odds,
+    )
     state.evaluations += len(genomes)
     return improved
 
@@ -75,4 +81,5 @@ def rescore_elites(state: RunState, evaluator: Evaluator, archive: EliteArchive)
     compete with an elite's typical score, not the luckiest one it entered with."""
     cells = np.flatnonzero(archive.occupied)
     if cells.size:
-        archive.rescore(cells, evaluator(archive.genomes[cells], state.rng))
+        scores = evaluator(archive.genomes[cells], state.rng)
+        archive.rescore(cells, scores.probabilities, log_odds=scores.log_odds)

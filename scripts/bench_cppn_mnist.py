@@ -203,9 +203,15 @@ def _timed_generations(
         t1 = time.perf_counter()
         images = encoding.express(children)
         t2 = time.perf_counter()
-        probabilities = target.probabilities(images)
+        scores = target.scores(images)
         t3 = time.perf_counter()
-        archive.insert(children, probabilities, state.generation, state.evaluations)
+        archive.insert(
+            children,
+            scores.probabilities,
+            state.generation,
+            state.evaluations,
+            log_odds=scores.log_odds,
+        )
         state.evaluations += len(children)
         t4 = time.perf_counter()
         if g >= warmup:
