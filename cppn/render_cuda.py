@@ -40,6 +40,20 @@ from cppn.profile import NUM_INPUTS
 from cppn.program import PackedPrograms
 from cppn.render_numba import activate, fma, pixel_channel
 
+
+def restore_removed_numpy_aliases(numpy_module: Any = np) -> None:
+    """Give NumPy back ``row_stack`` (an alias of ``vstack``) where NumPy 2.5+ removed it.
+
+    numba-cuda (0.30.4 and earlier) registers an overload of ``np.row_stack`` when it first
+    compiles a kernel; under NumPy 2.5 that raises AttributeError and no kernel compiles (seen on
+    an H200 machine with NumPy 2.5.2). The alias is what NumPy itself defined until 2.4.
+    """
+    if not hasattr(numpy_module, "row_stack"):
+        numpy_module.row_stack = numpy_module.vstack
+
+
+restore_removed_numpy_aliases()
+
 #: Threads per block.
 THREADS = 128
 #: At most this many blocks (about two resident waves on an H100's 132 SMs); threads stride over

@@ -236,7 +236,8 @@ class Target:
         out = out.double()
         if self.outputs == "logits":
             out = out.softmax(dim=2)
-        return out.mean(dim=0)
+        # One view: its row is the mean (x / 1 == x), without a reduction and a copy.
+        return out[0] if self.views == 1 else out.mean(dim=0)
 
     def _mean_log_probabilities(self, out: torch.Tensor) -> torch.Tensor:
         """Outputs ``[views, n, K]`` -> log-probabilities float64 ``[n, K]``: the log of the
@@ -257,7 +258,7 @@ class Target:
         parts = [self._mean_probabilities(part) for part in self._outputs(images)]
         if not parts:
             return np.zeros((0, self.num_classes))
-        return torch.cat(parts).cpu().numpy()
+        return _joined(parts).cpu().numpy()
 
     def scores(self, images: Any) -> Scores:
         """:meth:`probabilities` (the same values, bit for bit) and each class's log-odds from
@@ -266,8 +267,8 @@ class Target:
         if not parts:
             empty = np.zeros((0, self.num_classes))
             return Scores(empty, empty.copy())
-        probabilities = torch.cat([self._mean_probabilities(part) for part in parts])
-        log_p = torch.cat([self._mean_log_probabilities(part) for part in parts])
+        probabilities = _joined([self._mean_probabilities(part) for part in parts])
+        log_p = _joined([self._mean_log_probabilities(part) for part in parts])
         return Scores(
             probabilities.cpu().numpy(), log_odds_from_log_probabilities(log_p).cpu().numpy()
         )
@@ -292,3 +293,8 @@ class Target:
         check_outputs([out.detach()], self.outputs, self.precision)
         self.queries += images.shape[0]
         return self._mean_log_probabilities(out)
+
+
+def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Chunks' rows as one tensor; one chunk (the common case): no concatenation, no copy."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts)

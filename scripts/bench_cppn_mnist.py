@@ -8,9 +8,18 @@ renderer compiled before any clock starts:
   the median over seeds of generations and wall seconds (a seed that does not get there counts as
   infinitely slow, so a median that lands on one reads "not reached").
 * loop efficiency at each ``--batches`` size: whole-loop evaluations/s (a fresh run of
-  ``--efficiency-generations`` generations) divided by bare forward evaluations/s (the target
-  scoring a batch of CPPN images of the same size, timed just before and just after the run).
-  Median over ``--rounds`` rounds.
+  ``--efficiency-generations`` generations) divided by bare forward evaluations/s: the target
+  scoring, back to back, the very batches of images that run scored (recorded in an untimed
+  replay of the same seed), timed just before and just after the run. Median over ``--rounds``
+  rounds. The forward pass's time depends on the images (LeNet's max-pooling takes longer on
+  images with many distinct grey levels; branch prediction is the likely cause), so the
+  denominator must score the run's images. The earlier denominator, one fixed batch of grown
+  random genomes' images (flat, about 25 grey levels an image against 130-150 in a run, and
+  0.5-2.4 ms a batch of 200 faster to score), is still reported as ``efficiency_fixed_images``.
+  A run writes a checkpoint after generation 0 (20-25 ms, once a run: about 0.7 ms a generation
+  of a 30-generation run); ``efficiency_steady`` leaves generation 0 and that
+  checkpoint out: the loop's rate over generations 2 to the last, from the run's own clock
+  (metrics.jsonl ``elapsed_s``), against the forward pass on those generations' images.
 * phases: mean milliseconds per generation of select+vary, express, forward and insert, from
   the same functions ``evolve.map_elites.step`` calls, timed one by one.
 
@@ -38,10 +47,12 @@ import numpy as np
 from archives import EliteArchive
 from evolve.config import RunConfig, StopConditions
 from evolve.encodings.cppn import CppnEncoding
-from evolve.evaluator import LocalEvaluator
+from evolve.evaluator import LocalEvaluator, chunk_bounds
 from evolve.map_elites import RunState, initialise
+from evolve.run_dir import read_metrics
 from evolve.runner import Evolution, young_objects_only_collected
 from fitness.loading import TargetOptions, load_target
+from fitness.scores import Scores
 
 
 def make_encoding(args: argparse.Namespace, shape: tuple[int, int, int]) -> CppnEncoding:
@@ -78,6 +89,23 @@ def run_config(
     )
 
 
+class RecordingEvaluator(LocalEvaluator):
+    """The in-process evaluator, keeping every batch of images it scores (for the denominator of
+    the loop efficiency: the same images, scored without the loop)."""
+
+    def __init__(self, encoding: CppnEncoding, target: Any, chunk: int | None) -> None:
+        super().__init__(encoding, target, chunk)
+        self.images: list[Any] = []
+
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
+        """Express, keep the images, score them (one chunk: the bench's batches fit one)."""
+        if len(chunk_bounds(len(genomes), self.chunk)) > 1:
+            raise ValueError("the efficiency bench needs a batch no larger than the run's chunk")
+        images = self.encoding.express(genomes)
+        self.images.append(images)
+        return self.target.scores(images)
+
+
 def evolve(
     args: argparse.Namespace,
     options: TargetOptions,
@@ -85,13 +113,21 @@ def evolve(
     seed: int,
     batch: int,
     stop: StopConditions,
-) -> dict[str, Any]:
-    """One run in a temporary directory; its summary."""
+    record: bool = False,
+) -> tuple[dict[str, Any], list[Any]]:
+    """One run in a temporary directory; its summary (with ``elapsed_by_generation``, the run's
+    clock at the end of each generation, from metrics.jsonl), and with ``record`` the images it
+    scored (generation 0 first)."""
     encoding = make_encoding(args, target.image_shape)
     config = run_config(options, target, encoding, seed, batch, stop)
+    evaluator = RecordingEvaluator(encoding, target, config.chunk) if record else None
     with tempfile.TemporaryDirectory() as tmp:
-        evolution = Evolution.create(Path(tmp) / "run", config, target, encoding, progress=False)
-        return evolution.run()
+        evolution = Evolution.create(
+            Path(tmp) / "run", config, target, encoding, progress=False, evaluator=evaluator
+        )
+        summary = evolution.run()
+        summary["elapsed_by_generation"] = [r["elapsed_s"] for r in read_metrics(Path(tmp) / "run")]
+        return summary, [] if evaluator is None else evaluator.images
 
 
 def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -> dict[str, Any]:
@@ -99,7 +135,7 @@ def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -
     runs = []
     for seed in args.seeds:
         stop = StopConditions(max_generations=args.max_generations, until=args.until)
-        summary = evolve(args, options, target, seed, args.batch, stop)
+        summary, _ = evolve(args, options, target, seed, args.batch, stop)
         reached = summary["all_at_threshold"]
         run = {
             "seed": seed,
@@ -135,13 +171,15 @@ def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -
     }
 
 
-def forward_rate(target: Any, images: Any, calls: int) -> float:
-    """Bare forward evaluations/s: ``calls`` scorings of the same batch."""
-    target.probabilities(images)
+def forward_rate(target: Any, batches: list[Any], calls: int) -> float:
+    """Bare forward evaluations/s: ``calls`` scorings of ``batches`` in turn (one batch: the
+    same batch every time), back to back: forward pass and softmax (``target.probabilities``);
+    the log-odds the loop also computes (``target.scores``) count as the loop's own work."""
+    target.probabilities(batches[0])
     start = time.perf_counter()
-    for _ in range(calls):
-        target.probabilities(images)
-    return calls * len(images) / (time.perf_counter() - start)
+    for i in range(calls):
+        target.probabilities(batches[i % len(batches)])
+    return calls * len(batches[0]) / (time.perf_counter() - start)
 
 
 def efficiency(
@@ -153,23 +191,39 @@ def efficiency(
     genomes = encoding.random(batch, rng)
     for _ in range(20):  # images of grown genomes, like those of a run
         genomes = encoding.vary(genomes, rng, 0)
-    images = encoding.express(genomes)
+    fixed = [encoding.express(genomes)]
+    calls = args.efficiency_generations + 1  # generation 0 is scored too
     rounds = []
     for r in range(args.rounds):
-        before = forward_rate(target, images, args.efficiency_generations)
         stop = StopConditions(max_generations=args.efficiency_generations)
-        summary = evolve(args, options, target, 1000 + r, batch, stop)
-        after = forward_rate(target, images, args.efficiency_generations)
+        # An untimed replay of the timed run (same seed, same run: the images it will score).
+        _, scored = evolve(args, options, target, 1000 + r, batch, stop, record=True)
+        before = forward_rate(target, scored, calls), forward_rate(target, fixed, calls)
+        summary, _ = evolve(args, options, target, 1000 + r, batch, stop)
+        after = forward_rate(target, fixed, calls), forward_rate(target, scored, calls)
+        steady_forward = forward_rate(target, scored[2:], calls - 2)
         loop = summary["evaluations_per_s"]
-        rounds.append({"loop_evals_per_s": loop, "forward_evals_per_s": (before + after) / 2})
-        rounds[-1]["efficiency"] = loop / rounds[-1]["forward_evals_per_s"]
+        forward = (before[0] + after[1]) / 2
+        forward_fixed = (before[1] + after[0]) / 2
+        elapsed = summary["elapsed_by_generation"]  # one per generation: none thinned below 1000
+        steady_loop = (len(elapsed) - 2) * batch / (elapsed[-1] - elapsed[1])
+        rounds.append(
+            {
+                "loop_evals_per_s": loop,
+                "forward_evals_per_s": forward,
+                "efficiency": loop / forward,
+                "forward_evals_per_s_fixed_images": forward_fixed,
+                "efficiency_fixed_images": loop / forward_fixed,
+                "loop_evals_per_s_steady": steady_loop,
+                "forward_evals_per_s_steady": steady_forward,
+                "efficiency_steady": steady_loop / steady_forward,
+            }
+        )
     return {
         "batch": batch,
         "generations": args.efficiency_generations,
         "rounds": rounds,
-        "loop_evals_per_s": statistics.median(r["loop_evals_per_s"] for r in rounds),
-        "forward_evals_per_s": statistics.median(r["forward_evals_per_s"] for r in rounds),
-        "efficiency": statistics.median(r["efficiency"] for r in rounds),
+        **{key: statistics.median(r[key] for r in rounds) for key in rounds[0]},
     }
 
 
@@ -300,13 +354,16 @@ def main() -> None:
     if "efficiency" in results:
         print(
             f"{'batch':>6} {'vary ms':>8} {'express':>8} {'forward':>8} {'insert':>7} "
-            f"{'loop ev/s':>10} {'fwd ev/s':>10} {'efficiency':>10}"
+            f"{'loop ev/s':>10} {'fwd ev/s':>10} {'efficiency':>10} {'fixed fwd':>10} "
+            f"{'(eff.)':>7} {'steady eff.':>11}"
         )
         for p, e in zip(results["phases"], results["efficiency"], strict=True):
             print(
                 f"{e['batch']:>6} {p['vary_ms']:>8.2f} {p['express_ms']:>8.2f} "
                 f"{p['forward_ms']:>8.2f} {p['insert_ms']:>7.2f} {e['loop_evals_per_s']:>10.0f} "
-                f"{e['forward_evals_per_s']:>10.0f} {e['efficiency']:>10.3f}"
+                f"{e['forward_evals_per_s']:>10.0f} {e['efficiency']:>10.3f} "
+                f"{e['forward_evals_per_s_fixed_images']:>10.0f} "
+                f"{e['efficiency_fixed_images']:>7.3f} {e['efficiency_steady']:>11.3f}"
             )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))

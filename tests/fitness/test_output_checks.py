@@ -65,3 +65,16 @@ def test_sum_tolerance_is_the_stated_one() -> None:
         check_outputs([rows * (1 + 2 * PROBABILITY_SUM_TOLERANCE["fp32"])], "probabilities")
     check_outputs([rows * 7.0], "logits")  # logits may be anything finite
     check_outputs([rows * (1 + 0.9 * PROBABILITY_SUM_TOLERANCE["bf16"])], "probabilities", "bf16")
+
+
+def test_non_finite_outputs_are_counted_by_image_over_every_part() -> None:
+    # The finite check's fast path (one reduction a part) must still name how many images went
+    # bad, over all chunks and views: one image with two NaN classes, one with an inf in one
+    # view only, sound images in between.
+    first = torch.zeros((2, 3, 4))
+    first[0, 1, :2] = float("nan")
+    second = torch.zeros((2, 2, 4))
+    second[1, 0, 3] = float("inf")
+    with pytest.raises(TargetError, match="NaN or inf for 2 of 5 images"):
+        check_outputs([first, second], "logits")
+    check_outputs([torch.zeros((2, 3, 4)), torch.zeros((2, 2, 4))], "logits")  # all finite

@@ -70,3 +70,16 @@ def test_probabilities_keep_order_above_float32_resolution() -> None:
         model[1].bias.copy_(torch.tensor([0.0, -19.0]))
     high = target.probabilities(np.zeros((1, 1, 2, 2), dtype=np.float32))[0, 0]
     assert low < high < 1.0  # both round to 1.0 in float32
+
+
+def test_probabilities_are_the_float64_softmax_of_the_logits(lenet_target: Target) -> None:
+    # One view, one chunk (the loop's case: no mean over views, no concatenation) and several
+    # chunks give the float64 softmax of the model's own float32 logits, computed here in the
+    # same process by hand.
+    images = np.random.default_rng(1).random((9, 1, 28, 28), dtype=np.float32)
+    with torch.inference_mode():
+        logits = lenet_target.model(torch.from_numpy(images))
+    expected = logits.double().softmax(dim=1).numpy()
+    np.testing.assert_array_equal(lenet_target.probabilities(images), expected)
+    chunked = Target(lenet_target.model, lenet_target.spec, lenet_target.class_names, max_batch=4)
+    np.testing.assert_allclose(chunked.probabilities(images), expected, **ACROSS_BATCHES)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from fitness.errors import TransformSpecError
 from fitness.robust import RobustScoring
-from fitness.transforms import PRESETS, TRANSFORMS, TransformSpec
+from fitness.transforms import PRESETS, TRANSFORMS, TransformSpec, jpeg, jpeg_round_trip
 
 #: One SPEC per transform, each changing the image.
 ONE_EACH = {
@@ -87,6 +87,24 @@ def test_jpeg_is_pillows_real_encoder():
         Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=40)
         decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
         np.testing.assert_array_equal(np.rint(out[i].numpy() * 255).transpose(1, 2, 0), decoded)
+
+
+def test_jpeg_on_a_thread_pool_codes_every_image_as_one_thread_does():
+    qualities = np.random.default_rng(0).integers(60, 96, size=40)
+    x = images(3, count=40)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone = jpeg(x, qualities)
+        torch.set_num_threads(4)  # 4 workers of 10 images each
+        pooled = jpeg(x, qualities)
+    finally:
+        torch.set_num_threads(threads)
+    torch.testing.assert_close(pooled, alone, rtol=0, atol=0)
+    pixels = np.rint(x[7].numpy() * 255).astype(np.uint8)
+    np.testing.assert_array_equal(
+        np.rint(pooled[7].numpy() * 255), jpeg_round_trip(pixels, int(qualities[7]))
+    )
 
 
 def test_geometry_moves_content_as_asked():

@@ -18,7 +18,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]), **env}
+    # Keep the caller's PYTHONPATH after ours: packages may be installed there (a --target folder).
+    paths = [str(ROOT), str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **env}
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
