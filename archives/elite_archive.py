@@ -7,6 +7,16 @@ read-only views, only :meth:`EliteArchive.insert` writes, and parents are drawn 
 original code), not only for its argmax class: it replaces each elite whose fitness it beats
 strictly. Within a batch the first of equally good candidates wins, which is what inserting the
 batch one candidate at a time with a strict comparison would give.
+
+Fitness is the cell's class probability (float64), and the probability decides every comparison
+it can. Where two probabilities are exactly equal the cell's **log-odds** ``log p - log(1 - p)``,
+computed by the target from its logits (:mod:`fitness.scores`), decides instead: a float64
+probability is exactly 0.0 once the class's logit trails the top one by more than about 745 and
+exactly 1.0 once it leads by more than about 37, so the images of a distilled network tie there
+and selection would be blind (measured at T = 100: four digits never left 0.0). Breaking only
+exact ties, rather than ranking by log-odds alone, keeps every decision the probability made
+before bit for bit (the log-odds, computed apart from the probability, could round the other way
+for two nearly equal probabilities), so runs that never saturate are unchanged.
 """
 
 from __future__ import annotations
@@ -23,7 +33,10 @@ from archives.atomic import atomic_save_npz
 from archives.fooled import all_fooled, count_fooled
 
 ARCHIVE_FORMAT = "fooling-archive"
-ARCHIVE_VERSION = 1
+#: Version 2 added ``log_odds``; version 1 archives load with log-odds derived from the stored
+#: probabilities (:func:`log_odds_of`), which keep the ties they had.
+ARCHIVE_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 GENOME_PREFIX = "genome/"
 
 
@@ -32,7 +45,8 @@ class ArchiveError(ValueError):
 
 
 class EliteArchive:
-    """Per-class elites: genomes, fitness, full probability vectors and when each was found.
+    """Per-class elites: genomes, fitness and log-odds, full probability vectors and when each
+    was found.
 
     ``cell_classes[i]`` is the index, in the target's output, of the class that cell ``i`` holds.
     ``genomes`` is the encoding's empty genome storage for ``len(cell_classes)`` cells.
@@ -53,6 +67,7 @@ class EliteArchive:
             raise ValueError("cell_classes must index class_names")
         self._genomes = genomes
         self._fitness = np.full(cells, -np.inf)
+        self._log_odds = np.full(cells, -np.inf)
         self._probabilities = np.zeros((cells, len(self.class_names)))
         self._generation = np.full(cells, -1, dtype=np.int64)
         self._evaluation = np.full(cells, -1, dtype=np.int64)
@@ -70,6 +85,12 @@ class EliteArchive:
     def fitness(self) -> np.ndarray:
         """Fitness (the cell's class probability) by cell; -inf where empty. Read-only."""
         return _read_only(self._fitness)
+
+    @property
+    def log_odds(self) -> np.ndarray:
+        """Log-odds of each elite's fitness, the tie-breaker of equal fitness; -inf where empty.
+        Read-only."""
+        return _read_only(self._log_odds)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -112,22 +133,22 @@ class EliteArchive:
         probabilities: np.ndarray,
         generation: int,
         evaluations_before: int,
+        *,
+        log_odds: np.ndarray | None = None,
     ) -> np.ndarray:
         """Insert a scored batch; return the indices of the cells whose elite was replaced.
 
-        ``probabilities`` is ``[N, num_classes]``; candidate ``j`` is counted as evaluation number
-        ``evaluations_before + j + 1`` of the run.
+        ``probabilities`` and ``log_odds`` are ``[N, num_classes]`` (``log_odds`` None: derived
+        from the probabilities, which breaks no tie); candidate ``j`` is counted as evaluation
+        number ``evaluations_before + j + 1`` of the run.
         """
-        probabilities = np.asarray(probabilities)
-        if probabilities.shape != (len(genomes), len(self.class_names)):
-            raise ValueError(
-                f"probabilities have shape {probabilities.shape}, "
-                f"expected ({len(genomes)}, {len(self.class_names)})"
-            )
+        probabilities, log_odds = self._checked_scores(len(genomes), probabilities, log_odds)
         fitness = probabilities[:, self.cell_classes]
-        best = fitness.argmax(axis=0)
-        best_fitness = fitness[best, np.arange(self.num_cells)]
-        cells = np.flatnonzero(best_fitness > self.fitness)
+        keys = log_odds[:, self.cell_classes]
+        best = _best_rows(fitness, keys)
+        columns = np.arange(self.num_cells)
+        best_fitness, best_keys = fitness[best, columns], keys[best, columns]
+        cells = np.flatnonzero(_beats(best_fitness, best_keys, self._fitness, self._log_odds))
         if cells.size:
             winners = best[cells]
             self._replace(
@@ -135,11 +156,25 @@ class EliteArchive:
                 genomes,
                 winners,
                 best_fitness[cells],
+                best_keys[cells],
                 probabilities,
                 generation,
                 evaluations_before,
             )
         return cells
+
+    def _checked_scores(
+        self, rows: int, probabilities: np.ndarray, log_odds: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both score arrays as ``[rows, num_classes]``; log-odds derived if not given."""
+        probabilities = np.asarray(probabilities)
+        expected = (rows, len(self.class_names))
+        if probabilities.shape != expected:
+            raise ValueError(f"probabilities have shape {probabilities.shape}, expected {expected}")
+        log_odds = log_odds_of(probabilities) if log_odds is None else np.asarray(log_odds)
+        if log_odds.shape != expected:
+            raise ValueError(f"log-odds have shape {log_odds.shape}, expected {expected}")
+        return probabilities, log_odds
 
     def insert_assigned(
         self,
@@ -148,22 +183,23 @@ class EliteArchive:
         cells: np.ndarray,
         generation: int,
         evaluations_before: int,
+        *,
+        log_odds: np.ndarray | None = None,
     ) -> np.ndarray:
         """Insert a scored batch where candidate ``j`` competes only for cell ``cells[j]``
         (gradient ascent optimises one image per class); return the cells replaced.
 
-        The cells must be distinct. Counting is as in :meth:`insert`.
+        The cells must be distinct. Counting and ``log_odds`` are as in :meth:`insert`.
         """
-        probabilities = np.asarray(probabilities)
         cells = np.asarray(cells, dtype=np.int64)
-        if probabilities.shape != (len(genomes), len(self.class_names)) or cells.shape != (
-            len(genomes),
-        ):
+        if cells.shape != (len(genomes),):
             raise ValueError("need one probability row and one cell per candidate")
+        probabilities, log_odds = self._checked_scores(len(genomes), probabilities, log_odds)
         if len(np.unique(cells)) != len(cells):
             raise ValueError("each cell can be assigned one candidate")
-        fitness = probabilities[np.arange(len(cells)), self.cell_classes[cells]]
-        better = np.flatnonzero(fitness > self._fitness[cells])
+        rows, classes = np.arange(len(cells)), self.cell_classes[cells]
+        fitness, keys = probabilities[rows, classes], log_odds[rows, classes]
+        better = np.flatnonzero(_beats(fitness, keys, self._fitness[cells], self._log_odds[cells]))
         replaced = cells[better]
         if better.size:
             self._replace(
@@ -171,31 +207,46 @@ class EliteArchive:
                 genomes,
                 better,
                 fitness[better],
+                keys[better],
                 probabilities,
                 generation,
                 evaluations_before,
             )
         return replaced
 
-    def rescore(self, cells: np.ndarray, probabilities: np.ndarray, average: bool = False) -> None:
-        """Give the elites of ``cells`` new scores (``probabilities`` row ``i`` for ``cells[i]``,
-        e.g. under fresh random views); which image holds each cell does not change.
+    def rescore(
+        self,
+        cells: np.ndarray,
+        probabilities: np.ndarray,
+        *,
+        log_odds: np.ndarray | None = None,
+        average: bool = False,
+    ) -> None:
+        """Give the elites of ``cells`` new scores (``probabilities`` and ``log_odds`` row ``i``
+        for ``cells[i]``, e.g. under fresh random views); which image holds each cell does not
+        change.
 
         ``average``: the elite's fitness and probabilities become the running mean of all its
         scorings (this one and every earlier one, its entry score included), an estimate that
         sharpens with age; otherwise the new score replaces the old one.
         """
         cells = np.asarray(cells, dtype=np.int64)
-        probabilities = np.asarray(probabilities)
-        if probabilities.shape != (len(cells), len(self.class_names)):
-            raise ValueError("need one probability row per cell")
+        probabilities, log_odds = self._checked_scores(len(cells), probabilities, log_odds)
         if not self.occupied[cells].all():
             raise ValueError("only occupied cells can be rescored")
+        rows, classes = np.arange(len(cells)), self.cell_classes[cells]
+        cell_log_odds = log_odds[rows, classes]
         if average:
-            weight = self._scorings[cells][:, None].astype(np.float64)
-            probabilities = (self._probabilities[cells] * weight + probabilities) / (weight + 1.0)
+            weight = self._scorings[cells].astype(np.float64)
+            probabilities = (self._probabilities[cells] * weight[:, None] + probabilities) / (
+                weight[:, None] + 1.0
+            )
+            # The tie-breaker follows the same running mean, taken on the log-odds: it is only
+            # consulted where averaged probabilities tie exactly (saturated at 0 or 1).
+            cell_log_odds = (self._log_odds[cells] * weight + cell_log_odds) / (weight + 1.0)
             self._scorings[cells] += 1
-        self._fitness[cells] = probabilities[np.arange(len(cells)), self.cell_classes[cells]]
+        self._fitness[cells] = probabilities[rows, classes]
+        self._log_odds[cells] = cell_log_odds
         self._probabilities[cells] = probabilities
 
     def _replace(
@@ -204,16 +255,19 @@ class EliteArchive:
         genomes: Any,
         rows: np.ndarray,
         fitness: np.ndarray,
+        log_odds: np.ndarray,
         probabilities: np.ndarray,
         generation: int,
         evaluations_before: int,
     ) -> None:
-        """Make candidate ``rows[i]`` of the batch the elite of ``cells[i]``, with its fitness."""
+        """Make candidate ``rows[i]`` of the batch the elite of ``cells[i]``, with its fitness
+        and log-odds."""
         if hasattr(self._genomes, "assign"):  # CPPN populations: one gather, not two
             self._genomes.assign(cells, genomes, rows)
         else:
             self._genomes[cells] = genomes[rows]
         self._fitness[cells] = fitness
+        self._log_odds[cells] = log_odds
         self._probabilities[cells] = probabilities[rows]
         self._generation[cells] = generation
         self._evaluation[cells] = evaluations_before + rows + 1
@@ -274,6 +328,7 @@ class EliteArchive:
             "meta": np.array(json.dumps(meta)),
             "cell_classes": self.cell_classes,
             "fitness": self.fitness,
+            "log_odds": self.log_odds,
             "probabilities": self.probabilities,
             "generation": self.generation,
             "evaluation": self.evaluation,
@@ -290,7 +345,7 @@ class EliteArchive:
             meta = json.loads(str(arrays["meta"]))
             if meta.get("format") != ARCHIVE_FORMAT:
                 raise ArchiveError("not a fooling archive")
-            if meta.get("version") != ARCHIVE_VERSION:
+            if meta.get("version") not in READABLE_VERSIONS:
                 raise ArchiveError(f"archive format version {meta.get('version')} is not supported")
             if meta.get("encoding") != encoding.name:
                 raise ArchiveError(
@@ -304,6 +359,11 @@ class EliteArchive:
             genomes = encoding.from_arrays(genome_arrays)
             archive = cls(arrays["cell_classes"], meta["class_names"], genomes)
             archive._fitness = np.array(arrays["fitness"], dtype=np.float64)
+            archive._log_odds = (
+                np.array(arrays["log_odds"], dtype=np.float64)
+                if meta["version"] >= 2
+                else log_odds_of(archive._fitness)
+            )
             archive._probabilities = np.array(arrays["probabilities"], dtype=np.float64)
             archive._generation = np.array(arrays["generation"], dtype=np.int64)
             archive._evaluation = np.array(arrays["evaluation"], dtype=np.int64)
@@ -314,7 +374,9 @@ class EliteArchive:
                 else archive.occupied.astype(np.int64)
             )
             cells, classes = archive.num_cells, len(archive.class_names)
-            if archive.fitness.shape != (cells,) or archive.probabilities.shape != (cells, classes):
+            if archive.fitness.shape != (cells,) or archive.log_odds.shape != (cells,):
+                raise ArchiveError("archive fields have inconsistent shapes")
+            if archive.probabilities.shape != (cells, classes):
                 raise ArchiveError("archive fields have inconsistent shapes")
             if (
                 archive.generation.shape != (cells,)
@@ -322,6 +384,8 @@ class EliteArchive:
                 or archive.scorings.shape != (cells,)
             ):
                 raise ArchiveError("archive fields have inconsistent shapes")
+            # An empty cell's log-odds are never compared (any candidate beats fitness -inf).
+            archive._log_odds[~archive.occupied] = -np.inf
             problem = archive._problem()
             if problem is not None:
                 raise ArchiveError(problem)
@@ -339,6 +403,8 @@ class EliteArchive:
             return "fitness holds NaN or +inf"
         if ((fitness[occupied] < 0) | (fitness[occupied] > 1)).any():
             return "fitness outside [0, 1]"
+        if np.isnan(self._log_odds[occupied]).any():
+            return "log_odds hold NaN"
         probabilities = self._probabilities[occupied]
         if not np.isfinite(probabilities).all() or (probabilities < 0).any():
             return "probabilities hold NaN or negative values"
@@ -361,6 +427,31 @@ class EliteArchive:
     def load(cls, path: str | Path, encoding: Any) -> EliteArchive:
         """Load an archive written by :meth:`save`."""
         return cls.from_arrays(read_npz(path), encoding)
+
+
+def log_odds_of(probabilities: np.ndarray) -> np.ndarray:
+    """Log-odds ``log p - log(1 - p)`` of probabilities when they are all there is (a version 1
+    archive, a caller with no logits): -inf at 0 and +inf at 1, so saturated values keep the
+    ties they had, and empty cells (-inf) stay -inf."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p == -np.inf, -np.inf, np.log(p) - np.log1p(-p))
+
+
+def _beats(
+    fitness: np.ndarray, log_odds: np.ndarray, old_fitness: np.ndarray, old_log_odds: np.ndarray
+) -> np.ndarray:
+    """Whether each (fitness, log-odds) pair ranks strictly above the old one: the probability
+    decides, and only its exact ties go to the higher log-odds."""
+    return (fitness > old_fitness) | ((fitness == old_fitness) & (log_odds > old_log_odds))
+
+
+def _best_rows(fitness: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
+    """Per column, the first row whose (fitness, log-odds) is highest: ``fitness.argmax(axis=0)``
+    wherever the highest fitness is held by one row."""
+    top = fitness == fitness.max(axis=0)
+    top_log_odds = np.where(top, log_odds, -np.inf).max(axis=0)
+    return np.argmax(top & (log_odds == top_log_odds), axis=0)
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -1,6 +1,7 @@
 """Evaluators: express a batch of genomes as images and score them.
 
-The MAP-Elites step asks an evaluator for probabilities and never sees the target itself, so
+The MAP-Elites step asks an evaluator for scores (probabilities and the log-odds it ranks by,
+:class:`fitness.scores.Scores`) and never sees the target itself, so
 where the scoring happens (this process, Ray workers: :mod:`evolve.distributed`) is the
 evaluator's business. Each evaluator counts the images it has had scored (``queries``), which
 the run reports.
@@ -22,6 +23,7 @@ import numpy as np
 from evolve.encodings.base import Encoding
 from fitness import Target
 from fitness.robust import RobustScoring
+from fitness.scores import Scores
 
 
 def chunk_bounds(n: int, chunk: int | None) -> list[tuple[int, int]]:
@@ -34,13 +36,13 @@ def chunk_bounds(n: int, chunk: int | None) -> list[tuple[int, int]]:
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """Genomes in, probabilities ``[N, num_classes]`` (float, NumPy) out."""
+    """Genomes in, scores out: probabilities and log-odds, each ``[N, num_classes]``."""
 
     @property
     def queries(self) -> int:
         """Images scored so far by this evaluator (in this process)."""
 
-    def __call__(self, genomes: Any, rng: np.random.Generator) -> np.ndarray:
+    def __call__(self, genomes: Any, rng: np.random.Generator) -> Scores:
         """Express ``genomes`` and score the images in one batched call. ``rng`` is the run's
         generator, for scoring that draws (random views, :mod:`fitness.robust`)."""
 
@@ -50,7 +52,7 @@ class LocalEvaluator:
     chunk (``chunk`` images at a time; None: the whole batch at once).
 
     With a GPU target the images never leave the device: renderers and the direct encoding hand
-    device tensors straight to ``target.probabilities``. With ``robust``, each image is scored
+    device tensors straight to ``target.scores``. With ``robust``, each image is scored
     under random transformations drawn from the run's generator (``--robust``).
     """
 
@@ -97,27 +99,27 @@ class LocalEvaluator:
         (``elites="paired"``)."""
         return self.rescores_elites and self.robust is not None and self.robust.shared_views
 
-    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Probabilities of the images ``genomes`` express, scored chunk by chunk (robust: their
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
+        """Scores of the images ``genomes`` express, scored chunk by chunk (robust: their
         reduced views, all drawn at once and scored in chunks of the target's --max-batch, so
         the draws do not depend on the chunk size)."""
         if self.robust is not None:
             if rng is None:
                 raise ValueError("robust scoring draws its views from the run's generator")
-            return self.robust.probabilities(self.target, self.encoding.express(genomes), rng)
+            return self.robust.scores(self.target, self.encoding.express(genomes), rng)
         bounds = chunk_bounds(len(genomes), self.chunk)
         if len(bounds) <= 1:  # the common case: no slicing, no copy
-            return self.target.probabilities(self.encoding.express(genomes))
-        return np.concatenate(
+            return self.target.scores(self.encoding.express(genomes))
+        return Scores.concatenate(
             [
-                self.target.probabilities(self.encoding.express(genomes[start:stop]))
+                self.target.scores(self.encoding.express(genomes[start:stop]))
                 for start, stop in bounds
             ]
         )
 
 
 def evaluator_status(evaluator: Evaluator) -> dict[str, Any]:
-    """What an evaluator reports besides probabilities (a Ray evaluator: live workers and
+    """What an evaluator reports besides scores (a Ray evaluator: live workers and
     retries), for metrics.jsonl and the progress bar; empty for in-process scoring."""
     status = getattr(evaluator, "status", None)
     return dict(status()) if callable(status) else {}

@@ -42,8 +42,14 @@ def evaluate_and_insert(
 ) -> np.ndarray:
     """Score ``genomes`` in one batched call and insert them; return the improved cells.
     Random views are drawn from ``rng`` (default: the run's generator)."""
-    probabilities = evaluator(genomes, state.rng if rng is None else rng)
-    improved = archive.insert(genomes, probabilities, state.generation, state.evaluations)
+    scores = evaluator(genomes, state.rng if rng is None else rng)
+    improved = archive.insert(
+        genomes,
+        scores.probabilities,
+        state.generation,
+        state.evaluations,
+        log_odds=scores.log_odds,
+    )
     state.evaluations += len(genomes)
     return improved
 
@@ -90,4 +96,5 @@ def rescore_elites(evaluator: Evaluator, archive: EliteArchive, rng: np.random.G
     cells = np.flatnonzero(archive.occupied)
     if cells.size:
         average = bool(getattr(evaluator, "averages_elites", False))
-        archive.rescore(cells, evaluator(archive.genomes[cells], rng), average=average)
+        scores = evaluator(archive.genomes[cells], rng)
+        archive.rescore(cells, scores.probabilities, log_odds=scores.log_odds, average=average)

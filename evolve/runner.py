@@ -86,6 +86,12 @@ def young_objects_only_collected() -> Iterator[None]:
         gc.unfreeze()
 
 
+def finite_or_none(value: float) -> float | None:
+    """A float for JSON, None for +-inf (log-odds of an empty cell, or of a probability of
+    exactly 0 or 1 in an archive written before log-odds were kept)."""
+    return float(value) if np.isfinite(value) else None
+
+
 class Evolution:
     """One run: a configuration, its target and encoding, the archive and the run state.
 
@@ -237,6 +243,10 @@ class Evolution:
             "all_at_threshold": self.reached,
             "median_confidence": stats["median"],
             "min_confidence": stats["min"],
+            # What ranks the weakest cell where its confidence rounds to 0 (fitness.scores).
+            "min_log_odds": finite_or_none(self.archive.log_odds.min())
+            if self.archive.num_cells
+            else None,
             "coverage": stats["coverage"],
             "qd_score": stats["qd_score"],
             "target_queries": self.queries,
@@ -293,6 +303,7 @@ class Evolution:
                 "class": name,
                 "class_index": int(self.archive.cell_classes[i]),
                 "confidence": float(self.archive.cell_fitness()[i]),
+                "log_odds": finite_or_none(self.archive.log_odds[i]),
                 "generation": int(self.archive.generation[i]),
                 "evaluation": int(self.archive.evaluation[i]),
             }

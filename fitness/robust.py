@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from fitness.errors import TransformSpecError
+from fitness.scores import Scores, mean_log_odds
 from fitness.target import Target
 from fitness.transforms import TransformSpec
 
@@ -119,8 +120,14 @@ class RobustScoring:
             draws = self.transforms.draw(len(views), tuple(x.shape[1:]), rng)
         return self.transforms.apply(views, draws)
 
-    def probabilities(self, target: Target, images: Any, rng: np.random.Generator) -> np.ndarray:
+    def scores(self, target: Target, images: Any, rng: np.random.Generator) -> Scores:
         """Fitness ``[N, num_classes]``: per class, the mean (or minimum) over the K views (the
-        same K for every image with :attr:`shared_views`)."""
-        per_view = self.sample_probabilities(target, images, rng, shared=self.shared_views)
-        return per_view.mean(axis=0) if self.reduce == "mean" else per_view.min(axis=0)
+        same K for every image with :attr:`shared_views`) of the probabilities, and the log-odds
+        of that mean (or minimum), taken in log space so that views whose probabilities all round
+        to 0 or 1 still rank (:mod:`fitness.scores`)."""
+        views = self.views(images, rng, self.samples, self.shared_views)
+        per_view = target.scores(views).reshape_views(self.samples)
+        if self.reduce == "mean":
+            return Scores(per_view.probabilities.mean(axis=0), mean_log_odds(per_view.log_odds))
+        # The log-odds rise with the probability, so the minimum view is the same for both.
+        return Scores(per_view.probabilities.min(axis=0), per_view.log_odds.min(axis=0))

@@ -5,7 +5,8 @@ DLPack array) at the target's ``image_size``, which may differ from the model's 
 target then resizes or crops them to the model's input on its device (``crops``: "resize", a
 centre crop, or the paper's ten crops with the softmax averaged over them). It maps them to the
 model's input range, scores the whole batch in as few forward passes as ``max_batch`` allows
-(optionally in bf16/fp16 autocast and channels-last layout) and returns softmax probabilities.
+(optionally in bf16/fp16 autocast and channels-last layout) and returns softmax probabilities
+(:meth:`Target.probabilities`), with each class's log-odds for ranking (:meth:`Target.scores`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 
 from fitness.errors import TargetError, first_line
 from fitness.output_checks import check_outputs, output_shape_error
+from fitness.scores import Scores, log_odds_from_log_probabilities
 
 #: How images at the target's image size become model inputs. "resize": bilinear (antialiased)
 #: to the input size; "center": the central input-sized crop; "ten": the four corner crops, the
@@ -225,24 +227,51 @@ class Target:
             return torch.empty((0, self.num_classes), device=self.device)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
+    def _mean_probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        """Outputs ``[views, n, K]`` -> probabilities float64 ``[n, K]``, the mean over views.
+
+        Softmax runs in float64 so that confidences near 1 keep their order: in float32 every
+        image above 0.99999994 would tie at 1.0 and evolution could not tell them apart.
+        """
+        out = out.double()
+        if self.outputs == "logits":
+            out = out.softmax(dim=2)
+        # One view: its row is the mean (x / 1 == x), without a reduction and a copy.
+        return out[0] if self.views == 1 else out.mean(dim=0)
+
+    def _mean_log_probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        """Outputs ``[views, n, K]`` -> log-probabilities float64 ``[n, K]``: the log of the
+        mean over views of the probabilities, computed in log space (log-softmax of the logits,
+        ``logsumexp`` over views minus ``log(views)``), so it never rounds to ``log(0)``."""
+        out = out.double()
+        if self.outputs == "logits":
+            log_p = out.log_softmax(dim=2)
+        else:  # probabilities: a zero would give -inf and a NaN gradient
+            log_p = out.clamp_min(torch.finfo(torch.float64).tiny).log()
+        return torch.logsumexp(log_p, dim=0) - math.log(self.views)
+
     def probabilities(self, images: Any) -> np.ndarray:
         """Softmax probabilities float64 ``[N, num_classes]`` for images in [0, 1].
 
-        Softmax runs in float64 so that confidences near 1 keep their order: in float32 every
-        image above 0.99999994 would tie at 1.0 and evolution could not tell them apart. With ten
-        crops the softmax of each crop is averaged, as in the paper.
+        With ten crops the softmax of each crop is averaged, as in the paper.
         """
-        parts = []
-        for part in self._outputs(images):
-            out = part.double()
-            if self.outputs == "logits":
-                out = out.softmax(dim=2)
-            # One view: its row is the mean (x / 1 == x), without a reduction and a copy.
-            parts.append(out[0] if self.views == 1 else out.mean(dim=0))
+        parts = [self._mean_probabilities(part) for part in self._outputs(images)]
         if not parts:
             return np.zeros((0, self.num_classes))
-        # One chunk (the common case): no concatenation, no copy.
-        return (parts[0] if len(parts) == 1 else torch.cat(parts)).cpu().numpy()
+        return _joined(parts).cpu().numpy()
+
+    def scores(self, images: Any) -> Scores:
+        """:meth:`probabilities` (the same values, bit for bit) and each class's log-odds from
+        the same forward passes: what evolution ranks by (:mod:`fitness.scores`)."""
+        parts = self._outputs(images)
+        if not parts:
+            empty = np.zeros((0, self.num_classes))
+            return Scores(empty, empty.copy())
+        probabilities = _joined([self._mean_probabilities(part) for part in parts])
+        log_p = _joined([self._mean_log_probabilities(part) for part in parts])
+        return Scores(
+            probabilities.cpu().numpy(), log_odds_from_log_probabilities(log_p).cpu().numpy()
+        )
 
     def differentiable_log_probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """Log-probabilities float64 ``[N, num_classes]`` of images in [0, 1], differentiable.
@@ -263,9 +292,9 @@ class Target:
         out = self._forward(images.to(self.device, torch.float32))
         check_outputs([out.detach()], self.outputs, self.precision)
         self.queries += images.shape[0]
-        out = out.double()
-        if self.outputs == "logits":
-            log_p = out.log_softmax(dim=2)
-        else:  # probabilities: a zero would give -inf and a NaN gradient
-            log_p = out.clamp_min(torch.finfo(torch.float64).tiny).log()
-        return torch.logsumexp(log_p, dim=0) - math.log(self.views)
+        return self._mean_log_probabilities(out)
+
+
+def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Chunks' rows as one tensor; one chunk (the common case): no concatenation, no copy."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts)

@@ -52,6 +52,7 @@ from evolve.map_elites import RunState, initialise
 from evolve.run_dir import read_metrics
 from evolve.runner import Evolution, young_objects_only_collected
 from fitness.loading import TargetOptions, load_target
+from fitness.scores import Scores
 
 
 def make_encoding(args: argparse.Namespace, shape: tuple[int, int, int]) -> CppnEncoding:
@@ -96,13 +97,13 @@ class RecordingEvaluator(LocalEvaluator):
         super().__init__(encoding, target, chunk)
         self.images: list[Any] = []
 
-    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
         """Express, keep the images, score them (one chunk: the bench's batches fit one)."""
         if len(chunk_bounds(len(genomes), self.chunk)) > 1:
             raise ValueError("the efficiency bench needs a batch no larger than the run's chunk")
         images = self.encoding.express(genomes)
         self.images.append(images)
-        return self.target.probabilities(images)
+        return self.target.scores(images)
 
 
 def evolve(
@@ -172,7 +173,8 @@ def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -
 
 def forward_rate(target: Any, batches: list[Any], calls: int) -> float:
     """Bare forward evaluations/s: ``calls`` scorings of ``batches`` in turn (one batch: the
-    same batch every time), back to back, as the loop scores them (``target.probabilities``)."""
+    same batch every time), back to back: forward pass and softmax (``target.probabilities``);
+    the log-odds the loop also computes (``target.scores``) count as the loop's own work."""
     target.probabilities(batches[0])
     start = time.perf_counter()
     for i in range(calls):
@@ -255,9 +257,15 @@ def _timed_generations(
         t1 = time.perf_counter()
         images = encoding.express(children)
         t2 = time.perf_counter()
-        probabilities = target.probabilities(images)
+        scores = target.scores(images)
         t3 = time.perf_counter()
-        archive.insert(children, probabilities, state.generation, state.evaluations)
+        archive.insert(
+            children,
+            scores.probabilities,
+            state.generation,
+            state.evaluations,
+            log_odds=scores.log_odds,
+        )
         state.evaluations += len(children)
         t4 = time.perf_counter()
         if g >= warmup:

@@ -36,6 +36,37 @@ def lenet_target(fooling_home: Path):
     return load_target(TargetOptions(device="cpu"), progress=False)
 
 
+#: How much the saturated LeNet scales its logits: the trained LeNet's logits gap of about 12
+#: between the top two classes becomes 1,200, beyond float64's softmax at both ends (a class
+#: trailing by more than about 745 has probability exactly 0.0), like a network distilled at
+#: T = 100 (mean gap 539, README "Defensive distillation").
+SATURATION = 100.0
+
+
+@pytest.fixture(scope="session")
+def saturated_lenet_weights(tmp_path_factory, lenet_target) -> Path:
+    """A real weights file: the trained LeNet with its last layer (weights and bias) multiplied
+    by :data:`SATURATION`, so its logits are 100 times larger and its float64 softmax rounds to
+    exactly 0 or 1 for most classes of most images."""
+    import torch
+
+    state = {k: v.detach().clone() for k, v in lenet_target.model.state_dict().items()}
+    state["fc2.weight"] *= SATURATION
+    state["fc2.bias"] *= SATURATION
+    path = tmp_path_factory.mktemp("saturated") / "lenet_x100.pt"
+    torch.save(state, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def saturated_lenet_target(saturated_lenet_weights):
+    """``mnist-lenet --weights`` :func:`saturated_lenet_weights`, loaded as a user would."""
+    from fitness.loading import TargetOptions, load_target
+
+    options = TargetOptions(weights=str(saturated_lenet_weights), device="cpu")
+    return load_target(options, progress=False)
+
+
 @pytest.fixture(scope="session")
 def exported_lenet(tmp_path_factory, lenet_target) -> Path:
     """The trained LeNet as a torch.export program (.pt2) with a dynamic batch dimension."""

@@ -31,6 +31,7 @@ from evolve.errors import RunError
 from evolve.evaluator import chunk_bounds
 from fitness import Target
 from fitness.replica import ReplicaSpec, target_weights
+from fitness.scores import Scores
 from fitness.target import TargetError
 
 #: How often the dispatch loop looks for hung workers while it waits for results (seconds).
@@ -152,9 +153,10 @@ class RayEvaluator:
         return {"workers": self.workers_alive, "retries": self.retries}
 
     # ------------------------------------------------------------------------ scoring
-    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Probabilities ``[N, num_classes]`` of the images ``genomes`` express (``rng``, for
-        robust scoring in process, is not used: workers score plain images)."""
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
+        """Scores (probabilities and log-odds ``[N, num_classes]``) of the images ``genomes``
+        express (``rng``, for robust scoring in process, is not used: workers score plain
+        images)."""
         ray = require_ray()
         bounds = chunk_bounds(len(genomes), self.chunk)
         payloads = []
@@ -162,7 +164,7 @@ class RayEvaluator:
             payload = self.encoding.payload(genomes[start:stop])
             self.bytes_sent += payload_bytes(payload)
             payloads.append(ray.put(payload))  # once: a resent chunk reuses it
-        results: list[np.ndarray | None] = [None] * len(bounds)
+        results: list[Scores | None] = [None] * len(bounds)
         queue = deque(range(len(bounds)))
         pending: dict[Any, tuple[int, int, float]] = {}  # ref -> (chunk, worker, submitted)
         while queue or pending:
@@ -180,7 +182,7 @@ class RayEvaluator:
             now = time.monotonic()
             for worker in {w for (_, w, t) in pending.values() if now - t > self.timeout_s}:
                 self._worker_failed(worker, pending, queue, hung=True)
-        return np.concatenate(results) if results else np.zeros((0, 0))
+        return Scores.concatenate(results)
 
     def _submit(
         self, queue: deque[int], pending: dict[Any, tuple[int, int, float]], payloads: list
@@ -201,13 +203,13 @@ class RayEvaluator:
         ref: Any,
         pending: dict[Any, tuple[int, int, float]],
         queue: deque[int],
-        results: list[np.ndarray | None],
+        results: list[Scores | None],
     ) -> None:
         """Place a chunk's result by its index, or resend it if its worker failed."""
         ray = require_ray()
         index, worker, _ = pending[ref]
         try:
-            _, probabilities = ray.get(ref)
+            _, scores = ray.get(ref)
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
                 ray.exceptions.ObjectLostError):  # fmt: skip
             self._worker_failed(worker, pending, queue, hung=False)
@@ -215,8 +217,8 @@ class RayEvaluator:
         except ray.exceptions.RayTaskError as exc:  # the scoring itself failed
             raise _task_error(exc) from None
         del pending[ref]
-        results[index] = probabilities
-        self._queries += len(probabilities)
+        results[index] = scores
+        self._queries += len(scores)
 
     def _worker_failed(
         self,

@@ -1,6 +1,6 @@
 """A Ray worker: one replica of the target and the encoding's expression, nothing else.
 
-It keeps no run state: a chunk in (its index and the packed genomes), probabilities out. A
+It keeps no run state: a chunk in (its index and the packed genomes), scores out. A
 worker that Ray restarts after a crash runs ``__init__`` again and so rebuilds its replica from
 the same spec and weights (held once in the object store by the driver).
 """
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from evolve.encodings import build_encoding
 from fitness.devices import HOST
 from fitness.replica import ReplicaSpec, build_replica
+from fitness.scores import Scores
 
 
 def set_threads(threads: int) -> None:
@@ -56,11 +55,11 @@ class ScoringWorker:
         self.encoding = build_encoding(worker_encoding_config(encoding_config, on_gpu))
         self.calls = 0
 
-    def score(self, index: int, payload: Any) -> tuple[int, np.ndarray]:
-        """Chunk ``index``'s probabilities ``[n, num_classes]`` (float64)."""
+    def score(self, index: int, payload: Any) -> tuple[int, Scores]:
+        """Chunk ``index``'s scores (probabilities and log-odds ``[n, num_classes]``, float64)."""
         self.calls += 1
         images = self.encoding.express_payload(payload)
-        return index, self.target.probabilities(images)
+        return index, self.target.scores(images)
 
     def ready(self) -> bool:
         """Answers once the replica is built (the evaluator waits for every worker's)."""

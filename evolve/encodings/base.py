@@ -4,8 +4,8 @@ A generation reads as a straight line::
 
     children = encoding.vary(parents, rng, generation)
     images = encoding.express(children)          # float32 [N, C, H, W] in [0, 1]
-    probabilities = target.probabilities(images)
-    archive.insert(children, probabilities, ...)
+    scores = target.scores(images)               # probabilities and log-odds
+    archive.insert(children, scores.probabilities, ..., log_odds=scores.log_odds)
 
 Genome batches support ``len``, fancy indexing (a new batch) and assignment to indexed cells, which
 is all the archive and the loop need: a float array ``[N, ...]`` for the direct encoding, a

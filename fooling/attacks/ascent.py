@@ -44,6 +44,7 @@ from evolve.errors import RunError
 from evolve.run_dir import ASCENT_FILE, STARTS_FILE
 from evolve.runner import Evolution
 from fitness.devices import genome_device
+from fitness.scores import Scores, log_odds_from_log_probabilities
 from fitness.target import Target, TargetError
 from fooling.attacks.steps import (
     ascent_direction,
@@ -305,11 +306,16 @@ class AscentRun(Evolution):
             and state.generation >= self.config.stop.max_generations
         )
         codes = eight_bit_codes(self.images, self._origin_if_bounded())
-        probabilities, gradient_of = self._score(codes, with_gradient=not last)
+        scores, gradient_of = self._score(codes, with_gradient=not last)
         genes = (codes.flatten(1) + 0.5) / 255.0  # the direct encoding's floor(gene * 255)
         genomes = genes if self.encoding.on_device else genes.cpu().numpy().astype(np.float32)
         improved = self.archive.insert_assigned(
-            genomes, probabilities, self.cells, state.generation, state.evaluations
+            genomes,
+            scores.probabilities,
+            self.cells,
+            state.generation,
+            state.evaluations,
+            log_odds=scores.log_odds,
         )
         state.evaluations += len(self.cells)
         self._end_generation()
@@ -323,9 +329,9 @@ class AscentRun(Evolution):
 
     def _score(
         self, codes: torch.Tensor, with_gradient: bool
-    ) -> tuple[np.ndarray, Callable[[], torch.Tensor] | None]:
-        """Probabilities of the 8-bit images, and a function giving the objective's gradient
-        with respect to the continuous images.
+    ) -> tuple[Scores, Callable[[], torch.Tensor] | None]:
+        """Scores of the 8-bit images (probabilities and log-odds), and a function giving the
+        objective's gradient with respect to the continuous images.
 
         A batch that fits one forward pass keeps its graph until the caller asks for the
         gradient, so a run that stops at this step makes no backward pass. A larger batch goes
@@ -334,7 +340,7 @@ class AscentRun(Evolution):
         """
         chunk = self.target.chunk_size
         single = len(codes) <= chunk
-        parts, gradients, pending = [], [], []
+        parts, gradients, pending = [], [], []  # parts: detached log-probabilities
         for start in range(0, len(codes), chunk):
             piece = slice(start, start + chunk)
             x = self.images[piece].detach().requires_grad_(with_gradient)
@@ -343,7 +349,7 @@ class AscentRun(Evolution):
                     straight_through(x, codes[piece])
                 )
                 self.passes["forward_calls"] += 1
-                parts.append(log_p.detach().exp().cpu().numpy())
+                parts.append(log_p.detach())
                 if not with_gradient:
                     continue
                 rows = torch.arange(len(x), device=log_p.device)
@@ -355,12 +361,15 @@ class AscentRun(Evolution):
                 pending.append((objective, x))
             else:
                 gradients.append(self._backward(objective, x))
-        probabilities = np.concatenate(parts)
+        log_p = torch.cat(parts)
+        scores = Scores(
+            log_p.exp().cpu().numpy(), log_odds_from_log_probabilities(log_p).cpu().numpy()
+        )
         if not with_gradient:
-            return probabilities, None
+            return scores, None
         if single:
-            return probabilities, lambda: self._backward(*pending[0])
-        return probabilities, lambda: torch.cat(gradients)
+            return scores, lambda: self._backward(*pending[0])
+        return scores, lambda: torch.cat(gradients)
 
     def _backward(self, objective: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """One backward pass: the gradient of ``objective`` with respect to ``images``."""

@@ -29,6 +29,7 @@ import torch
 
 from fitness.image_folder import read_image
 from fitness.loading import TargetOptions, load_target
+from fitness.scores import log_odds_from_log_probabilities
 from fitness.target import Target, TargetError
 from fooling.studies.roc import auroc, fpr_at_tpr, roc_curve, threshold_at_fpr
 from fooling.studies.transfer import SourceRun, read_source, run_labels, target_options_for
@@ -60,10 +61,10 @@ class Scores:
 
 def log_odds_against_top(logits: torch.Tensor) -> torch.Tensor:
     """``log((1 - p_top) / p_top)`` per row of float64 logits, without forming probabilities
-    (-inf for a single class)."""
+    (-inf for a single class): minus the top class's log-odds, as evolution ranks them."""
     top = logits.argmax(dim=1, keepdim=True)
-    others = logits.scatter(1, top, float("-inf"))
-    return torch.logsumexp(others, dim=1) - logits.gather(1, top).squeeze(1)
+    log_odds = log_odds_from_log_probabilities(logits.log_softmax(dim=1))
+    return -log_odds.gather(1, top).squeeze(1)
 
 
 def detector_scores(target: Target, images: np.ndarray) -> Scores:

@@ -177,3 +177,99 @@ def test_archives_saved_before_scorings_were_counted_read_one_per_elite(tmp_path
         {k: v for k, v in make_archive().to_arrays(ENCODING).items() if k != "scorings"}, ENCODING
     )
     assert list(empty.scorings) == [0, 0, 0]
+
+
+# ------------------------------------------------------------------ ties broken by log-odds
+def test_equal_probabilities_are_ranked_by_log_odds() -> None:
+    """Probabilities that round to exactly 0.0 or 1.0 tie; the log-odds still order them."""
+    archive = make_archive(2)
+    archive.insert(genomes(1), np.array([[0.0, 1.0]]), 0, 0, log_odds=np.array([[-1200.0, 40.0]]))
+    batch = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    log_odds = np.array([[-1300.0, 39.0], [-900.0, 45.0], [-900.0, 38.0]])
+    improved = archive.insert(genomes(3) + 1, batch, 1, 1, log_odds=log_odds)
+    assert sorted(improved) == [0, 1]
+    np.testing.assert_array_equal(archive.log_odds, [-900.0, 45.0])
+    np.testing.assert_array_equal(archive.fitness, [0.0, 1.0])  # what readers show: unchanged
+    assert list(archive.evaluation) == [1 + 2, 1 + 2]  # the first of the best (-900 twice)
+    # Equal log-odds as well: the elite stays (strict), as with equal probabilities before.
+    same = archive.insert(genomes(1), np.array([[0.0, 1.0]]), 2, 4, log_odds=log_odds[1:2])
+    assert same.size == 0
+
+
+def test_a_higher_probability_wins_whatever_the_log_odds_say() -> None:
+    """The probability decides every comparison it can: log-odds that disagree with it by
+    rounding cannot change a decision the probability made before."""
+    archive = make_archive(1)
+    archive.insert(genomes(1), np.array([[0.5]]), 0, 0, log_odds=np.array([[5.0]]))
+    improved = archive.insert(genomes(1) + 1, np.array([[0.6]]), 1, 1, log_odds=np.array([[1.0]]))
+    assert list(improved) == [0] and archive.log_odds[0] == 1.0
+    assert archive.insert(genomes(1), np.array([[0.55]]), 2, 2, log_odds=[[9.0]]).size == 0
+
+
+def test_without_log_odds_equal_probabilities_still_tie() -> None:
+    """Log-odds derived from probabilities (no logits): -inf at 0 and +inf at 1, no tie broken."""
+    archive = make_archive(2)
+    archive.insert(genomes(1), np.array([[0.0, 1.0]]), 0, 0)
+    np.testing.assert_array_equal(archive.log_odds, [-np.inf, np.inf])
+    scored = np.array([[0.0, 1.0]])
+    assert archive.insert(genomes(1) + 1, scored, 1, 1, log_odds=[[-5.0, 60.0]]).tolist() == [0]
+
+
+def test_insert_assigned_and_rescore_keep_log_odds() -> None:
+    archive = make_archive(2)
+    archive.insert_assigned(
+        genomes(2), np.zeros((2, 2)), np.array([0, 1]), 0, 0, log_odds=np.full((2, 2), -800.0)
+    )
+    better = np.array([[-700.0, -900.0], [-900.0, -900.0]])
+    replaced = archive.insert_assigned(
+        genomes(2) + 1, np.zeros((2, 2)), np.array([0, 1]), 1, 2, log_odds=better
+    )
+    assert list(replaced) == [0]
+    archive.rescore(np.array([1]), np.array([[0.0, 0.0]]), log_odds=np.array([[0.0, -750.0]]))
+    np.testing.assert_array_equal(archive.log_odds, [-700.0, -750.0])
+
+
+def test_log_odds_round_trip_and_are_checked(tmp_path) -> None:
+    archive = make_archive()
+    archive.insert(genomes(1), np.array([[0.0, 1.0, 0.0]]), 0, 0, log_odds=[[-800, 50, -900]])
+    archive.save(tmp_path / "a.npz", ENCODING)
+    np.testing.assert_array_equal(
+        EliteArchive.load(tmp_path / "a.npz", ENCODING).log_odds, [-800.0, 50.0, -900.0]
+    )
+    with pytest.raises(ArchiveError, match="log_odds hold NaN"):
+        with_values(archive, log_odds=np.array([np.nan, 50.0, -900.0]))
+    with pytest.raises(ArchiveError, match="inconsistent shapes"):
+        with_values(archive, log_odds=np.zeros(2))
+
+
+def version_1_arrays(archive: EliteArchive) -> dict[str, np.ndarray]:
+    """What the previous code wrote: format version 1, no log_odds array."""
+    import json
+
+    arrays = archive.to_arrays(ENCODING)
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**meta, "version": 1}))
+    del arrays["log_odds"]
+    return arrays
+
+
+def test_a_version_1_archive_loads_with_log_odds_from_its_probabilities(tmp_path) -> None:
+    archive = make_archive(4)
+    archive.insert(genomes(1), np.array([[0.0, 1.0, 0.25, 0.75]]), 0, 0)
+    np.savez(tmp_path / "v1.npz", **version_1_arrays(archive))
+    loaded = EliteArchive.load(tmp_path / "v1.npz", ENCODING)
+    np.testing.assert_array_equal(loaded.fitness, archive.fitness)
+    np.testing.assert_array_equal(loaded.log_odds[:2], [-np.inf, np.inf])
+    np.testing.assert_allclose(loaded.log_odds[2:], [np.log(1 / 3), np.log(3)], rtol=1e-12)
+    # Saved again, it is a current archive.
+    loaded.save(tmp_path / "v2.npz", ENCODING)
+    assert "log_odds" in np.load(tmp_path / "v2.npz").files
+
+
+def test_an_unknown_archive_version_is_refused_by_name(tmp_path) -> None:
+    import json
+
+    arrays = make_archive().to_arrays(ENCODING)
+    arrays["meta"] = np.array(json.dumps({**json.loads(str(arrays["meta"])), "version": 3}))
+    with pytest.raises(ArchiveError, match="archive format version 3 is not supported"):
+        EliteArchive.from_arrays(arrays, ENCODING)

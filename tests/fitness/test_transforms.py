@@ -160,25 +160,33 @@ def test_robust_scoring_reduces_the_views_scored_in_one_call(lenet_target):
     digits = images(1, count=5)[:, :, 2:30, 2:30].contiguous()
     spec = TransformSpec.parse("shift=2,rotate=10,noise=0.05,jpeg=60:95")
     mean = RobustScoring(spec, 7, "mean")
+    per_view = lenet_target.scores(mean.views(digits, np.random.default_rng(1), 7, shared=True))
+    per_view = per_view.reshape_views(7)
+    assert per_view.probabilities.shape == per_view.log_odds.shape == (7, 5, 10)
     queries = lenet_target.queries
     # The default policy (paired) shows every image the same views.
     assert mean.shared_views
-    rng = np.random.default_rng(1)
-    per_view = mean.sample_probabilities(lenet_target, digits, rng, shared=True)
-    assert per_view.shape == (7, 5, 10)
-    assert lenet_target.queries - queries == 35  # the 7 x 5 views, scored by the target
-    fitness = mean.probabilities(lenet_target, digits, np.random.default_rng(1))
-    np.testing.assert_array_equal(fitness, per_view.mean(axis=0))
-    worst = RobustScoring(spec, 7, "min").probabilities(
-        lenet_target, digits, np.random.default_rng(1)
+    fitness = mean.scores(lenet_target, digits, np.random.default_rng(1))
+    assert lenet_target.queries - queries == 35  # the 7 x 5 views, scored in one call
+    np.testing.assert_array_equal(fitness.probabilities, per_view.probabilities.mean(axis=0))
+    # The log-odds of the mean probability, taken from the views' log-odds: equal to the
+    # log-odds of the mean probability up to float64 rounding where 1 - p keeps enough digits.
+    p = per_view.probabilities.mean(axis=0)
+    keep = p < 1 - 1e-6
+    np.testing.assert_allclose(
+        fitness.log_odds[keep], (np.log(p) - np.log1p(-p))[keep], rtol=1e-9, atol=1e-9
     )
-    np.testing.assert_array_equal(worst, per_view.min(axis=0))
+    assert (fitness.log_odds[~keep] > 13).all()
+    worst = RobustScoring(spec, 7, "min").scores(lenet_target, digits, np.random.default_rng(1))
+    np.testing.assert_array_equal(worst.probabilities, per_view.probabilities.min(axis=0))
+    np.testing.assert_array_equal(worst.log_odds, per_view.log_odds.min(axis=0))
     # One view of an identity SPEC is the plain score, same call shape, same process.
-    plain = lenet_target.probabilities(digits)
-    same = RobustScoring(TransformSpec.parse("identity"), 1).probabilities(
+    plain = lenet_target.scores(digits)
+    same = RobustScoring(TransformSpec.parse("identity"), 1).scores(
         lenet_target, digits, np.random.default_rng(0)
     )
-    np.testing.assert_array_equal(same, plain)
+    np.testing.assert_array_equal(same.probabilities, plain.probabilities)
+    np.testing.assert_array_equal(same.log_odds, plain.log_odds)
 
 
 def test_paired_scoring_shows_every_image_the_same_views():

@@ -93,6 +93,19 @@ def test_ray_runs_equal_the_in_process_run(ray_session, lenet_target, tmp_path, 
         assert last["workers"] == workers and last["retries"] == 0
 
 
+def test_ray_runs_equal_the_in_process_run_where_log_odds_break_ties(
+    ray_session, saturated_lenet_target, tmp_path
+) -> None:
+    """Against a LeNet with 100 times larger logits most probabilities are exactly 0 or 1 and
+    the log-odds the workers send back decide; the runs still agree bit for bit."""
+    local = run(tmp_path / "local", saturated_lenet_target, "direct", 6)
+    with ray_evaluator(saturated_lenet_target, "direct", 2) as evaluator:
+        remote = run(tmp_path / "ray", saturated_lenet_target, "direct", 6, evaluator)
+    assert_same_run(local, remote)
+    fitness = local.archive.fitness
+    assert ((fitness == 0.0) | (fitness == 1.0)).any()  # saturated: the log-odds ranked these
+
+
 def test_payload_expresses_the_same_images(lenet_target) -> None:
     """What a worker renders from the packed genomes is what this process renders."""
     rng = np.random.default_rng(0)

@@ -108,6 +108,29 @@ def assert_same_run(a, b) -> None:
     ids=["direct", "direct-sbx", "cppn"],
 )
 def test_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path, capsys, variation):
+    assert_resume_is_exact(tmp_path, capsys, variation)
+
+
+def test_resume_is_exact_where_ties_are_broken_by_log_odds(
+    tmp_path, capsys, saturated_lenet_weights
+):
+    """Against a LeNet whose logits are 100 times larger most probabilities are exactly 0 or 1;
+    the log-odds that rank them are checkpointed and a resumed run makes the same choices."""
+    assert_resume_is_exact(tmp_path, capsys, ["--weights", str(saturated_lenet_weights)])
+    archive = read_npz(tmp_path / "b" / "archive.npz")
+    fitness, log_odds, found = archive["fitness"], archive["log_odds"], archive["generation"]
+    # Ties were broken: a cell already at its final probability, exactly 0 or 1, at some
+    # generation, whose elite was replaced later (only an equal probability can replace it).
+    history = np.array([m["best_confidence"] for m in read_metrics(tmp_path / "b")])
+    reached = np.argmax(history == fitness, axis=0)  # first generation at the final value
+    saturated = (fitness == 0.0) | (fitness == 1.0)
+    assert (saturated & (found > reached)).any() and np.isfinite(log_odds).all()
+    summary = json.loads((tmp_path / "b" / "archive.json").read_text())
+    assert [c["log_odds"] for c in summary["cells"]] == log_odds.tolist()
+
+
+def assert_resume_is_exact(tmp_path, capsys, variation: list[str]) -> None:
+    """30 generations in one go equal 12, then a resume to 30 (checkpoints every 5)."""
     common = ["--seed", "7", "--batch", "50", "--checkpoint-every", "5", "-q", *variation]
     code, _, err = run_cli(
         capsys, "evolve", "--max-generations", "30", "--out", tmp_path / "a", *common
