@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from archives.elite_archive import read_npz
 from fooling.cli import main
 
 
@@ -54,3 +57,42 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def final_state(run_dir: Path) -> dict[str, np.ndarray]:
+    """Every array of a run's archive.npz but its metadata."""
+    return {k: v for k, v in read_npz(Path(run_dir) / "archive.npz").items() if k != "meta"}
+
+
+def metrics_without_times(run_dir: Path) -> list[dict]:
+    """metrics.jsonl's records without their wall-clock field (the one thing runs may differ in)."""
+    lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "elapsed_s"} for line in lines]
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Two run directories hold the same archive, array for array, and the same metrics."""
+    left, right = final_state(a), final_state(b)
+    assert left.keys() == right.keys()
+    for key in left:
+        np.testing.assert_array_equal(left[key], right[key], err_msg=key)
+    assert metrics_without_times(a) == metrics_without_times(b)
+
+
+def evolve_whole_and_resumed(
+    capsys: pytest.CaptureFixture, tmp_path: Path, common: list[str], total: int, stop: int
+) -> tuple[Path, Path]:
+    """``fooling evolve COMMON`` for ``total`` generations in one go (``tmp_path/a``), and for
+    ``stop`` generations then ``--resume`` to ``total`` (``tmp_path/b``); every call must exit 0.
+    Returns the two run directories."""
+    whole, resumed = tmp_path / "a", tmp_path / "b"
+    for out, generations in ((whole, total), (resumed, stop)):
+        code, _, err = run_cli(
+            capsys, "evolve", "--max-generations", str(generations), "--out", out, *common
+        )
+        assert code == 0, err
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", str(total), "--out", resumed, "-q"
+    )
+    assert code == 0, err
+    return whole, resumed

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli, spawn_cli
+from cli_helpers import assert_same_run, evolve_whole_and_resumed, run_cli, spawn_cli
 from tolerances import ACROSS_BATCHES
 
 from archives.elite_archive import read_npz
@@ -88,20 +88,6 @@ def test_evolve_fools_all_ten_digits_then_gallery_and_plot(tmp_path, capsys, len
     assert (run / "confidence.png").stat().st_size > 1000
 
 
-def final_state(run_dir) -> dict[str, np.ndarray]:
-    arrays = read_npz(run_dir / "archive.npz")
-    return {k: v for k, v in arrays.items() if k != "meta"}
-
-
-def assert_same_run(a, b) -> None:
-    left, right = final_state(a), final_state(b)
-    assert left.keys() == right.keys()
-    for key in left:
-        np.testing.assert_array_equal(left[key], right[key], err_msg=key)
-    strip = [{k: v for k, v in m.items() if k != "elapsed_s"} for m in read_metrics(a)]
-    assert strip == [{k: v for k, v in m.items() if k != "elapsed_s"} for m in read_metrics(b)]
-
-
 @pytest.mark.parametrize(
     "variation",
     [["--crossover-rate", "0.0"], ["--crossover-rate", "0.5"], ["--encoding", "cppn"]],
@@ -132,19 +118,7 @@ def test_resume_is_exact_where_ties_are_broken_by_log_odds(
 def assert_resume_is_exact(tmp_path, capsys, variation: list[str]) -> None:
     """30 generations in one go equal 12, then a resume to 30 (checkpoints every 5)."""
     common = ["--seed", "7", "--batch", "50", "--checkpoint-every", "5", "-q", *variation]
-    code, _, err = run_cli(
-        capsys, "evolve", "--max-generations", "30", "--out", tmp_path / "a", *common
-    )
-    assert code == 0, err
-    code, _, err = run_cli(
-        capsys, "evolve", "--max-generations", "12", "--out", tmp_path / "b", *common
-    )
-    assert code == 0, err
-    code, _, err = run_cli(
-        capsys, "evolve", "--resume", "--max-generations", "30", "--out", tmp_path / "b", "-q"
-    )
-    assert code == 0, err
-    assert_same_run(tmp_path / "a", tmp_path / "b")
+    assert_same_run(*evolve_whole_and_resumed(capsys, tmp_path, common, 30, 12))
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["generations"] == 30 and summary["target_queries"] == 31 * 50
 

@@ -8,48 +8,25 @@ import json
 
 import numpy as np
 import pytest
-from cli_helpers import assert_one_line_error, run_cli, snapshot
+from cli_helpers import (
+    assert_one_line_error,
+    assert_same_run,
+    evolve_whole_and_resumed,
+    final_state,
+    run_cli,
+    snapshot,
+)
 
-from archives.elite_archive import read_npz
 from fooling.api import read_run
 
 SPEC = "shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95"
-
-
-def final_state(run_dir) -> dict[str, np.ndarray]:
-    return {k: v for k, v in read_npz(run_dir / "archive.npz").items() if k != "meta"}
-
-
-def metrics(run_dir) -> list[dict]:
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(line).items() if k != "elapsed_s"} for line in lines]
-
-
-def assert_same_run(a, b) -> None:
-    left, right = final_state(a), final_state(b)
-    assert left.keys() == right.keys()
-    for key in left:
-        np.testing.assert_array_equal(left[key], right[key], err_msg=key)
-    assert metrics(a) == metrics(b)
 
 
 @pytest.mark.parametrize("encoding", ["direct", "cppn"])
 def test_robust_run_resumes_exactly(tmp_path, capsys, lenet_target, encoding):
     common = ["--seed", "4", "--batch", "20", "--checkpoint-every", "3", "-q", "-e", encoding,
               "--robust", SPEC, "--robust-samples", "3"]  # fmt: skip
-    code, _, err = run_cli(
-        capsys, "evolve", "--max-generations", "10", "--out", tmp_path / "a", *common
-    )
-    assert code == 0, err
-    code, _, err = run_cli(
-        capsys, "evolve", "--max-generations", "4", "--out", tmp_path / "b", *common
-    )
-    assert code == 0, err
-    code, _, err = run_cli(
-        capsys, "evolve", "--resume", "--max-generations", "10", "--out", tmp_path / "b", "-q"
-    )
-    assert code == 0, err
-    assert_same_run(tmp_path / "a", tmp_path / "b")
+    assert_same_run(*evolve_whole_and_resumed(capsys, tmp_path, common, 10, 4))
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     # Evaluations count genomes; the target scored 3 views of each, and of the 10 elites again
     # in each of the 10 generations after the first (--robust-elites paired, the default).
@@ -65,16 +42,7 @@ def test_robust_run_resumes_exactly(tmp_path, capsys, lenet_target, encoding):
 def test_averaged_and_rescored_runs_resume_exactly(tmp_path, capsys, lenet_target, elites):
     common = ["--seed", "5", "--batch", "20", "--checkpoint-every", "3", "-q", "--robust", SPEC,
               "--robust-samples", "3", "--robust-elites", elites]  # fmt: skip
-    for out, generations in (("a", "9"), ("b", "4")):
-        code, _, err = run_cli(
-            capsys, "evolve", "--max-generations", generations, "--out", tmp_path / out, *common
-        )
-        assert code == 0, err
-    code, _, err = run_cli(
-        capsys, "evolve", "--resume", "--max-generations", "9", "--out", tmp_path / "b", "-q"
-    )
-    assert code == 0, err
-    assert_same_run(tmp_path / "a", tmp_path / "b")
+    assert_same_run(*evolve_whole_and_resumed(capsys, tmp_path, common, 9, 4))
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["robust"]["elites"] == elites
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
