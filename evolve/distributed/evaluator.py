@@ -36,6 +36,10 @@ from fitness.target import TargetError
 
 #: How often the dispatch loop looks for hung workers while it waits for results (seconds).
 POLL_S = 1.0
+#: A worker's start (importing torch, building its replica) may take this long whatever the
+#: chunk timeout: on a loaded 2-core machine it took over 8 s, longer than a short
+#: ``--worker-timeout`` meant to catch hung chunks.
+MIN_STARTUP_TIMEOUT_S = 120.0
 
 
 def payload_bytes(payload: Any) -> int:
@@ -82,6 +86,7 @@ class RayEvaluator:
         self.encoding = encoding
         self.chunk = chunk
         self.timeout_s = float(timeout_s)
+        self.startup_timeout_s = max(self.timeout_s, MIN_STARTUP_TIMEOUT_S)
         self.max_restarts = int(max_restarts)
         self.in_flight = max(1, int(in_flight))
         self.retries = 0  # chunks resent after a worker died or hung (this process)
@@ -113,12 +118,12 @@ class RayEvaluator:
         """Wait until every worker has built its replica; report why one could not."""
         ray = require_ray()
         try:
-            ray.get([a.ready.remote() for a in self._actors], timeout=self.timeout_s)
+            ray.get([a.ready.remote() for a in self._actors], timeout=self.startup_timeout_s)
         except ray.exceptions.GetTimeoutError:
             self.close()
             raise RunError(
-                f"the Ray workers were not ready after {self.timeout_s:g} s (does the cluster "
-                "have the CPUs and GPUs asked for, and fooling installed on every node?)"
+                f"the Ray workers were not ready after {self.startup_timeout_s:g} s (does the "
+                "cluster have the CPUs and GPUs asked for, and fooling installed on every node?)"
             ) from None
         except ray.exceptions.RayError as exc:
             self.close()
@@ -251,13 +256,14 @@ class RayEvaluator:
         self._probes[self._actors[worker].ready.remote()] = (worker, since)
 
     def _probe_answered(self, ref: Any) -> None:
-        """Back in rotation; still restarting: ask again (until ``timeout_s``); dead: give up."""
+        """Back in rotation; still restarting: ask again (until ``startup_timeout_s``); dead:
+        give up."""
         ray = require_ray()
         worker, since = self._probes.pop(ref)
         try:
             ray.get(ref)
         except ray.exceptions.ActorUnavailableError:  # restarting: not yet back
-            if time.monotonic() - since > self.timeout_s:
+            if time.monotonic() - since > self.startup_timeout_s:
                 self._give_up(worker)
             else:
                 time.sleep(min(POLL_S, 0.2))

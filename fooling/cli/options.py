@@ -281,7 +281,7 @@ RAY_OPTIONS: list[Callable[[Any], Any]] = [
         default=600.0,
         show_default=True,
         help="Seconds a chunk may take on a worker before the worker is restarted and the "
-        "chunk sent to another.",
+        "chunk sent to another (a worker's start may take at least 120 s).",
     ),
 ]
 
