@@ -4,12 +4,11 @@ same 8-bit images, and the repetition study re-scores every elite with the run's
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import read_csv, run_cli
 from tolerances import ACROSS_BATCHES
 
 from fitness.imagenet import imagenet_class_names
@@ -35,11 +34,6 @@ def tiny_imagenet_run(tmp_path_factory):
         ]
     )
     return run
-
-
-def read_csv(path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_transfer_to_own_network_and_to_lite1(tiny_imagenet_run, tmp_path, capsys):

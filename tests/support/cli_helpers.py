@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -57,6 +58,12 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
     assert "Traceback" not in err
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file a command wrote, as dicts keyed by its header."""
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
 
 
 def final_state(run_dir: Path) -> dict[str, np.ndarray]:

@@ -3,22 +3,16 @@ folder); saturated logits still rank; bad input is one line and exit status 2.""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import torch
-from cli_helpers import assert_one_line_error, run_cli, snapshot
+from cli_helpers import assert_one_line_error, read_csv, run_cli, snapshot
 from PIL import Image
 
 from fitness.builtin import load_digits
 from fooling.api import read_run
 from fooling.studies.detection import detector_scores, log_odds_against_top
-
-
-def read_rows(path):
-    with open(path, encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_detect_a_real_run_against_the_bundled_test_digits(finished_run, tmp_path, capsys):
@@ -30,7 +24,7 @@ def test_detect_a_real_run_against_the_bundled_test_digits(finished_run, tmp_pat
     assert code == 0, err
     run = read_run(finished_run)
     cells = np.flatnonzero(run.archive.occupied)
-    rows = read_rows(out / "detection.csv")
+    rows = read_csv(out / "detection.csv")
     assert [row["class"] for row in rows] == [run.archive.cell_names[c] for c in cells]
     # The run's own network re-scores the 8-bit elites: MSP is the top-1 probability.
     top1 = run.archive.probabilities[cells].max(axis=1)

@@ -3,7 +3,6 @@ LeNet: exact resume, an identity SPEC equals a plain run, bad SPECs are one line
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
@@ -13,6 +12,7 @@ from cli_helpers import (
     assert_same_run,
     evolve_whole_and_resumed,
     final_state,
+    read_csv,
     run_cli,
     snapshot,
 )
@@ -134,8 +134,7 @@ def test_resume_checks_the_stored_robust_settings(run_copy, capsys):
 
 
 def read_rows(out):
-    with open(out / "robustness.csv", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv(out / "robustness.csv")
 
 
 def test_robustness_command_end_to_end(finished_run, tmp_path, capsys):

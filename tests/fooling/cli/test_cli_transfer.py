@@ -3,19 +3,17 @@ trained LeNet and a model file are scored, bad input is one line and exit status
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
-from cli_helpers import assert_one_line_error, run_cli, snapshot
+from cli_helpers import assert_one_line_error, read_csv, run_cli, snapshot
 from tolerances import ACROSS_BATCHES
 
 from fooling.api import read_run
 
 
 def read_rows(out):
-    with open(out / "transfer.csv", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv(out / "transfer.csv")
 
 
 def test_own_network_reproduces_the_runs_confidences(finished_run, tmp_path, capsys):
