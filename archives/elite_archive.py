@@ -374,14 +374,15 @@ class EliteArchive:
                 else archive.occupied.astype(np.int64)
             )
             cells, classes = archive.num_cells, len(archive.class_names)
-            if archive.fitness.shape != (cells,) or archive.log_odds.shape != (cells,):
-                raise ArchiveError("archive fields have inconsistent shapes")
-            if archive.probabilities.shape != (cells, classes):
-                raise ArchiveError("archive fields have inconsistent shapes")
-            if (
-                archive.generation.shape != (cells,)
-                or archive.evaluation.shape != (cells,)
-                or archive.scorings.shape != (cells,)
+            per_cell = (
+                archive.fitness,
+                archive.log_odds,
+                archive.generation,
+                archive.evaluation,
+                archive.scorings,
+            )
+            if archive.probabilities.shape != (cells, classes) or any(
+                field.shape != (cells,) for field in per_cell
             ):
                 raise ArchiveError("archive fields have inconsistent shapes")
             # An empty cell's log-odds are never compared (any candidate beats fitness -inf).
