@@ -11,6 +11,7 @@ model's input range, scores the whole batch in as few forward passes as ``max_ba
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from fitness.errors import TargetError, first_line
+from fitness.host_scores import host_scores
 from fitness.output_checks import check_outputs, output_shape_error
 from fitness.scores import Scores, log_odds_from_log_probabilities
 
@@ -188,7 +190,13 @@ class Target:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         dtype = PRECISIONS[self.precision]
-        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
+        # float32 needs no autocast context (entering a disabled one still costs its setup).
+        autocast = (
+            torch.autocast(self.device.type, dtype=dtype)
+            if dtype != torch.float32
+            else contextlib.nullcontext()
+        )
+        with autocast:
             try:
                 out = self.model(x)
             except Exception as exc:  # e.g. a batch size the model cannot take: the user's to fix
@@ -206,17 +214,24 @@ class Target:
         """Images per forward pass: ``max_batch`` model inputs shared by each image's views."""
         return max(1, self.max_batch // self.views)
 
-    def _outputs(self, images: Any) -> list[torch.Tensor]:
+    def _outputs(self, images: Any, checked: bool = True) -> list[torch.Tensor]:
         """Outputs ``[views, n, K]`` per chunk; a chunk is at most ``max_batch`` model inputs.
 
         Every call checks its outputs (finite; distributions for probability outputs), so a
-        model that starts to misbehave mid-run stops the run with a :class:`TargetError`.
+        model that starts to misbehave mid-run stops the run with a :class:`TargetError`;
+        ``checked=False`` leaves the check to a caller that makes it on the way (the host
+        scoring pass finds NaN and inf itself).
         """
         x = self._as_tensor(images)
         chunk = self.chunk_size
         with torch.inference_mode():
-            parts = [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
-            check_outputs(parts, self.outputs, self.precision)
+            parts = (
+                [self._forward(x)]
+                if len(x) <= chunk
+                else [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
+            )
+            if checked:
+                check_outputs(parts, self.outputs, self.precision)
         self.queries += x.shape[0]
         return parts
 
@@ -255,18 +270,29 @@ class Target:
 
         With ten crops the softmax of each crop is averaged, as in the paper.
         """
-        parts = [self._mean_probabilities(part) for part in self._outputs(images)]
-        if not parts:
-            return np.zeros((0, self.num_classes))
-        return _joined(parts).cpu().numpy()
+        return self.scores(images).probabilities
 
     def scores(self, images: Any) -> Scores:
         """:meth:`probabilities` (the same values, bit for bit) and each class's log-odds from
-        the same forward passes: what evolution ranks by (:mod:`fitness.scores`)."""
-        parts = self._outputs(images)
+        the same forward passes: what evolution ranks by (:mod:`fitness.scores`).
+
+        On the CPU both come from one compiled pass over the outputs
+        (:func:`fitness.host_scores.host_scores`); on an accelerator from torch operations on
+        the device, so that only the results cross to the host.
+        """
+        on_host = self.device.type == "cpu"
+        # Probability outputs get the full check (ranges, sums); logits only need finite values,
+        # which the host pass checks as it goes.
+        parts = self._outputs(images, checked=not on_host or self.outputs != "logits")
         if not parts:
             empty = np.zeros((0, self.num_classes))
             return Scores(empty, empty.copy())
+        if on_host:
+            scored = host_scores(_joined(parts, dim=1).numpy(), self.outputs == "logits")
+            if scored is None:
+                check_outputs(parts, self.outputs, self.precision)  # raises, with the count
+                raise TargetError("model returned NaN or inf")  # not reached
+            return Scores(*scored)
         probabilities = _joined([self._mean_probabilities(part) for part in parts])
         log_p = _joined([self._mean_log_probabilities(part) for part in parts])
         return Scores(
@@ -295,6 +321,7 @@ class Target:
         return self._mean_log_probabilities(out)
 
 
-def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
-    """Chunks' rows as one tensor; one chunk (the common case): no concatenation, no copy."""
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
+def _joined(parts: list[torch.Tensor], dim: int = 0) -> torch.Tensor:
+    """Chunks' rows (along ``dim``) as one tensor; one chunk (the common case): no
+    concatenation, no copy."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
