@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from archives.atomic import atomic_save_npz
@@ -143,25 +144,26 @@ class EliteArchive:
         number ``evaluations_before + j + 1`` of the run.
         """
         probabilities, log_odds = self._checked_scores(len(genomes), probabilities, log_odds)
-        fitness = probabilities[:, self.cell_classes]
-        keys = log_odds[:, self.cell_classes]
-        best = _best_rows(fitness, keys)
-        columns = np.arange(self.num_cells)
-        best_fitness, best_keys = fitness[best, columns], keys[best, columns]
-        cells = np.flatnonzero(_beats(best_fitness, best_keys, self._fitness, self._log_odds))
-        if cells.size:
-            winners = best[cells]
+        cells = np.empty(self.num_cells, dtype=np.int64)
+        rows = np.empty(self.num_cells, dtype=np.int64)
+        fitness, keys = np.empty(self.num_cells), np.empty(self.num_cells)
+        count = _challengers(
+            np.ascontiguousarray(probabilities, dtype=np.float64),
+            np.ascontiguousarray(log_odds, dtype=np.float64),
+            self.cell_classes, self._fitness, self._log_odds, cells, rows, fitness, keys,
+        )  # fmt: skip
+        if count:
             self._replace(
-                cells,
+                cells[:count],
                 genomes,
-                winners,
-                best_fitness[cells],
-                best_keys[cells],
+                rows[:count],
+                fitness[:count],
+                keys[:count],
                 probabilities,
                 generation,
                 evaluations_before,
             )
-        return cells
+        return cells[:count]
 
     def _checked_scores(
         self, rows: int, probabilities: np.ndarray, log_odds: np.ndarray | None
@@ -292,15 +294,21 @@ class EliteArchive:
 
         Empty cells count as fitness 0, so the minimum is the weakest class's confidence.
         """
-        values = self.cell_fitness()
-        empty = self.num_cells == 0
+        occupied = self.occupied
+        values = np.where(occupied, self._fitness, 0.0)
+        n = self.num_cells
+        # One sort gives min, max and median (np.median's values: the middle one, or the mean of
+        # the middle two); the metrics line asks every generation, and np.median alone cost more
+        # than the rest together.
+        ordered = np.sort(values)
+        qd_score = float(values.sum())
         return {
-            "coverage": float(self.occupied.mean()) if not empty else 0.0,
-            "qd_score": float(values.sum()),
-            "min": float(values.min()) if not empty else 0.0,
-            "median": float(np.median(values)) if not empty else 0.0,
-            "mean": float(values.mean()) if not empty else 0.0,
-            "max": float(values.max()) if not empty else 0.0,
+            "coverage": int(occupied.sum()) / n if n else 0.0,
+            "qd_score": qd_score,
+            "min": float(ordered[0]) if n else 0.0,
+            "median": float((ordered[(n - 1) // 2] + ordered[n // 2]) / 2) if n else 0.0,
+            "mean": qd_score / n if n else 0.0,
+            "max": float(ordered[-1]) if n else 0.0,
             "cells_at_threshold": count_fooled(values, threshold),
             "threshold": threshold,
         }
@@ -447,12 +455,46 @@ def _beats(
     return (fitness > old_fitness) | ((fitness == old_fitness) & (log_odds > old_log_odds))
 
 
-def _best_rows(fitness: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
-    """Per column, the first row whose (fitness, log-odds) is highest: ``fitness.argmax(axis=0)``
-    wherever the highest fitness is held by one row."""
-    top = fitness == fitness.max(axis=0)
-    top_log_odds = np.where(top, log_odds, -np.inf).max(axis=0)
-    return np.argmax(top & (log_odds == top_log_odds), axis=0)
+@numba.njit(cache=True)
+def _challengers(  # noqa: PLR0913 - a compiled kernel takes its arrays one by one
+    probabilities: np.ndarray,
+    log_odds: np.ndarray,
+    cell_classes: np.ndarray,
+    old_fitness: np.ndarray,
+    old_log_odds: np.ndarray,
+    cells: np.ndarray,
+    rows: np.ndarray,
+    fitness: np.ndarray,
+    keys: np.ndarray,
+) -> int:
+    """For each cell, the batch's best candidate: the first row with the highest (probability,
+    log-odds) of the cell's class; where it beats the elite (:func:`_beats`), its cell, row,
+    fitness and log-odds go to the next slot of the output arrays. Returns how many did.
+
+    One compiled pass, rows outermost (the arrays are row-major): the NumPy form took some 15
+    array operations a generation, a quarter of the archive's share of the loop at MNIST's size.
+    """
+    n_cells = cell_classes.size
+    if probabilities.shape[0] == 0:
+        return 0
+    best_row = np.zeros(n_cells, dtype=np.int64)
+    best_fitness = np.empty(n_cells)
+    best_key = np.empty(n_cells)
+    for cell in range(n_cells):
+        best_fitness[cell] = probabilities[0, cell_classes[cell]]
+        best_key[cell] = log_odds[0, cell_classes[cell]]
+    for row in range(1, probabilities.shape[0]):
+        for cell in range(n_cells):
+            f, k = probabilities[row, cell_classes[cell]], log_odds[row, cell_classes[cell]]
+            if f > best_fitness[cell] or (f == best_fitness[cell] and k > best_key[cell]):
+                best_row[cell], best_fitness[cell], best_key[cell] = row, f, k
+    count = 0
+    for cell in range(n_cells):
+        f, k = best_fitness[cell], best_key[cell]
+        if f > old_fitness[cell] or (f == old_fitness[cell] and k > old_log_odds[cell]):
+            cells[count], rows[count], fitness[count], keys[count] = cell, best_row[cell], f, k
+            count += 1
+    return count
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:

@@ -120,88 +120,161 @@ class CppnPopulation:
 
 def concatenate(populations: list[CppnPopulation]) -> CppnPopulation:
     """The populations one after another."""
-    rows = [np.arange(len(p), dtype=np.int64) for p in populations]
-    which = [np.full(len(p), i, dtype=np.int64) for i, p in enumerate(populations)]
     if not populations:
         return CppnPopulation.empty(0)
-    return _gather(populations, np.concatenate(rows), np.concatenate(which))
+    joined = populations[0][np.arange(len(populations[0]))]
+    for pop in populations[1:]:  # pairwise: the gather kernel takes two sources
+        rows = np.concatenate([np.arange(len(joined)), np.arange(len(pop))])
+        which = np.repeat(np.array([0, 1], dtype=np.int64), [len(joined), len(pop)])
+        joined = _gather([joined, pop], rows, which)
+    return joined
 
 
-@numba.njit(cache=True)
-def _copy_genomes(
-    which: np.ndarray,
-    source: int,
-    rows: np.ndarray,
-    src_node_start: np.ndarray,
-    src_link_start: np.ndarray,
-    node_key: np.ndarray,
-    node_activation: np.ndarray,
-    node_bias: np.ndarray,
-    node_response: np.ndarray,
-    link_in: np.ndarray,
-    link_out: np.ndarray,
-    link_weight: np.ndarray,
-    link_innovation: np.ndarray,
-    link_enabled: np.ndarray,
-    node_start: np.ndarray,
-    link_start: np.ndarray,
-    out_node_key: np.ndarray,
-    out_node_activation: np.ndarray,
-    out_node_bias: np.ndarray,
-    out_node_response: np.ndarray,
-    out_link_in: np.ndarray,
-    out_link_out: np.ndarray,
-    out_link_weight: np.ndarray,
-    out_link_innovation: np.ndarray,
-    out_link_enabled: np.ndarray,
-) -> None:
-    """Copy genome ``rows[j]`` of one source into slot j for each j with ``which[j] == source``.
-
-    One compiled pass over the genomes: the NumPy form (index ranges, then a fancy-indexed gather
-    per column) cost some 40 array operations per call, 0.1 ms at any size, and the loop gathers
-    two or three times a generation.
-    """
-    for j in range(rows.size):
-        if which[j] != source:
-            continue
-        r = rows[j]
-        a, o = src_node_start[r], node_start[j]
-        for i in range(node_start[j + 1] - o):
-            out_node_key[o + i] = node_key[a + i]
-            out_node_activation[o + i] = node_activation[a + i]
-            out_node_bias[o + i] = node_bias[a + i]
-            out_node_response[o + i] = node_response[a + i]
-        a, o = src_link_start[r], link_start[j]
-        for i in range(link_start[j + 1] - o):
-            out_link_in[o + i] = link_in[a + i]
-            out_link_out[o + i] = link_out[a + i]
-            out_link_weight[o + i] = link_weight[a + i]
-            out_link_innovation[o + i] = link_innovation[a + i]
-            out_link_enabled[o + i] = link_enabled[a + i]
+_COLUMNS = ("key", "node_start", "link_start", *NODE_FIELDS, *LINK_FIELDS)
 
 
 def _gather(sources: list[CppnPopulation], rows: np.ndarray, which: np.ndarray) -> CppnPopulation:
-    """Genome ``rows[j]`` of ``sources[which[j]]`` for each j, as a new population."""
-    rows = np.asarray(rows, dtype=np.int64)
-    which = np.asarray(which, dtype=np.int64)
-    key = np.empty(len(rows), dtype=np.int64)
-    n_count = np.empty(len(rows), dtype=np.int64)
-    l_count = np.empty(len(rows), dtype=np.int64)
-    for s, pop in enumerate(sources):  # one step per source population, not per genome
-        mask = which == s
-        r = rows[mask]
-        key[mask] = pop.key[r]
-        n_count[mask] = pop.node_start[r + 1] - pop.node_start[r]
-        l_count[mask] = pop.link_start[r + 1] - pop.link_start[r]
-    node_start = np.zeros(len(rows) + 1, dtype=np.int64)
-    link_start = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(n_count, out=node_start[1:])
-    np.cumsum(l_count, out=link_start[1:])
-    columns = {name: np.empty(node_start[-1], dtype=t) for name, t in NODE_FIELDS.items()}
-    columns.update({name: np.empty(link_start[-1], dtype=t) for name, t in LINK_FIELDS.items()})
-    for s, pop in enumerate(sources):
-        _copy_genomes(
-            which, s, rows, pop.node_start, pop.link_start,
-            *(getattr(pop, name) for name in columns), node_start, link_start, *columns.values(),
-        )  # fmt: skip
-    return CppnPopulation(key=key, node_start=node_start, link_start=link_start, **columns)
+    """Genome ``rows[j]`` of ``sources[which[j]]`` (one or two sources) for each j, as a new
+    population; raises IndexError for a row a source does not have."""
+    if not 1 <= len(sources) <= 2:
+        raise ValueError(f"gather takes one or two source populations, got {len(sources)}")
+    first, second = sources[0], sources[-1]
+    arrays = _gather_kernel(
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(which, dtype=np.int64),
+        *(getattr(first, name) for name in _COLUMNS),
+        *(getattr(second, name) for name in _COLUMNS),
+    )
+    return CppnPopulation(**dict(zip(_COLUMNS, arrays, strict=True)))
+
+
+@numba.njit(cache=True, inline="always")
+def _copy_genome(  # noqa: PLR0913 - a compiled kernel takes its arrays one by one
+    r,
+    j,
+    node_start,
+    link_start,
+    src_node_start,
+    src_link_start,
+    src_node_key,
+    src_node_activation,
+    src_node_bias,
+    src_node_response,
+    src_link_in,
+    src_link_out,
+    src_link_weight,
+    src_link_innovation,
+    src_link_enabled,
+    node_key,
+    node_activation,
+    node_bias,
+    node_response,
+    link_in,
+    link_out,
+    link_weight,
+    link_innovation,
+    link_enabled,
+):  # noqa: ANN001, ANN202 - fmt: skip
+    """Copy genome ``r`` of a source into slot ``j`` of the output columns."""
+    a, o = src_node_start[r], node_start[j]
+    for i in range(node_start[j + 1] - o):
+        node_key[o + i] = src_node_key[a + i]
+        node_activation[o + i] = src_node_activation[a + i]
+        node_bias[o + i] = src_node_bias[a + i]
+        node_response[o + i] = src_node_response[a + i]
+    a, o = src_link_start[r], link_start[j]
+    for i in range(link_start[j + 1] - o):
+        link_in[o + i] = src_link_in[a + i]
+        link_out[o + i] = src_link_out[a + i]
+        link_weight[o + i] = src_link_weight[a + i]
+        link_innovation[o + i] = src_link_innovation[a + i]
+        link_enabled[o + i] = src_link_enabled[a + i]
+
+
+@numba.njit(cache=True)
+def _gather_kernel(  # noqa: PLR0913, PLR0915 - a compiled kernel takes its arrays one by one
+    rows,
+    which,
+    a_key,
+    a_node_start,
+    a_link_start,
+    a_node_key,
+    a_node_activation,
+    a_node_bias,
+    a_node_response,
+    a_link_in,
+    a_link_out,
+    a_link_weight,
+    a_link_innovation,
+    a_link_enabled,
+    b_key,
+    b_node_start,
+    b_link_start,
+    b_node_key,
+    b_node_activation,
+    b_node_bias,
+    b_node_response,
+    b_link_in,
+    b_link_out,
+    b_link_weight,
+    b_link_innovation,
+    b_link_enabled,
+):  # noqa: ANN001, ANN202 - fmt: skip
+    """Every column of the gathered population, in :data:`_COLUMNS` order.
+
+    One compiled pass (sizes, offsets, then the copies): the NumPy form cost some 40 array
+    operations per call, and the loop gathers two or three times a generation, each time just
+    after a forward pass has pushed the interpreter's working set out of the caches.
+    """
+    n = rows.size
+    key = np.empty(n, dtype=np.int64)
+    node_start = np.zeros(n + 1, dtype=np.int64)
+    link_start = np.zeros(n + 1, dtype=np.int64)
+    for j in range(n):
+        r = rows[j]
+        if which[j] == 0:
+            if r < 0 or r >= a_key.size:
+                raise IndexError("gather: row out of range")
+            key[j] = a_key[r]
+            nodes = a_node_start[r + 1] - a_node_start[r]
+            links = a_link_start[r + 1] - a_link_start[r]
+        else:
+            if r < 0 or r >= b_key.size:
+                raise IndexError("gather: row out of range")
+            key[j] = b_key[r]
+            nodes = b_node_start[r + 1] - b_node_start[r]
+            links = b_link_start[r + 1] - b_link_start[r]
+        node_start[j + 1] = node_start[j] + nodes
+        link_start[j + 1] = link_start[j] + links
+    node_key = np.empty(node_start[n], dtype=a_node_key.dtype)
+    node_activation = np.empty(node_start[n], dtype=a_node_activation.dtype)
+    node_bias = np.empty(node_start[n], dtype=a_node_bias.dtype)
+    node_response = np.empty(node_start[n], dtype=a_node_response.dtype)
+    link_in = np.empty(link_start[n], dtype=a_link_in.dtype)
+    link_out = np.empty(link_start[n], dtype=a_link_out.dtype)
+    link_weight = np.empty(link_start[n], dtype=a_link_weight.dtype)
+    link_innovation = np.empty(link_start[n], dtype=a_link_innovation.dtype)
+    link_enabled = np.empty(link_start[n], dtype=a_link_enabled.dtype)
+    for j in range(n):
+        if which[j] == 0:
+            _copy_genome(
+                rows[j], j, node_start, link_start,
+                a_node_start, a_link_start, a_node_key, a_node_activation, a_node_bias,
+                a_node_response, a_link_in, a_link_out, a_link_weight, a_link_innovation,
+                a_link_enabled,
+                node_key, node_activation, node_bias, node_response,
+                link_in, link_out, link_weight, link_innovation, link_enabled,
+            )  # fmt: skip
+        else:
+            _copy_genome(
+                rows[j], j, node_start, link_start,
+                b_node_start, b_link_start, b_node_key, b_node_activation, b_node_bias,
+                b_node_response, b_link_in, b_link_out, b_link_weight, b_link_innovation,
+                b_link_enabled,
+                node_key, node_activation, node_bias, node_response,
+                link_in, link_out, link_weight, link_innovation, link_enabled,
+            )  # fmt: skip
+    return (
+        key, node_start, link_start, node_key, node_activation, node_bias, node_response,
+        link_in, link_out, link_weight, link_innovation, link_enabled,
+    )  # fmt: skip

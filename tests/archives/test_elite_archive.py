@@ -273,3 +273,35 @@ def test_an_unknown_archive_version_is_refused_by_name(tmp_path) -> None:
     arrays["meta"] = np.array(json.dumps({**json.loads(str(arrays["meta"])), "version": 3}))
     with pytest.raises(ArchiveError, match="archive format version 3 is not supported"):
         EliteArchive.from_arrays(arrays, ENCODING)
+
+
+def reference_winners(fitness, keys, old_fitness, old_keys):
+    """Insertion's rule written out in NumPy: per cell the first row with the highest
+    (probability, log-odds); it wins where it beats the elite strictly, ties by log-odds."""
+    top = fitness == fitness.max(axis=0)
+    top_keys = np.where(top, keys, -np.inf).max(axis=0)
+    best = np.argmax(top & (keys == top_keys), axis=0)
+    columns = np.arange(fitness.shape[1])
+    f, k = fitness[best, columns], keys[best, columns]
+    cells = np.flatnonzero((f > old_fitness) | ((f == old_fitness) & (k > old_keys)))
+    return cells, best[cells]
+
+
+def test_insert_follows_the_rule_on_batches_full_of_ties() -> None:
+    # Few distinct values, so that probabilities tie within a batch and with the elites, and
+    # log-odds ties too: every branch of the rule is taken many times.
+    rng = np.random.default_rng(7)
+    archive = make_archive(5)
+    for generation in range(60):
+        rows = int(rng.integers(1, 9))
+        probabilities = rng.integers(0, 4, size=(rows, 5)) / 4
+        log_odds = rng.integers(0, 3, size=(rows, 5)).astype(np.float64)
+        old_fitness, old_keys = archive.fitness.copy(), archive.log_odds.copy()
+        cells, winners = reference_winners(probabilities, log_odds, old_fitness, old_keys)
+        batch = genomes(rows) + generation
+        improved = archive.insert(batch, probabilities, generation, 0, log_odds=log_odds)
+        np.testing.assert_array_equal(improved, cells)
+        np.testing.assert_array_equal(archive.fitness[cells], probabilities[winners, cells])
+        np.testing.assert_array_equal(archive.log_odds[cells], log_odds[winners, cells])
+        np.testing.assert_array_equal(archive.genomes[cells], batch[winners])
+        np.testing.assert_array_equal(archive.evaluation[cells], winners + 1)
