@@ -27,6 +27,7 @@ The machine is shared: timings are noisy, so medians are reported.
 
     python scripts/bench_cppn_mnist.py [--seeds 1 2 3 4 5] [--max-generations 300] [--json PATH]
         [--coordinates raw|normalized] [--cppn-config PATH] [--batches 200] [--skip-convergence]
+        [--channels-last]
 """
 
 from __future__ import annotations
@@ -306,6 +307,9 @@ def main() -> None:
     parser.add_argument("--renderer", default="auto")
     parser.add_argument("--device", default="auto", help="target device")
     parser.add_argument(
+        "--channels-last", action="store_true", help="the target in channels-last layout"
+    )
+    parser.add_argument(
         "--torch-threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
     )
     parser.add_argument("--skip-convergence", action="store_true")
@@ -316,7 +320,9 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.torch_threads)
-    options = TargetOptions(target="mnist-lenet", device=args.device)
+    options = TargetOptions(
+        target="mnist-lenet", device=args.device, channels_last=args.channels_last
+    )
     target = load_target(options, progress=False)
     warm = make_encoding(args, target.image_shape)
     warm_rng = np.random.default_rng(0)
@@ -332,6 +338,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "load_average": os.getloadavg(),
             "torch_threads": _torch_threads(),
+            "channels_last": args.channels_last,
         },
     }
     if not args.skip_convergence:
