@@ -175,7 +175,10 @@ def target_options(func: Any) -> Any:
         click.option(
             "--channels-last",
             is_flag=True,
-            help="Run the model in channels-last memory layout (faster convolutions on GPUs).",
+            help=(
+                "Run the model in channels-last memory layout (faster convolutions on GPUs "
+                "and, for LeNet, on the CPU)."
+            ),
         ),
     ]
     return apply_options(func, options)

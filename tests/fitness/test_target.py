@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -85,3 +87,14 @@ def test_probabilities_are_the_float64_softmax_of_the_logits(lenet_target: Targe
     np.testing.assert_allclose(lenet_target.probabilities(images), expected, rtol=1e-14, atol=0)
     chunked = Target(lenet_target.model, lenet_target.spec, lenet_target.class_names, max_batch=4)
     np.testing.assert_allclose(chunked.probabilities(images), expected, **ACROSS_BATCHES)
+
+
+def test_channels_last_lenet_scores_like_the_default_layout(lenet_target: Target) -> None:
+    # The README recommends --channels-last on the CPU for speed: other kernels, the same
+    # probabilities up to float32 rounding.
+    images = np.random.default_rng(2).random((16, 1, 28, 28), dtype=np.float32)
+    model = copy.deepcopy(lenet_target.model)  # .to(channels_last) converts a model in place
+    fast = Target(model, lenet_target.spec, lenet_target.class_names, channels_last=True)
+    np.testing.assert_allclose(
+        fast.probabilities(images), lenet_target.probabilities(images), **ACROSS_BATCHES
+    )
