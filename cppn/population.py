@@ -138,89 +138,21 @@ def _gather(sources: list[CppnPopulation], rows: np.ndarray, which: np.ndarray) 
     population; raises IndexError for a row a source does not have."""
     if not 1 <= len(sources) <= 2:
         raise ValueError(f"gather takes one or two source populations, got {len(sources)}")
-    first, second = sources[0], sources[-1]
+    # The kernel picks a source per genome, so both must be of one Numba type: contiguous.
+    first, second = (
+        tuple(np.ascontiguousarray(getattr(pop, name)) for name in _COLUMNS)
+        for pop in (sources[0], sources[-1])
+    )
     arrays = _gather_kernel(
-        np.asarray(rows, dtype=np.int64),
-        np.asarray(which, dtype=np.int64),
-        *(getattr(first, name) for name in _COLUMNS),
-        *(getattr(second, name) for name in _COLUMNS),
+        np.asarray(rows, dtype=np.int64), np.asarray(which, dtype=np.int64), first, second
     )
     return CppnPopulation(**dict(zip(_COLUMNS, arrays, strict=True)))
 
 
-@numba.njit(cache=True, inline="always")
-def _copy_genome(  # noqa: PLR0913 - a compiled kernel takes its arrays one by one
-    r,
-    j,
-    node_start,
-    link_start,
-    src_node_start,
-    src_link_start,
-    src_node_key,
-    src_node_activation,
-    src_node_bias,
-    src_node_response,
-    src_link_in,
-    src_link_out,
-    src_link_weight,
-    src_link_innovation,
-    src_link_enabled,
-    node_key,
-    node_activation,
-    node_bias,
-    node_response,
-    link_in,
-    link_out,
-    link_weight,
-    link_innovation,
-    link_enabled,
-):  # noqa: ANN001, ANN202 - fmt: skip
-    """Copy genome ``r`` of a source into slot ``j`` of the output columns."""
-    a, o = src_node_start[r], node_start[j]
-    for i in range(node_start[j + 1] - o):
-        node_key[o + i] = src_node_key[a + i]
-        node_activation[o + i] = src_node_activation[a + i]
-        node_bias[o + i] = src_node_bias[a + i]
-        node_response[o + i] = src_node_response[a + i]
-    a, o = src_link_start[r], link_start[j]
-    for i in range(link_start[j + 1] - o):
-        link_in[o + i] = src_link_in[a + i]
-        link_out[o + i] = src_link_out[a + i]
-        link_weight[o + i] = src_link_weight[a + i]
-        link_innovation[o + i] = src_link_innovation[a + i]
-        link_enabled[o + i] = src_link_enabled[a + i]
-
-
 @numba.njit(cache=True)
-def _gather_kernel(  # noqa: PLR0913, PLR0915 - a compiled kernel takes its arrays one by one
-    rows,
-    which,
-    a_key,
-    a_node_start,
-    a_link_start,
-    a_node_key,
-    a_node_activation,
-    a_node_bias,
-    a_node_response,
-    a_link_in,
-    a_link_out,
-    a_link_weight,
-    a_link_innovation,
-    a_link_enabled,
-    b_key,
-    b_node_start,
-    b_link_start,
-    b_node_key,
-    b_node_activation,
-    b_node_bias,
-    b_node_response,
-    b_link_in,
-    b_link_out,
-    b_link_weight,
-    b_link_innovation,
-    b_link_enabled,
-):  # noqa: ANN001, ANN202 - fmt: skip
-    """Every column of the gathered population, in :data:`_COLUMNS` order.
+def _gather_kernel(rows, which, first, second):  # noqa: ANN001, ANN202 - Numba kernel
+    """Every column of the gathered population, in :data:`_COLUMNS` order; ``first`` and
+    ``second`` are the sources' columns in that order.
 
     One compiled pass (sizes, offsets, then the copies): the NumPy form cost some 40 array
     operations per call, and the loop gathers two or three times a generation, each time just
@@ -231,50 +163,36 @@ def _gather_kernel(  # noqa: PLR0913, PLR0915 - a compiled kernel takes its arra
     node_start = np.zeros(n + 1, dtype=np.int64)
     link_start = np.zeros(n + 1, dtype=np.int64)
     for j in range(n):
-        r = rows[j]
-        if which[j] == 0:
-            if r < 0 or r >= a_key.size:
-                raise IndexError("gather: row out of range")
-            key[j] = a_key[r]
-            nodes = a_node_start[r + 1] - a_node_start[r]
-            links = a_link_start[r + 1] - a_link_start[r]
-        else:
-            if r < 0 or r >= b_key.size:
-                raise IndexError("gather: row out of range")
-            key[j] = b_key[r]
-            nodes = b_node_start[r + 1] - b_node_start[r]
-            links = b_link_start[r + 1] - b_link_start[r]
-        node_start[j + 1] = node_start[j] + nodes
-        link_start[j + 1] = link_start[j] + links
-    node_key = np.empty(node_start[n], dtype=a_node_key.dtype)
-    node_activation = np.empty(node_start[n], dtype=a_node_activation.dtype)
-    node_bias = np.empty(node_start[n], dtype=a_node_bias.dtype)
-    node_response = np.empty(node_start[n], dtype=a_node_response.dtype)
-    link_in = np.empty(link_start[n], dtype=a_link_in.dtype)
-    link_out = np.empty(link_start[n], dtype=a_link_out.dtype)
-    link_weight = np.empty(link_start[n], dtype=a_link_weight.dtype)
-    link_innovation = np.empty(link_start[n], dtype=a_link_innovation.dtype)
-    link_enabled = np.empty(link_start[n], dtype=a_link_enabled.dtype)
+        src, r = first if which[j] == 0 else second, rows[j]
+        if r < 0 or r >= src[0].size:
+            raise IndexError("gather: row out of range")
+        key[j] = src[0][r]
+        node_start[j + 1] = node_start[j] + src[1][r + 1] - src[1][r]
+        link_start[j + 1] = link_start[j] + src[2][r + 1] - src[2][r]
+    out = (
+        np.empty(node_start[n], dtype=first[3].dtype),
+        np.empty(node_start[n], dtype=first[4].dtype),
+        np.empty(node_start[n], dtype=first[5].dtype),
+        np.empty(node_start[n], dtype=first[6].dtype),
+        np.empty(link_start[n], dtype=first[7].dtype),
+        np.empty(link_start[n], dtype=first[8].dtype),
+        np.empty(link_start[n], dtype=first[9].dtype),
+        np.empty(link_start[n], dtype=first[10].dtype),
+        np.empty(link_start[n], dtype=first[11].dtype),
+    )
     for j in range(n):
-        if which[j] == 0:
-            _copy_genome(
-                rows[j], j, node_start, link_start,
-                a_node_start, a_link_start, a_node_key, a_node_activation, a_node_bias,
-                a_node_response, a_link_in, a_link_out, a_link_weight, a_link_innovation,
-                a_link_enabled,
-                node_key, node_activation, node_bias, node_response,
-                link_in, link_out, link_weight, link_innovation, link_enabled,
-            )  # fmt: skip
-        else:
-            _copy_genome(
-                rows[j], j, node_start, link_start,
-                b_node_start, b_link_start, b_node_key, b_node_activation, b_node_bias,
-                b_node_response, b_link_in, b_link_out, b_link_weight, b_link_innovation,
-                b_link_enabled,
-                node_key, node_activation, node_bias, node_response,
-                link_in, link_out, link_weight, link_innovation, link_enabled,
-            )  # fmt: skip
-    return (
-        key, node_start, link_start, node_key, node_activation, node_bias, node_response,
-        link_in, link_out, link_weight, link_innovation, link_enabled,
-    )  # fmt: skip
+        src, r = first if which[j] == 0 else second, rows[j]
+        a, o = src[1][r], node_start[j]
+        for i in range(node_start[j + 1] - o):
+            out[0][o + i] = src[3][a + i]
+            out[1][o + i] = src[4][a + i]
+            out[2][o + i] = src[5][a + i]
+            out[3][o + i] = src[6][a + i]
+        a, o = src[2][r], link_start[j]
+        for i in range(link_start[j + 1] - o):
+            out[4][o + i] = src[7][a + i]
+            out[5][o + i] = src[8][a + i]
+            out[6][o + i] = src[9][a + i]
+            out[7][o + i] = src[10][a + i]
+            out[8][o + i] = src[11][a + i]
+    return (key, node_start, link_start, *out)

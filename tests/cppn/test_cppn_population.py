@@ -79,3 +79,13 @@ def test_concatenate():
     profile, pop = grown()
     both = concatenate([pop[:3], CppnPopulation.empty(1), pop[3:5]])
     assert texts(both, profile) == texts(pop[:3], profile) + [None] + texts(pop[3:5], profile)
+
+
+def test_a_row_out_of_range_raises_and_changes_nothing():
+    profile, pop = grown()
+    before = texts(pop, profile)
+    with pytest.raises(IndexError):
+        pop.assign(np.array([0]), pop.copy(), np.array([len(pop)]))
+    with pytest.raises(IndexError):
+        pop.assign(np.array([0]), pop.copy(), np.array([-1]))
+    assert texts(pop, profile) == before
