@@ -20,6 +20,11 @@ renderer compiled before any clock starts:
   of a 30-generation run); ``efficiency_steady`` leaves generation 0 and that
   checkpoint out: the loop's rate over generations 2 to the last, from the run's own clock
   (metrics.jsonl ``elapsed_s``), against the forward pass on those generations' images.
+  This machine's speed drifts by 10-30% within seconds, which moves every ratio of two separate
+  timings; ``scoring_share`` is free of that: the share of the timed run's own clock spent inside
+  its calls of ``target.scores`` (the forward pass with the input conversion and the scores
+  around it: what the bare rate times), measured in the same seconds as the loop
+  (``scoring_share_steady``: generations 2 to the last).
 * phases: mean milliseconds per generation of select+vary, express, forward and insert, from
   the same functions ``evolve.map_elites.step`` calls, timed one by one.
 
@@ -107,6 +112,27 @@ class RecordingEvaluator(LocalEvaluator):
         return self.target.scores(images)
 
 
+class TimedScoringEvaluator(LocalEvaluator):
+    """The in-process evaluator, timing each call of the target (``target.scores``: the forward
+    pass with its input conversion and the scores around it) inside the loop, so that the
+    forward pass's share of the run's clock is measured in the same seconds as the loop, free of
+    the machine's drift between one measurement and the next."""
+
+    def __init__(self, encoding: CppnEncoding, target: Any, chunk: int | None) -> None:
+        super().__init__(encoding, target, chunk)
+        self.scoring_s: list[float] = []
+
+    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
+        """Express and score, timing the scoring (one chunk: the bench's batches fit one)."""
+        if len(chunk_bounds(len(genomes), self.chunk)) > 1:
+            raise ValueError("the efficiency bench needs a batch no larger than the run's chunk")
+        images = self.encoding.express(genomes)
+        start = time.perf_counter()
+        scores = self.target.scores(images)
+        self.scoring_s.append(time.perf_counter() - start)
+        return scores
+
+
 def evolve(
     args: argparse.Namespace,
     options: TargetOptions,
@@ -115,20 +141,28 @@ def evolve(
     batch: int,
     stop: StopConditions,
     record: bool = False,
+    timed: bool = False,
 ) -> tuple[dict[str, Any], list[Any]]:
     """One run in a temporary directory; its summary (with ``elapsed_by_generation``, the run's
-    clock at the end of each generation, from metrics.jsonl), and with ``record`` the images it
-    scored (generation 0 first)."""
+    clock at the end of each generation, from metrics.jsonl, and with ``timed`` the seconds of
+    each scoring call, ``scoring_s``), and with ``record`` the images it scored (generation 0
+    first)."""
     encoding = make_encoding(args, target.image_shape)
     config = run_config(options, target, encoding, seed, batch, stop)
-    evaluator = RecordingEvaluator(encoding, target, config.chunk) if record else None
+    evaluator: LocalEvaluator | None = None
+    if record:
+        evaluator = RecordingEvaluator(encoding, target, config.chunk)
+    elif timed:
+        evaluator = TimedScoringEvaluator(encoding, target, config.chunk)
     with tempfile.TemporaryDirectory() as tmp:
         evolution = Evolution.create(
             Path(tmp) / "run", config, target, encoding, progress=False, evaluator=evaluator
         )
         summary = evolution.run()
         summary["elapsed_by_generation"] = [r["elapsed_s"] for r in read_metrics(Path(tmp) / "run")]
-        return summary, [] if evaluator is None else evaluator.images
+        if isinstance(evaluator, TimedScoringEvaluator):
+            summary["scoring_s"] = evaluator.scoring_s
+        return summary, evaluator.images if isinstance(evaluator, RecordingEvaluator) else []
 
 
 def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -> dict[str, Any]:
@@ -200,7 +234,7 @@ def efficiency(
         # An untimed replay of the timed run (same seed, same run: the images it will score).
         _, scored = evolve(args, options, target, 1000 + r, batch, stop, record=True)
         before = forward_rate(target, scored, calls), forward_rate(target, fixed, calls)
-        summary, _ = evolve(args, options, target, 1000 + r, batch, stop)
+        summary, _ = evolve(args, options, target, 1000 + r, batch, stop, timed=True)
         after = forward_rate(target, fixed, calls), forward_rate(target, scored, calls)
         steady_forward = forward_rate(target, scored[2:], calls - 2)
         loop = summary["evaluations_per_s"]
@@ -218,6 +252,9 @@ def efficiency(
                 "loop_evals_per_s_steady": steady_loop,
                 "forward_evals_per_s_steady": steady_forward,
                 "efficiency_steady": steady_loop / steady_forward,
+                # Drift-free: the share of the run's own clock spent inside the scoring calls.
+                "scoring_share": sum(summary["scoring_s"]) / summary["elapsed_s"],
+                "scoring_share_steady": sum(summary["scoring_s"][2:]) / (elapsed[-1] - elapsed[1]),
             }
         )
     return {
@@ -362,7 +399,7 @@ def main() -> None:
         print(
             f"{'batch':>6} {'vary ms':>8} {'express':>8} {'forward':>8} {'insert':>7} "
             f"{'loop ev/s':>10} {'fwd ev/s':>10} {'efficiency':>10} {'fixed fwd':>10} "
-            f"{'(eff.)':>7} {'steady eff.':>11}"
+            f"{'(eff.)':>7} {'steady eff.':>11} {'scoring share':>13}"
         )
         for p, e in zip(results["phases"], results["efficiency"], strict=True):
             print(
@@ -370,7 +407,8 @@ def main() -> None:
                 f"{p['forward_ms']:>8.2f} {p['insert_ms']:>7.2f} {e['loop_evals_per_s']:>10.0f} "
                 f"{e['forward_evals_per_s']:>10.0f} {e['efficiency']:>10.3f} "
                 f"{e['forward_evals_per_s_fixed_images']:>10.0f} "
-                f"{e['efficiency_fixed_images']:>7.3f} {e['efficiency_steady']:>11.3f}"
+                f"{e['efficiency_fixed_images']:>7.3f} {e['efficiency_steady']:>11.3f} "
+                f"{e['scoring_share']:>13.3f}"
             )
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))
