@@ -475,15 +475,11 @@ def _challengers(  # noqa: PLR0913 - a compiled kernel takes its arrays one by o
     array operations a generation, a quarter of the archive's share of the loop at MNIST's size.
     """
     n_cells = cell_classes.size
-    if probabilities.shape[0] == 0:
-        return 0
-    best_row = np.zeros(n_cells, dtype=np.int64)
-    best_fitness = np.empty(n_cells)
-    best_key = np.empty(n_cells)
-    for cell in range(n_cells):
-        best_fitness[cell] = probabilities[0, cell_classes[cell]]
-        best_key[cell] = log_odds[0, cell_classes[cell]]
-    for row in range(1, probabilities.shape[0]):
+    # No candidate yet: -inf loses to any probability, and a NaN score never wins a comparison.
+    best_row = np.full(n_cells, -1, dtype=np.int64)
+    best_fitness = np.full(n_cells, -np.inf)
+    best_key = np.full(n_cells, -np.inf)
+    for row in range(probabilities.shape[0]):
         for cell in range(n_cells):
             f, k = probabilities[row, cell_classes[cell]], log_odds[row, cell_classes[cell]]
             if f > best_fitness[cell] or (f == best_fitness[cell] and k > best_key[cell]):
@@ -491,6 +487,8 @@ def _challengers(  # noqa: PLR0913 - a compiled kernel takes its arrays one by o
     count = 0
     for cell in range(n_cells):
         f, k = best_fitness[cell], best_key[cell]
+        if best_row[cell] < 0:
+            continue
         if f > old_fitness[cell] or (f == old_fitness[cell] and k > old_log_odds[cell]):
             cells[count], rows[count], fitness[count], keys[count] = cell, best_row[cell], f, k
             count += 1

@@ -227,7 +227,7 @@ class Target:
         with torch.inference_mode():
             parts = (
                 [self._forward(x)]
-                if len(x) <= chunk
+                if 0 < len(x) <= chunk
                 else [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
             )
             if checked:
@@ -270,7 +270,12 @@ class Target:
 
         With ten crops the softmax of each crop is averaged, as in the paper.
         """
-        return self.scores(images).probabilities
+        if self.device.type == "cpu":  # one host pass gives both; the log-odds cost ~nothing
+            return self.scores(images).probabilities
+        parts = [self._mean_probabilities(part) for part in self._outputs(images)]
+        if not parts:
+            return np.zeros((0, self.num_classes))
+        return _joined(parts).cpu().numpy()
 
     def scores(self, images: Any) -> Scores:
         """:meth:`probabilities` (the same values, bit for bit) and each class's log-odds from

@@ -208,8 +208,9 @@ def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -
 
 def forward_rate(target: Any, batches: list[Any], calls: int) -> float:
     """Bare forward evaluations/s: ``calls`` scorings of ``batches`` in turn (one batch: the
-    same batch every time), back to back: forward pass and softmax (``target.probabilities``);
-    the log-odds the loop also computes (``target.scores``) count as the loop's own work."""
+    same batch every time), back to back: ``target.probabilities``, the forward pass and the
+    scores around it (on the CPU one host pass makes the probabilities and the log-odds the loop
+    ranks by; earlier versions left the log-odds out of this rate)."""
     target.probabilities(batches[0])
     start = time.perf_counter()
     for i in range(calls):

@@ -305,3 +305,13 @@ def test_insert_follows_the_rule_on_batches_full_of_ties() -> None:
         np.testing.assert_array_equal(archive.log_odds[cells], log_odds[winners, cells])
         np.testing.assert_array_equal(archive.genomes[cells], batch[winners])
         np.testing.assert_array_equal(archive.evaluation[cells], winners + 1)
+
+
+def test_a_nan_score_never_takes_a_cell() -> None:
+    archive = make_archive(2)
+    probabilities = np.array([[np.nan, 0.2], [0.5, np.nan]])
+    improved = archive.insert(genomes(2), probabilities, generation=0, evaluations_before=0)
+    np.testing.assert_array_equal(improved, [0, 1])
+    np.testing.assert_array_equal(archive.fitness, [0.5, 0.2])
+    assert archive.insert(genomes(1), np.array([[np.nan, np.nan]]), 1, 2).size == 0
+    assert archive.insert(genomes(0), np.zeros((0, 2)), 2, 3).size == 0

@@ -98,3 +98,12 @@ def test_channels_last_lenet_scores_like_the_default_layout(lenet_target: Target
     np.testing.assert_allclose(
         fast.probabilities(images), lenet_target.probabilities(images), **ACROSS_BATCHES
     )
+
+
+def test_an_empty_batch_scores_to_empty_arrays(lenet_target: Target) -> None:
+    # e.g. transferring a run that holds no elite: no forward pass, no error.
+    empty = np.zeros((0, 1, 28, 28), dtype=np.float32)
+    scores = lenet_target.scores(empty)
+    assert scores.probabilities.shape == scores.log_odds.shape == (0, 10)
+    assert lenet_target.probabilities(empty).shape == (0, 10)
+    assert tuple(lenet_target.logits(empty).shape) == (0, 10)
