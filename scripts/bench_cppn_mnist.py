@@ -95,38 +95,29 @@ def run_config(
     )
 
 
-class RecordingEvaluator(LocalEvaluator):
-    """The in-process evaluator, keeping every batch of images it scores (for the denominator of
+class InstrumentedEvaluator(LocalEvaluator):
+    """The in-process evaluator (the same work, in the one-chunk case the bench's batches fit),
+    timing each call of the target (``target.scores``: the forward pass with its input
+    conversion and the scores around it), so that its share of the run's clock is measured in
+    the same seconds as the loop, free of the machine's drift between one measurement and the
+    next; with ``keep_images``, keeping every batch of images it scores (for the denominator of
     the loop efficiency: the same images, scored without the loop)."""
 
-    def __init__(self, encoding: CppnEncoding, target: Any, chunk: int | None) -> None:
+    def __init__(
+        self, encoding: CppnEncoding, target: Any, chunk: int | None, keep_images: bool
+    ) -> None:
         super().__init__(encoding, target, chunk)
+        self.keep_images = keep_images
         self.images: list[Any] = []
-
-    def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
-        """Express, keep the images, score them (one chunk: the bench's batches fit one)."""
-        if len(chunk_bounds(len(genomes), self.chunk)) > 1:
-            raise ValueError("the efficiency bench needs a batch no larger than the run's chunk")
-        images = self.encoding.express(genomes)
-        self.images.append(images)
-        return self.target.scores(images)
-
-
-class TimedScoringEvaluator(LocalEvaluator):
-    """The in-process evaluator, timing each call of the target (``target.scores``: the forward
-    pass with its input conversion and the scores around it) inside the loop, so that the
-    forward pass's share of the run's clock is measured in the same seconds as the loop, free of
-    the machine's drift between one measurement and the next."""
-
-    def __init__(self, encoding: CppnEncoding, target: Any, chunk: int | None) -> None:
-        super().__init__(encoding, target, chunk)
         self.scoring_s: list[float] = []
 
     def __call__(self, genomes: Any, rng: np.random.Generator | None = None) -> Scores:
-        """Express and score, timing the scoring (one chunk: the bench's batches fit one)."""
+        """Express, keep the images if asked, score them, timing the scoring."""
         if len(chunk_bounds(len(genomes), self.chunk)) > 1:
             raise ValueError("the efficiency bench needs a batch no larger than the run's chunk")
         images = self.encoding.express(genomes)
+        if self.keep_images:
+            self.images.append(images)
         start = time.perf_counter()
         scores = self.target.scores(images)
         self.scoring_s.append(time.perf_counter() - start)
@@ -141,28 +132,21 @@ def evolve(
     batch: int,
     stop: StopConditions,
     record: bool = False,
-    timed: bool = False,
 ) -> tuple[dict[str, Any], list[Any]]:
     """One run in a temporary directory; its summary (with ``elapsed_by_generation``, the run's
-    clock at the end of each generation, from metrics.jsonl, and with ``timed`` the seconds of
-    each scoring call, ``scoring_s``), and with ``record`` the images it scored (generation 0
-    first)."""
+    clock at the end of each generation, from metrics.jsonl, and ``scoring_s``, the seconds of
+    each scoring call), and with ``record`` the images it scored (generation 0 first)."""
     encoding = make_encoding(args, target.image_shape)
     config = run_config(options, target, encoding, seed, batch, stop)
-    evaluator: LocalEvaluator | None = None
-    if record:
-        evaluator = RecordingEvaluator(encoding, target, config.chunk)
-    elif timed:
-        evaluator = TimedScoringEvaluator(encoding, target, config.chunk)
+    evaluator = InstrumentedEvaluator(encoding, target, config.chunk, keep_images=record)
     with tempfile.TemporaryDirectory() as tmp:
         evolution = Evolution.create(
             Path(tmp) / "run", config, target, encoding, progress=False, evaluator=evaluator
         )
         summary = evolution.run()
         summary["elapsed_by_generation"] = [r["elapsed_s"] for r in read_metrics(Path(tmp) / "run")]
-        if isinstance(evaluator, TimedScoringEvaluator):
-            summary["scoring_s"] = evaluator.scoring_s
-        return summary, evaluator.images if isinstance(evaluator, RecordingEvaluator) else []
+        summary["scoring_s"] = evaluator.scoring_s
+        return summary, evaluator.images
 
 
 def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -> dict[str, Any]:
@@ -235,7 +219,7 @@ def efficiency(
         # An untimed replay of the timed run (same seed, same run: the images it will score).
         _, scored = evolve(args, options, target, 1000 + r, batch, stop, record=True)
         before = forward_rate(target, scored, calls), forward_rate(target, fixed, calls)
-        summary, _ = evolve(args, options, target, 1000 + r, batch, stop, timed=True)
+        summary, _ = evolve(args, options, target, 1000 + r, batch, stop)
         after = forward_rate(target, fixed, calls), forward_rate(target, scored, calls)
         steady_forward = forward_rate(target, scored[2:], calls - 2)
         loop = summary["evaluations_per_s"]
