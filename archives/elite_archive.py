@@ -144,6 +144,8 @@ class EliteArchive:
         number ``evaluations_before + j + 1`` of the run.
         """
         probabilities, log_odds = self._checked_scores(len(genomes), probabilities, log_odds)
+        # Filled by the kernel, which returns how many cells it filled: arrays handed in cost
+        # less than arrays handed back (a few us a call, every generation).
         cells = np.empty(self.num_cells, dtype=np.int64)
         rows = np.empty(self.num_cells, dtype=np.int64)
         fitness, keys = np.empty(self.num_cells), np.empty(self.num_cells)
@@ -152,18 +154,12 @@ class EliteArchive:
             np.ascontiguousarray(log_odds, dtype=np.float64),
             self.cell_classes, self._fitness, self._log_odds, cells, rows, fitness, keys,
         )  # fmt: skip
+        cells, rows, fitness, keys = cells[:count], rows[:count], fitness[:count], keys[:count]
         if count:
             self._replace(
-                cells[:count],
-                genomes,
-                rows[:count],
-                fitness[:count],
-                keys[:count],
-                probabilities,
-                generation,
-                evaluations_before,
+                cells, genomes, rows, fitness, keys, probabilities, generation, evaluations_before
             )
-        return cells[:count]
+        return cells
 
     def _checked_scores(
         self, rows: int, probabilities: np.ndarray, log_odds: np.ndarray | None
@@ -294,8 +290,7 @@ class EliteArchive:
 
         Empty cells count as fitness 0, so the minimum is the weakest class's confidence.
         """
-        occupied = self.occupied
-        values = np.where(occupied, self._fitness, 0.0)
+        values = self.cell_fitness()
         n = self.num_cells
         # One sort gives min, max and median (np.median's values: the middle one, or the mean of
         # the middle two); the metrics line asks every generation, and np.median alone cost more
@@ -303,7 +298,7 @@ class EliteArchive:
         ordered = np.sort(values)
         qd_score = float(values.sum())
         return {
-            "coverage": int(occupied.sum()) / n if n else 0.0,
+            "coverage": int(self.occupied.sum()) / n if n else 0.0,
             "qd_score": qd_score,
             "min": float(ordered[0]) if n else 0.0,
             "median": float((ordered[(n - 1) // 2] + ordered[n // 2]) / 2) if n else 0.0,
@@ -447,12 +442,23 @@ def log_odds_of(probabilities: np.ndarray) -> np.ndarray:
         return np.where(p == -np.inf, -np.inf, np.log(p) - np.log1p(-p))
 
 
+@numba.njit(cache=True, inline="always")
+def _ranks_above(fitness: float, log_odds: float, old_fitness: float, old_log_odds: float) -> bool:
+    """The archive's one comparison: the probability decides, and only its exact ties go to the
+    higher log-odds (a NaN never ranks above anything)."""
+    return fitness > old_fitness or (fitness == old_fitness and log_odds > old_log_odds)
+
+
+@numba.njit(cache=True)
 def _beats(
     fitness: np.ndarray, log_odds: np.ndarray, old_fitness: np.ndarray, old_log_odds: np.ndarray
 ) -> np.ndarray:
-    """Whether each (fitness, log-odds) pair ranks strictly above the old one: the probability
-    decides, and only its exact ties go to the higher log-odds."""
-    return (fitness > old_fitness) | ((fitness == old_fitness) & (log_odds > old_log_odds))
+    """Whether each (fitness, log-odds) pair ranks strictly above the old one
+    (:func:`_ranks_above`)."""
+    out = np.empty(fitness.size, dtype=np.bool_)
+    for i in range(fitness.size):
+        out[i] = _ranks_above(fitness[i], log_odds[i], old_fitness[i], old_log_odds[i])
+    return out
 
 
 @numba.njit(cache=True)
@@ -468,8 +474,8 @@ def _challengers(  # noqa: PLR0913 - a compiled kernel takes its arrays one by o
     keys: np.ndarray,
 ) -> int:
     """For each cell, the batch's best candidate: the first row with the highest (probability,
-    log-odds) of the cell's class; where it beats the elite (:func:`_beats`), its cell, row,
-    fitness and log-odds go to the next slot of the output arrays. Returns how many did.
+    log-odds) of the cell's class; where it beats the elite, its cell, row, fitness and log-odds
+    go to the next slot of the output arrays. Returns how many did.
 
     One compiled pass, rows outermost (the arrays are row-major): the NumPy form took some 15
     array operations a generation, a quarter of the archive's share of the loop at MNIST's size.
@@ -482,14 +488,12 @@ def _challengers(  # noqa: PLR0913 - a compiled kernel takes its arrays one by o
     for row in range(probabilities.shape[0]):
         for cell in range(n_cells):
             f, k = probabilities[row, cell_classes[cell]], log_odds[row, cell_classes[cell]]
-            if f > best_fitness[cell] or (f == best_fitness[cell] and k > best_key[cell]):
+            if _ranks_above(f, k, best_fitness[cell], best_key[cell]):
                 best_row[cell], best_fitness[cell], best_key[cell] = row, f, k
     count = 0
     for cell in range(n_cells):
         f, k = best_fitness[cell], best_key[cell]
-        if best_row[cell] < 0:
-            continue
-        if f > old_fitness[cell] or (f == old_fitness[cell] and k > old_log_odds[cell]):
+        if best_row[cell] >= 0 and _ranks_above(f, k, old_fitness[cell], old_log_odds[cell]):
             cells[count], rows[count], fitness[count], keys[count] = cell, best_row[cell], f, k
             count += 1
     return count

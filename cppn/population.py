@@ -130,7 +130,8 @@ def concatenate(populations: list[CppnPopulation]) -> CppnPopulation:
     return joined
 
 
-_COLUMNS = ("key", "node_start", "link_start", *NODE_FIELDS, *LINK_FIELDS)
+#: Every column, in the dataclass's order (the order the gather kernel returns them in).
+_COLUMNS = tuple(f.name for f in fields(CppnPopulation))
 
 
 def _gather(sources: list[CppnPopulation], rows: np.ndarray, which: np.ndarray) -> CppnPopulation:

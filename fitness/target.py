@@ -225,11 +225,7 @@ class Target:
         x = self._as_tensor(images)
         chunk = self.chunk_size
         with torch.inference_mode():
-            parts = (
-                [self._forward(x)]
-                if 0 < len(x) <= chunk
-                else [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
-            )
+            parts = [self._forward(x[start : start + chunk]) for start in range(0, len(x), chunk)]
             if checked:
                 check_outputs(parts, self.outputs, self.precision)
         self.queries += x.shape[0]
