@@ -83,6 +83,9 @@ class RunConfig:
     robust: dict[str, Any] | None = None
     # The command that wrote the run and is the one to continue it (``fooling METHOD --resume``).
     method: str = "evolve"
+    # What makes the children (evolve.emitters.Scheduler.config: each emitter's settings and
+    # share of the batch); None (runs made before emitters): the paper's operators.
+    emitters: list[dict[str, Any]] | None = None
 
     @classmethod
     def for_target(
@@ -99,9 +102,11 @@ class RunConfig:
         threshold: float = DEFAULT_THRESHOLD,
         chunk: int | None = DEFAULT_CHUNK,
         robust: RobustScoring | None = None,
+        emitters: list[dict[str, Any]] | None = None,
     ) -> RunConfig:
         """A new run's configuration against a loaded ``target`` (its recorded options) with a
-        built ``encoding``. ``until``, when set, is also the threshold the summaries count."""
+        built ``encoding``. ``until``, when set, is also the threshold the summaries count.
+        ``emitters``: :meth:`evolve.emitters.Scheduler.config` (default: the paper's operators)."""
         return cls(
             target=target.options.to_dict(),
             target_fingerprint=target.fingerprint,
@@ -116,6 +121,7 @@ class RunConfig:
             threshold=stop.until if stop.until is not None else threshold,
             chunk=chunk,
             robust=robust.to_dict() if robust is not None else None,
+            emitters=emitters if emitters is not None else [{"name": "paper", "share": 1.0}],
         )
 
     def robust_scoring(self) -> RobustScoring | None:
@@ -207,6 +213,13 @@ class RunConfig:
                 RobustScoring.from_dict(self.robust)
             except TransformSpecError as exc:
                 return f"robust: {exc}"
+        emitters = self.emitters
+        if emitters is not None and (
+            not isinstance(emitters, list)
+            or not emitters
+            or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in emitters)
+        ):
+            return "emitters: must be null or a non-empty list of objects with a name"
         stop = self.stop
         for key in ("max_generations", "max_evaluations"):
             value = getattr(stop, key)

@@ -1,9 +1,10 @@
 """Batched ask/tell MAP-Elites: one generation as a straight line.
 
-``archive.sample_elites -> encoding.vary -> evaluator(children) -> archive.insert``; the
-evaluator expresses and scores (:mod:`evolve.evaluator`).
-Everything that changes lives in :class:`RunState` and the archive, so a checkpoint of both
-continues the run exactly.
+``scheduler.ask -> evaluator(children) -> archive.insert -> scheduler.tell``; the emitters make
+the children (:mod:`evolve.emitters`; the paper's operators by default), the evaluator expresses
+and scores them (:mod:`evolve.evaluator`).
+Everything that changes lives in :class:`RunState`, the archive and the emitters' state, so a
+checkpoint of the three continues the run exactly.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from archives import EliteArchive
+from evolve.emitters import Scheduler
 from evolve.encodings.base import Encoding
 from evolve.evaluator import Evaluator
+from fitness.scores import Scores
 
 
 @dataclass
@@ -39,9 +42,9 @@ def evaluate_and_insert(
     archive: EliteArchive,
     genomes: Any,
     rng: np.random.Generator | None = None,
-) -> np.ndarray:
-    """Score ``genomes`` in one batched call and insert them; return the improved cells.
-    Random views are drawn from ``rng`` (default: the run's generator)."""
+) -> tuple[np.ndarray, Scores]:
+    """Score ``genomes`` in one batched call and insert them; return the improved cells and the
+    scores. Random views are drawn from ``rng`` (default: the run's generator)."""
     scores = evaluator(genomes, state.rng if rng is None else rng)
     improved = archive.insert(
         genomes,
@@ -51,7 +54,7 @@ def evaluate_and_insert(
         log_odds=scores.log_odds,
     )
     state.evaluations += len(genomes)
-    return improved
+    return improved, scores
 
 
 def initialise(
@@ -63,19 +66,29 @@ def initialise(
 ) -> np.ndarray:
     """Generation 0: random genomes, scored and inserted."""
     state.generation = 0
-    return evaluate_and_insert(state, evaluator, archive, encoding.random(population, state.rng))
+    genomes = encoding.random(population, state.rng)
+    return evaluate_and_insert(state, evaluator, archive, genomes)[0]
 
 
 def step(
-    state: RunState, encoding: Encoding, evaluator: Evaluator, archive: EliteArchive, batch: int
+    state: RunState, scheduler: Scheduler, evaluator: Evaluator, archive: EliteArchive, batch: int
 ) -> np.ndarray:
     """One generation of ``batch`` children; return the cells it improved.
 
-    ``archive.sample -> encoding.vary -> evaluator(express -> target) -> archive.insert``.
+    ``scheduler.ask -> evaluator(express -> target) -> archive.insert -> scheduler.tell``.
     """
-    parents = archive.sample_elites(batch, state.rng)
     state.generation += 1
-    children = encoding.vary(parents, state.rng, state.generation)
+    children = scheduler.ask(archive, state.rng, state.generation, batch)
+    improved, scores = _score_children(state, evaluator, archive, children)
+    scheduler.tell(children, scores, archive, improved)
+    return improved
+
+
+def _score_children(
+    state: RunState, evaluator: Evaluator, archive: EliteArchive, children: Any
+) -> tuple[np.ndarray, Scores]:
+    """Score and insert the children; under robust scoring with rescored elites, score the
+    elites again first (from the same seed as the children when views are paired)."""
     if not getattr(evaluator, "rescores_elites", False):
         return evaluate_and_insert(state, evaluator, archive, children)
     if not getattr(evaluator, "pairs_views", False):

@@ -23,6 +23,7 @@ from archives.elite_log import EliteLog
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.distributed.cluster import WorkersLost
+from evolve.emitters import EmitterError, build_scheduler
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.evaluator import Evaluator, LocalEvaluator, evaluator_status
@@ -49,6 +50,11 @@ from evolve.run_dir import (
     truncate_metrics,
 )
 from fitness import Target
+
+#: Where a checkpoint keeps the emitters' state: a JSON list in its run state, arrays by prefix.
+EMITTER_STATE_KEY = "emitters"
+EMITTER_COUNTERS_KEY = "emitter_queries"
+EMITTER_ARRAY_PREFIX = "emitter."
 
 
 @contextmanager
@@ -127,11 +133,16 @@ class Evolution:
             if evaluator is not None
             else LocalEvaluator(encoding, target, config.chunk, config.robust_scoring())
         )
+        try:
+            self.scheduler = build_scheduler(config.emitters, encoding, target)
+        except EmitterError as exc:
+            raise RunError(str(exc)) from None
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
         )
         self.state = RunState(rng=np.random.default_rng(config.seed))
         self.target_queries = 0  # answered in earlier processes of this run
+        self.emitter_queries: dict[str, int] = {}  # emitters' own queries in earlier processes
         self.reached: dict[str, Any] | None = None  # when every class first met the threshold
         self.elite_logger = (
             EliteLogger(config.elite_log_min) if config.elite_log_min is not None else None
@@ -196,6 +207,7 @@ class Evolution:
         checkpoint = self.run_dir / CHECKPOINT_FILE
         if checkpoint.exists():
             self.archive, self.state, extra, arrays = load_checkpoint(checkpoint, encoding, config)
+            self._restore_emitters(extra, arrays, checkpoint)
             self.target_queries = int(extra.get("target_queries", 0))
             self.reached = extra.get("reached")
             self.restore_run_state(extra, arrays, checkpoint)
@@ -208,6 +220,28 @@ class Evolution:
             # --until may have changed the threshold: when was it first met? Ask the metrics.
             self.reached = first_at_threshold(self.run_dir / METRICS_FILE, config.threshold)
         config.save(self.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
+
+    def _restore_emitters(
+        self, extra: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+    ) -> None:
+        """Take the emitters' state out of a checkpoint's extras and arrays (a checkpoint written
+        before emitters has none: only stateless emitters can continue it)."""
+        values = extra.pop(EMITTER_STATE_KEY, None)
+        counters = extra.pop(EMITTER_COUNTERS_KEY, {})
+        own = {
+            name[len(EMITTER_ARRAY_PREFIX) :]: arrays.pop(name)
+            for name in list(arrays)
+            if name.startswith(EMITTER_ARRAY_PREFIX)
+        }
+        try:
+            self.scheduler.load_state(values, own)
+            if not isinstance(counters, dict) or not all(
+                isinstance(v, int) and v >= 0 for v in counters.values()
+            ):
+                raise EmitterError("its emitter query counters are not counts")
+        except EmitterError as exc:
+            raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None
+        self.emitter_queries = dict(counters)
 
     @contextmanager
     def _locked_while_failing(self) -> Iterator[None]:
@@ -225,6 +259,14 @@ class Evolution:
     def queries(self) -> int:
         """Images the target has scored for this run, over all its processes."""
         return self.target_queries + self.evaluator.queries
+
+    def own_queries(self) -> dict[str, int]:
+        """The emitters' own queries beyond the children scored (e.g. backward passes), by kind,
+        over all the run's processes."""
+        total = dict(self.emitter_queries)
+        for kind, count in self.scheduler.counters().items():
+            total[kind] = total.get(kind, 0) + count
+        return total
 
     def summary(self, stop_reason: str) -> dict[str, Any]:
         """The run's headline figures (summary.json)."""
@@ -250,6 +292,8 @@ class Evolution:
             "coverage": stats["coverage"],
             "qd_score": stats["qd_score"],
             "target_queries": self.queries,
+            # Queries the emitters made themselves (e.g. backward passes of --gradients).
+            **({"emitter_queries": own} if (own := self.own_queries()) else {}),
         }
 
     def metrics_record(self) -> dict[str, Any]:
@@ -273,12 +317,23 @@ class Evolution:
         for observer in self.observers:
             observer.saving(self)
         extra, arrays = self.run_state_to_save()
+        emitter_values, emitter_arrays = self.scheduler.state()
+        arrays = {
+            **arrays,
+            **{EMITTER_ARRAY_PREFIX + name: a for name, a in emitter_arrays.items()},
+        }
         save_checkpoint(
             self.run_dir / CHECKPOINT_FILE,
             self.archive,
             self.encoding,
             self.state,
-            {**extra, "target_queries": self.queries, "reached": self.reached},
+            {
+                **extra,
+                "target_queries": self.queries,
+                "reached": self.reached,
+                EMITTER_STATE_KEY: emitter_values,
+                EMITTER_COUNTERS_KEY: self.own_queries(),
+            },
             arrays,
         )
         atomic_write_json(self.run_dir / SUMMARY_FILE, self.summary(stop_reason))
@@ -333,7 +388,7 @@ class Evolution:
         state = self.state
         self._start_clock()
         if state.started:
-            improved = step(state, self.encoding, self.evaluator, self.archive, self.config.batch)
+            improved = step(state, self.scheduler, self.evaluator, self.archive, self.config.batch)
         else:
             improved = initialise(
                 state, self.encoding, self.evaluator, self.archive, self.config.initial_population
@@ -366,10 +421,10 @@ class Evolution:
 
     def _step_or_checkpoint(self) -> np.ndarray:
         """:meth:`step`; if the evaluator has lost every worker, put the run back to before the
-        step (the generator, counters and encoding state: the archive is not touched before
-        scoring ends; rescoring elites under --robust does touch it, and is never done on Ray
-        workers, :func:`fooling.cli.scoring.make_evaluator`), checkpoint there and re-raise
-        with the resume command."""
+        step (the generator, counters and encoding state: the archive and the emitters' state
+        are not touched before scoring ends; rescoring elites under --robust does touch the
+        archive, and is never done on Ray workers, :func:`fooling.cli.scoring.make_evaluator`),
+        checkpoint there and re-raise with the resume command."""
         state = self.state
         before = (
             state.rng.bit_generator.state,

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from archives import EliteArchive
+from evolve.emitters import build_scheduler
 from evolve.encodings.cppn import CppnEncoding
 from evolve.encodings.direct import DirectEncoding
 from evolve.evaluator import LocalEvaluator
@@ -91,12 +92,13 @@ def loop_evaluations_per_s(
     )
     state = RunState(rng=np.random.default_rng(seed))
     evaluator = LocalEvaluator(encoding, target)
+    scheduler = build_scheduler(None, encoding)  # the paper's operators
     initialise(state, encoding, evaluator, archive, batch)
-    step(state, encoding, evaluator, archive, batch)  # warm-up: JIT compilation, allocator
+    step(state, scheduler, evaluator, archive, batch)  # warm-up: JIT compilation, allocator
     synchronize(target.device)
     start = time.perf_counter()
     for _ in range(generations):
-        step(state, encoding, evaluator, archive, batch)
+        step(state, scheduler, evaluator, archive, batch)
     synchronize(target.device)
     return generations * batch / (time.perf_counter() - start)
 

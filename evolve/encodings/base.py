@@ -35,6 +35,9 @@ class Encoding(Protocol):
     def vary(self, parents: np.ndarray, rng: np.random.Generator, generation: int) -> np.ndarray:
         """One child per parent (parents are drawn by the loop); ``generation`` drives schedules."""
 
+    def concatenate(self, parts: list[Any]) -> Any:
+        """Genome batches joined end to end into one batch (children of several emitters)."""
+
     def express(self, genomes: np.ndarray, size: tuple[int, int] | None = None) -> Any:
         """Images float32 ``[N, C, H, W]`` in [0, 1] (NumPy, or a device tensor for GPU renderers).
 

@@ -34,7 +34,7 @@ from cppn import image, serialize
 from cppn.breeder import ArrayBreeder
 from cppn.convert import from_neat, to_neat
 from cppn.genomes import CppnGenome
-from cppn.population import CppnPopulation, PopulationError
+from cppn.population import CppnPopulation, PopulationError, concatenate
 from cppn.population_io import from_rows, to_rows
 from cppn.profile import load_profile
 from cppn.program import PackedPrograms
@@ -112,6 +112,10 @@ class CppnEncoding:
         """One mutated child per parent (mutation rates are constant: ``generation`` unused)."""
         del generation
         return self.breeder.vary(parents, rng)
+
+    def concatenate(self, parts: list[CppnPopulation]) -> CppnPopulation:
+        """Populations joined end to end."""
+        return concatenate(parts)
 
     def express(self, genomes: CppnPopulation, size: tuple[int, int] | None = None) -> Any:
         """Images float32 [N, C, H, W] in [0, 1]; ``size`` = (height, width) overrides.

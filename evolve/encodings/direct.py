@@ -218,6 +218,14 @@ class DirectEncoding:
         )
         return children
 
+    def concatenate(self, parts: list[Any]) -> Any:
+        """Gene matrices joined row-wise (tensors on the genome device stay there)."""
+        if self.on_device:
+            import torch
+
+            return torch.cat([self._tensor(part) for part in parts])
+        return np.concatenate([np.asarray(part, dtype=np.float32) for part in parts])
+
     def express(self, genomes: Any, size: tuple[int, int] | None = None) -> Any:
         """8-bit images as float32 ``[N, C, H, W]`` in [0, 1]; ``size`` must be the genome's.
 

@@ -9,6 +9,7 @@ from tolerances import ACROSS_BATCHES
 
 from archives import EliteArchive
 from archives.elite_archive import log_odds_of
+from evolve.emitters import build_scheduler
 from evolve.encodings import DirectEncoding, build_encoding
 from evolve.evaluator import LocalEvaluator
 from evolve.map_elites import RunState, initialise, step
@@ -46,7 +47,7 @@ def test_generations_improve_the_real_lenet_archive(lenet_target) -> None:
     initialise(state, encoding, evaluator, archive, 100)
     first = archive.cell_fitness().copy()
     for _ in range(20):
-        step(state, encoding, evaluator, archive, 100)
+        step(state, build_scheduler(None, encoding), evaluator, archive, 100)
     assert state.generation == 20 and state.evaluations == 2100
     assert lenet_target.queries - queries == 2100
     assert (archive.cell_fitness() >= first).all()
@@ -79,7 +80,7 @@ def test_paired_elites_and_children_see_the_same_views(lenet_target, elites, sam
     state = RunState(rng=np.random.default_rng(0))
     initialise(state, encoding, evaluator, archive, 20)
     evaluator.draw_states.clear()
-    step(state, encoding, evaluator, archive, 20)
+    step(state, build_scheduler(None, encoding), evaluator, archive, 20)
     rescoring, children = evaluator.draw_states
     assert (rescoring == children) is same_views
 
@@ -102,7 +103,7 @@ def evolved(target, evaluator_class, encoding, generations: int, batch: int = 50
     initialise(state, encoding, evaluator, archive, batch)
     history = [archive.log_odds.copy()]
     for _ in range(generations):
-        step(state, encoding, evaluator, archive, batch)
+        step(state, build_scheduler(None, encoding), evaluator, archive, batch)
         history.append(archive.log_odds.copy())
     return archive, state, np.array(history)
 

@@ -120,10 +120,10 @@ def test_resume_after_crashes_equals_uninterrupted(tiny_study, tmp_path, monkeyp
     real_step, real_train = evolve.runner.step, fitness.retrainable.train_classifier
     trainings = []
 
-    def crashing_step(state, encoding, evaluator, archive, batch):
+    def crashing_step(state, scheduler, evaluator, archive, batch):
         if evaluator.target.num_classes == 11 and state.generation == 9:  # round 2, run 1
             raise Crash
-        return real_step(state, encoding, evaluator, archive, batch)
+        return real_step(state, scheduler, evaluator, archive, batch)
 
     def crashing_train(model, *args, **kwargs):
         trainings.append(1)
