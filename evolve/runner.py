@@ -23,7 +23,7 @@ from archives.elite_log import EliteLog
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.distributed.cluster import WorkersLost
-from evolve.emitters import EmitterError, build_scheduler
+from evolve.emitters import EmitterError, RunContext, build_scheduler
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.evaluator import Evaluator, LocalEvaluator, evaluator_status
@@ -134,7 +134,11 @@ class Evolution:
             else LocalEvaluator(encoding, target, config.chunk, config.robust_scoring())
         )
         try:
-            self.scheduler = build_scheduler(config.emitters, encoding, target)
+            self.scheduler = build_scheduler(
+                config.emitters,
+                encoding,
+                RunContext(config.cell_classes, config.threshold, config.batch, target),
+            )
         except EmitterError as exc:
             raise RunError(str(exc)) from None
         self.archive = EliteArchive(

@@ -14,6 +14,7 @@ Everything here is what the ``fooling`` command does, as functions::
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 from archives import DEFAULT_THRESHOLD, EliteArchive
 from archives.export import as_numpy
 from evolve.config import RunConfig, stop_conditions
+from evolve.emitters import emitter_settings
 from evolve.encodings import build_encoding
 from evolve.encodings.base import Encoding
 from evolve.errors import RunError
@@ -100,6 +102,9 @@ def evolve(
     robust_samples: int = 8,
     robust_reduce: str = "mean",
     robust_elites: str = DEFAULT_ELITES,
+    emitter: str = "paper",
+    emitter_setting: Sequence[str] = (),
+    initial_population: int | None = None,
     **encoding_options: Any,
 ) -> Run:
     """Evolve one fooling image per class, as ``fooling evolve`` does.
@@ -112,7 +117,11 @@ def evolve(
     under which each image is scored ``robust_samples`` times, its fitness the ``robust_reduce``
     ("mean" or "min") of the views, its elites scored again each generation under the
     children's views (``robust_elites="paired"``; or ``"rescore"``, ``"average"``, ``"keep"``),
-    as ``--robust``. ``encoding_options``: the encoding's
+    as ``--robust``. ``emitter``: what makes the children, as ``--emitter`` (``"paper"``, the
+    default, or ``"cma"``; ``"cma:3,paper:1"`` splits each batch); ``emitter_setting``: its
+    ``NAME.KEY=VALUE`` settings, as ``--emitter-setting`` (e.g. ``["cma.sigma=1.5"]``).
+    ``initial_population``: random genomes in generation 0 (default: ``batch``).
+    ``encoding_options``: the encoding's
     settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
     command's options of the same names.
     """
@@ -124,6 +133,7 @@ def evolve(
     if unknown:
         raise TypeError(f"unknown encoding option(s): {', '.join(sorted(unknown))}")
     stop = stop_conditions(encoding, max_generations, max_evaluations, time_limit, until)
+    emitters = emitter_settings(emitter, emitter_setting)
     built = build_encoding(
         encoding_config(encoding, target.image_shape, target.options.device, encoding_options)
     )
@@ -141,6 +151,8 @@ def evolve(
         stop=stop,
         threshold=threshold,
         robust=scoring,
+        emitters=emitters,
+        initial_population=initial_population,
     )
     if out is not None:
         evolution = Evolution.create(

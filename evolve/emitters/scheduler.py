@@ -46,13 +46,21 @@ class Scheduler:
     def ask(
         self, archive: EliteArchive, rng: np.random.Generator, generation: int, batch: int
     ) -> Any:
-        """The generation's children: each emitter's share, in emitter order, as one batch."""
-        self._counts = split_batch(batch, self.weights)
-        parts = [
-            emitter.ask(archive, rng, generation, count)
-            for emitter, count in zip(self.emitters, self._counts, strict=True)
-            if count > 0
-        ]
+        """The generation's children: each emitter's share (or fewer, where an emitter has less
+        to do, e.g. few classes left below the threshold), in emitter order, as one batch."""
+        parts, self._counts = [], []
+        for emitter, count in zip(self.emitters, split_batch(batch, self.weights), strict=True):
+            part = emitter.ask(archive, rng, generation, count) if count > 0 else None
+            size = 0 if part is None else len(part)
+            if size > count:
+                raise EmitterError(
+                    f"the {emitter.name} emitter made {size} children, asked {count}"
+                )
+            self._counts.append(size)
+            if size:
+                parts.append(part)
+        if not parts:
+            raise EmitterError("no emitter made a child this generation")
         return parts[0] if len(parts) == 1 else self.encoding.concatenate(parts)
 
     def tell(
@@ -64,7 +72,7 @@ class Scheduler:
             if count == 0:
                 continue
             stop = start + count
-            if len(self._counts) == 1 or count == len(children):
+            if count == len(children):
                 emitter.tell(children, scores, archive, improved)
             else:
                 part = Scores(scores.probabilities[start:stop], scores.log_odds[start:stop])

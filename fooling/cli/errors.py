@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archives import ArchiveError
 from cppn.profile import CppnConfigError
+from evolve.emitters import EmitterError
 from evolve.errors import RunError
 from fitness.target import TargetError
 
@@ -13,4 +14,5 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     ArchiveError,
     RunError,
     CppnConfigError,
+    EmitterError,
 )

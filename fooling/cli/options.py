@@ -289,6 +289,40 @@ RAY_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 
 
+#: What makes each generation's children (evolve.emitters), for evolve and retrain alike.
+EMITTER_OPTIONS = [
+    click.option(
+        "--emitter",
+        default="paper",
+        show_default=True,
+        help="What makes the children: paper (the 2015 operators, the default) or cma (a "
+        "CMA-ES per class, far fewer evaluations), as NAME[:SHARE][,NAME[:SHARE]] to split each "
+        "batch, e.g. cma:3,paper:1. See docs/emitters.md.",
+    ),
+    click.option(
+        "--emitter-setting",
+        "emitter_setting",
+        multiple=True,
+        metavar="NAME.KEY=VALUE",
+        help="An emitter's setting, repeatable: cma.lam, cma.sigma, cma.grid (direct), "
+        "cma.weights (CPPN), cma.covariance (sep or full).",
+    ),
+]
+
+
+def emitter_options(func: Any) -> Any:
+    """Decorate a command with :data:`EMITTER_OPTIONS`."""
+    return apply_options(func, EMITTER_OPTIONS)
+
+
+def emitters_from(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Pop ``--emitter`` and ``--emitter-setting``: the run's emitter settings (config.json's
+    ``emitters``); a bad spec raises :class:`evolve.emitters.EmitterError` (one line, exit 2)."""
+    from evolve.emitters import emitter_settings
+
+    return emitter_settings(kwargs.pop("emitter"), kwargs.pop("emitter_setting"))
+
+
 def ray_options(func: Any) -> Any:
     """Decorate a command with :data:`RAY_OPTIONS`."""
     return apply_options(func, RAY_OPTIONS)
