@@ -33,6 +33,8 @@ from fooling.cli.options import (
     UNIT,
     apply_options,
     cluster_settings_from,
+    emitter_options,
+    emitters_from,
     encoding_config,
     ray_options,
 )
@@ -177,6 +179,7 @@ def model_options(func: Any) -> Any:
     show_default=True,
     help="Images scored together in each run, in this process and on each Ray worker alike.",
 )
+@emitter_options
 @ray_options
 @click.option("--no-gallery", is_flag=True, help="Skip each round's gallery.")
 @click.option(
@@ -296,4 +299,5 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         gallery=not kwargs["no_gallery"],
         threads=kwargs["threads"],
         chunk=kwargs["chunk"],
+        emitters=emitters_from(kwargs),
     )

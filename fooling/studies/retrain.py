@@ -114,6 +114,9 @@ class StudyConfig:
     # Images scored together in each run (evolve.evaluator.chunk_bounds), in this process and on
     # Ray workers alike; None (studies made before chunks): a generation in one call.
     chunk: int | None = None
+    # What makes each run's children (evolve.emitters settings); None (studies made before
+    # emitters): the paper's operators.
+    emitters: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, tagged with the format and version."""
@@ -383,6 +386,7 @@ class Study(StudyState):
             threshold=c.threshold,
             elite_log_min=c.collect_min,
             chunk=c.chunk,
+            emitters=c.emitters,
         )
 
     def fooling_sets(self, upto: int) -> list[FoolingSet]:

@@ -72,3 +72,18 @@ def test_without_ray_installed_is_one_line(lenet_target, tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert_one_line_error(done.returncode, done.stderr, "need Ray", "pip install 'fooling[ray]'")
     assert not run_dir.exists()
+
+
+def test_workers_run_with_the_cma_emitter_equals_in_process_run(lenet_target, tmp_path) -> None:
+    """Emitters run on the driver; Ray workers only score: the same run either way."""
+    common = ["--emitter", "cma:2,paper:1", "--batch", "30", "--initial-population", "10",
+              "--chunk", "8", "--seed", "4", "--max-generations", "4", "-q"]  # fmt: skip
+    ray_run, local = tmp_path / "ray", tmp_path / "local"
+    done = fooling("evolve", *common, "--workers", "2", "--worker-threads", "1", "--out", ray_run)
+    assert done.returncode == 0, done.stderr
+    done = fooling("evolve", *common, "--threads", "1", "--out", local)
+    assert done.returncode == 0, done.stderr
+    a, b = np.load(ray_run / "archive.npz"), np.load(local / "archive.npz")
+    assert a.files == b.files
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)

@@ -270,3 +270,19 @@ def test_cppn_study_runs_a_round(tmp_path):
     assert state["finished"] and study["encoding"]["name"] == "cppn"
     assert 0 < state["rounds"][0]["collection"]["train"] <= 20
     assert (study_dir / "networks" / "dnn_02.pt").is_file()
+
+
+def test_study_runs_with_the_cma_emitter(tmp_path):
+    study_dir = tmp_path / "cma"
+    main(["retrain", "--emitter", "cma", "--emitter-setting", "cma.lam=8", "--rounds", "1",
+          "--runs", "1", "--batch", "40", "--initial-population", "10", "--max-evaluations",
+          "400", "--until", "0.99", "--collect-min", "0.2", "--per-round", "20", "--held-out",
+          "4", "--epochs", "1", "--device", "cpu", "--quiet", "--out", str(study_dir)])  # fmt: skip
+    study = json.loads((study_dir / "study.json").read_text())
+    assert study["emitters"] == [{"name": "cma", "share": 1.0, "lam": 8}]
+    run = json.loads((study_dir / "round_01" / "run_1" / "config.json").read_text())
+    assert run["emitters"] == study["emitters"]
+    # The round's run was made by the CMA emitter: its strategies are in the checkpoint.
+    checkpoint = np.load(study_dir / "round_01" / "run_1" / "checkpoint.npz")
+    assert any(name.startswith("state_emitter.0.es.") for name in checkpoint.files)
+    assert json.loads((study_dir / "state.json").read_text())["finished"]

@@ -1,0 +1,39 @@
+"""scripts/bench_queries.py runs end to end on a tiny budget and writes the JSON it promises."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_queries.py"
+
+
+def test_mnist_suite_writes_figures_per_emitter_with_the_machine(lenet_target, tmp_path) -> None:
+    out = tmp_path / "queries.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "mnist", "--emitters", "direct/paper", "direct/cma",
+         "--seeds", "0", "1", "--budget", "300", "--out", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["machine"]["cpu"] and result["date"] and result["settings"]["budget"] == 300
+    assert [r["emitter"] for r in result["runs"]] == ["direct/paper"] * 2 + ["direct/cma"] * 2
+    for run in result["runs"]:
+        assert 0 < run["evaluations"] <= 300 + run["batch"]
+        assert run["median_confidence"] == np.median(list(run["best_confidence"].values()))
+    cma = result["fooled_all_at"]["direct/cma"]
+    assert len(cma["values"]) == 2
+
+
+def test_imagenet_classes_are_drawn_by_seed_not_chosen() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    from bench_queries import drawn_classes
+
+    assert drawn_classes(2026) == drawn_classes(2026)
+    assert drawn_classes(2026) != drawn_classes(2027)
+    assert len(set(drawn_classes(2026))) == 10 and max(drawn_classes(2026)) < 1000
