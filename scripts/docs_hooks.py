@@ -140,3 +140,13 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         return expand(markdown, page.file.src_uri)
     except ResultError as exc:
         raise PluginError(f"{page.file.src_uri}: {exc}") from exc
+
+
+#: Sphinx cross-reference roles in docstrings (``:class:`Target```), which mkdocstrings leaves as
+#: text before the code span; the site shows the name alone.
+SPHINX_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):(?=<code>)")
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    """MkDocs hook: drop the Sphinx roles the API reference's docstrings use."""
+    return SPHINX_ROLE.sub("", html)

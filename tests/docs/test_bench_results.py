@@ -24,7 +24,7 @@ from bench_results import (  # noqa: E402
     machine_info,
     write_result,
 )
-from docs_hooks import MARKER, expand, format_cell, render  # noqa: E402
+from docs_hooks import MARKER, expand, format_cell, on_page_content, render  # noqa: E402
 
 
 def marked_names() -> set[str]:
@@ -72,6 +72,13 @@ def test_cells() -> None:
     assert format_cell(0.967, ",.4f") == "0.9670"
     assert format_cell(12_880, ",.2f") == "12,880"  # whole numbers keep their form
     assert format_cell(None) == "–" and format_cell("a | b") == "a \\| b"
+
+
+def test_the_api_reference_shows_names_without_sphinx_roles() -> None:
+    html = "a :class:<code>Target</code> from :func:<code>load_target</code>, or :note: x"
+    assert on_page_content(html, None, None, None) == (
+        "a <code>Target</code> from <code>load_target</code>, or :note: x"
+    )
 
 
 def test_a_marker_without_a_file_or_with_other_columns_fails() -> None:
