@@ -1,6 +1,7 @@
 """The run directory: its file names, and the readers every part of the tool shares.
 
-RUN_DIR holds ``config.json`` (enough to rerun), ``metrics.jsonl`` (one line per generation),
+RUN_DIR holds ``config.json`` (enough to rerun), ``metrics.jsonl`` (a line per generation, thinned
+after generation 1,000: :func:`metrics_kept`),
 ``summary.json`` (at each checkpoint and at the end), ``checkpoint.npz`` (archive and run state),
 ``archive.npz`` / ``archive.json`` (the final archive and its statistics) and, when asked for,
 ``elite_log.npz``. The runner writes them; the gallery, plots and studies read them through here.

@@ -1,9 +1,10 @@
 """``--target`` factories: ``package.module:factory`` or ``path/to/file.py:factory``.
 
-The file form imports the file by path (as the README shows, ``my_models.py:build``), so a model
-defined next to the data needs no package and no PYTHONPATH. Building is seeded, so a factory
-model without trained weights (``--random-weights``) is the same network on every load and a run
-against it can be resumed (a resumed run checks the target's weights fingerprint).
+The file form imports the file by path (as docs/tutorials/own-classifier.md shows,
+``my_models.py:build``), so a model defined next to the data needs no package and no PYTHONPATH.
+Building is seeded, so a factory model without trained weights (``--random-weights``) is the
+same network on every load and a run against it can be resumed (a resumed run checks the
+target's weights fingerprint).
 """
 
 from __future__ import annotations

@@ -31,10 +31,11 @@ REDUCTIONS = ("mean", "min")
 #: With independent views, a child that drew easy views beats a better elite (the best of a
 #: cell's ~20 children is mostly the luckiest), and ``keep`` also lets each cell hold its
 #: luckiest score (the winner's curse). All but ``keep`` cost K images per occupied cell and
-#: generation. README "Robustness: standard against --robust runs" has the measurements.
+#: generation. docs/studies/robustness.md has the measurements.
 ELITE_POLICIES = ("paired", "rescore", "average", "keep")
 #: The policy of a new run that names none (--robust-elites, fooling.evolve): ``paired``, the
-#: only one whose runs beat the standard run's elites on held-out views (README).
+#: only one whose runs beat the standard run's elites on held-out views
+#: (docs/studies/robustness.md).
 DEFAULT_ELITES = "paired"
 
 

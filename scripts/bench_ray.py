@@ -1,4 +1,4 @@
-"""Ray scoring against in-process scoring, and the driver's ceiling (README, "Ray").
+"""Ray scoring against in-process scoring, and the driver's ceiling (docs/benchmarks/ray.md).
 
 1. Throughput: EfficientNet-Lite0 on the CPU, CPPN colour genomes (224x224, HLS), generations of
    ``--batch`` (32): evaluations/s of the in-process evaluator with torch and Numba on 2 threads

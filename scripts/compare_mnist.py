@@ -1,5 +1,6 @@
-"""The README's comparison on MNIST: evolution (direct, CPPN) against gradient ascent (plain, L2)
-and targeted PGD from test digits, all on the built-in LeNet until every digit is >= 0.9999.
+"""The comparison on MNIST (docs/studies/gradient.md): evolution (direct, CPPN) against gradient
+ascent (plain, L2) and targeted PGD from test digits, all on the built-in LeNet until every digit
+is >= 0.9999.
 
 Each method is one ``fooling`` command (in this process, one after the other) writing a run
 directory under ``--out``; the figures come from the runs' summary.json: model calls (images
@@ -108,7 +109,7 @@ def picture(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    """Run every method, the transfer, and print the README table."""
+    """Run every method, the transfer, and print the table of docs/studies/gradient.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--other", required=True, help="State dict of an independent LeNet.")
     parser.add_argument("--out", type=Path, default=Path("runs/compare"))

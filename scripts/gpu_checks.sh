@@ -4,8 +4,8 @@
 #   2. CPPN render throughput of the Numba CUDA kernel (scripts/bench_render.py);
 #   3. EfficientNet-Lite0 throughput and loop efficiency at batches 100 and 400, fp32 and bf16
 #      (scripts/bench_imagenet.py);
-#   4. the README's ImageNet robustness rows: the CPU demo run, standard and --robust (elites
-#      rescored, as in the README, and paired, the default), then
+#   4. the ImageNet robustness rows (docs/studies/robustness.md): the CPU demo run, standard and --robust (elites
+#      rescored, as in that table, and paired, the default), then
 #      `fooling robustness` of both under held-out SPEC and print-photo draws;
 #   5. the paper's ImageNet run, 5000 generations of 400 CPPNs on Lite0, for whatever time is left
 #      (stopped with Ctrl-C if it runs out: the run checkpoints and summary.json says how far it got).
@@ -63,7 +63,7 @@ for precision in fp32 bf16; do
         --precision "$precision" --json "$OUT/imagenet_$precision.json"
 done
 step 120 "demo run, standard" "${FOOLING[@]}" evolve "${DEMO[@]}" --out "$OUT/runs/inet_cppn"
-# rescore: the README's row (measured before paired became the default); paired: the default now.
+# rescore: the documented row (measured before paired became the default); paired: the default now.
 for elites in rescore paired; do
     step 180 "demo run, --robust, elites $elites" "${FOOLING[@]}" evolve "${DEMO[@]}" \
         --robust "$SPEC" --robust-samples 8 --robust-elites "$elites" \

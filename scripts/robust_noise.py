@@ -1,6 +1,6 @@
 """Why a --robust run with independent views stalls: how much of a child's score against its
-parent's is the views it drew, and how much is what the mutation changed (README, "Robustness:
-standard against --robust runs").
+parent's is the views it drew, and how much is what the mutation changed
+(docs/studies/robustness.md, "Findings").
 
 For every elite of a direct-encoding run against the built-in LeNet, ``--children`` children
 (the run's own mutation) and the elite are scored ``--draws`` times under K views of the run's

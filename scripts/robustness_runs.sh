@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The README's robustness table, MNIST rows: standard against --robust runs (direct, CPPN), each
+# The robustness table's MNIST rows (docs/studies/robustness.md): standard against --robust runs (direct, CPPN), each
 # re-scored by `fooling robustness` under held-out draws of
 # the same SPEC and under the print-photo preset. Seed 0 everywhere. Usage:
 #   bash scripts/robustness_runs.sh [OUT_DIR]      (default runs/robustness)
 # The ImageNet (Lite0) rows were run on a GPU by scripts/gpu_checks.sh, with the same SPEC.
 # Phases: evolve (skipped for runs already finished), then score. The runs that compare the
 # --robust-elites policies (average, paired, K = 16, the longer run) were measured with
-# --threads 1: a seed reproduces a run for the same thread settings only (README).
+# --threads 1: a seed reproduces a run for the same thread settings only (docs/concepts/run-directories.md).
 set -euo pipefail
 OUT=${1:-runs/robustness}
 SPEC="shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95"

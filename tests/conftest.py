@@ -39,7 +39,7 @@ def lenet_target(fooling_home: Path):
 #: How much the saturated LeNet scales its logits: the trained LeNet's logits gap of about 12
 #: between the top two classes becomes 1,200, beyond float64's softmax at both ends (a class
 #: trailing by more than about 745 has probability exactly 0.0), like a network distilled at
-#: T = 100 (mean gap 539, README "Defensive distillation").
+#: T = 100 (mean gap 539, docs/studies/distillation.md).
 SATURATION = 100.0
 
 

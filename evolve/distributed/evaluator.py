@@ -11,7 +11,7 @@ restarted the same way. Every resent chunk counts as a retry. A worker that fail
 turns into a checkpoint at the last whole generation.
 
 Since every chunk is scored as the same images by a replica with the same weights and threads,
-which worker scored it does not change a bit of the result (see the README's "Ray" section for
+which worker scored it does not change a bit of the result (see docs/tutorials/ray.md for
 when results are identical).
 """
 

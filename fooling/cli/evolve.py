@@ -39,7 +39,7 @@ from fooling.cli.scoring import make_evaluator, scoring
 
 STOP_OPTIONS = ("until", "max_generations", "max_evaluations", "time_limit")
 #: How and where a run is scored: a resumed run may change these (its results do not depend on
-#: them beyond what the README's "Ray" section says).
+#: them beyond what docs/tutorials/ray.md says).
 SCORING_OPTIONS = (
     "threads",
     "workers",
@@ -162,7 +162,7 @@ SCORING_OPTIONS = (
     help="Score each image under random transformations, e.g. "
     "'shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95' or a preset (print-photo); "
     "transforms: perspective, crop, scale, rotate, shift, contrast, brightness, color, blur, "
-    "noise, jpeg. See the README.",
+    "noise, jpeg. See docs/studies/robustness.md.",
 )
 @click.option(
     "--robust-samples",
@@ -214,10 +214,10 @@ SCORING_OPTIONS = (
 def evolve(ctx: click.Context, **kwargs: Any) -> None:
     """Evolve one fooling image per class with MAP-Elites and write them to --out.
 
-    Writes config.json, metrics.jsonl (a line per generation, thinned past generation 1,000),
-    summary.json, archive.npz and checkpoint.npz. Ctrl-C checkpoints; --resume continues
-    exactly where the run stopped. --emitter cma spends far fewer evaluations than the
-    paper's operators (the default).
+    Writes config.json, metrics.jsonl (a line per generation up to 1,000, then thinned: every
+    10th up to 10,000, every 100th up to 100,000, ...), summary.json, archive.npz and
+    checkpoint.npz. Ctrl-C checkpoints; --resume continues exactly where the run stopped.
+    --emitter cma spends far fewer evaluations than the paper's operators (the default).
     """
     run_dir = Path(kwargs.pop("run_dir"))
     progress = not kwargs.pop("quiet")

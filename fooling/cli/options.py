@@ -250,7 +250,7 @@ def encoding_config(
 
 
 #: Options that spread scoring over a Ray cluster (``fooling evolve`` and ``fooling retrain``);
-#: a resumed run may change them all: results do not depend on them (README, "Ray").
+#: a resumed run may change them all: results do not depend on them (docs/tutorials/ray.md).
 RAY_OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--workers",

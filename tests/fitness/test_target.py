@@ -90,7 +90,7 @@ def test_probabilities_are_the_float64_softmax_of_the_logits(lenet_target: Targe
 
 
 def test_channels_last_lenet_scores_like_the_default_layout(lenet_target: Target) -> None:
-    # The README recommends --channels-last on the CPU for speed: other kernels, the same
+    # The docs recommend --channels-last on the CPU for speed: other kernels, the same
     # probabilities up to float32 rounding.
     images = np.random.default_rng(2).random((16, 1, 28, 28), dtype=np.float32)
     model = copy.deepcopy(lenet_target.model)  # .to(channels_last) converts a model in place

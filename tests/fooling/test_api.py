@@ -1,4 +1,5 @@
-"""The Python API: the README's example runs as written, and runs in memory and on disk agree."""
+"""The Python API: the README's example (which the documentation includes from it) runs as
+written, and runs in memory and on disk agree."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 that dies costs a retry and nothing else, and a run moves between Ray and this process.
 
 Every comparison is between runs made on this machine in this test session, with torch and
-Numba on one thread in the driver and in each worker, so equality is exact (the README's "Ray"
-section says when that holds).
+Numba on one thread in the driver and in each worker, so equality is exact (docs/tutorials/ray.md,
+"When results are identical", says when that holds).
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ The browser is the system's Chromium (Debian's ``chromium`` package, or ``FOOLIN
 Playwright never downloads one here (``playwright install`` is not used). Where Playwright or a
 Chromium is missing, :func:`chromium_or_skip_reason` says why, and the tests skip with it.
 
-Run as a script, it screenshots a page for the README::
+Run as a script, it screenshots a page for the documentation::
 
-    python tests/support/browser.py runs/mnist/gallery/index.html docs/mnist_gallery.png
+    python tests/support/browser.py runs/mnist/gallery/index.html docs/mnist_gallery_html.png
 """
 
 from __future__ import annotations
