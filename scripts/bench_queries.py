@@ -12,27 +12,25 @@ Suites (each run in memory through the Python API, so every figure is a run's ow
 An emitter is given as ``ENCODING/SPEC[/SETTING...]``, e.g. ``direct/cma``, ``cppn/paper``,
 ``cppn/cma:1,paper:1``, ``direct/cma/cma.sigma=1``. Batch and initial population per emitter
 are ``--batch`` and ``--initial-population`` (the paper's operators use their batch for both).
-Writes one JSON file (``--out``) with every run's figures, the machine, date and commit.
+Records the table as ``docs/benchmarks/results/NAME.json`` (``--name``; with the machine, date and
+commit, :mod:`bench_results`), and every run's figures in ``--out`` if given.
 
-    python scripts/bench_queries.py mnist --seeds 0 1 2 3 4 --out queries_mnist.json
-    python scripts/bench_queries.py imagenet --seeds 0 --budget 20000 --out queries_inet.json
+    python scripts/bench_queries.py mnist --seeds 0 1 2 3 4
+    python scripts/bench_queries.py imagenet --seeds 0 --budget 20000
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+from bench_results import machine_info, write_result
 
 import fooling
 
@@ -42,29 +40,6 @@ DEFAULT_EMITTERS = {
     "mnist": ["direct/paper", "direct/cma", "cppn/paper", "cppn/cma:1,paper:1"],
     "imagenet": ["cppn/paper", "direct/cma"],
 }
-
-
-def machine() -> dict[str, Any]:
-    """Where the figures were measured."""
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "cores": torch.get_num_threads(), "gpu": gpu, "torch": torch.__version__}
-
-
-def commit() -> str | None:
-    """The checked-out commit, if this is a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-        return out.stdout.strip() or None
-    except OSError:
-        return None
 
 
 def drawn_classes(seed: int, num_classes: int = 1000, count: int = 10) -> list[int]:
@@ -141,7 +116,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="override every emitter's batch")
     parser.add_argument("--initial-population", type=int, help="override generation 0's size")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--name", help="result name (default: queries_SUITE)")
+    parser.add_argument("--label", help="what the result is of, e.g. the model's name")
+    parser.add_argument("--out", help="also write every run's figures to this JSON file")
+    parser.add_argument("--results-dir", type=Path, help="default: docs/benchmarks/results")
     args = parser.parse_args()
     emitters = args.emitters or DEFAULT_EMITTERS[args.suite]
     if args.suite == "mnist":
@@ -158,25 +136,49 @@ def main() -> None:
         for seed in args.seeds:
             runs.append(one_run(target, entry, seed, args, **stop))
             print(json.dumps({k: runs[-1][k] for k in list(runs[-1])[:10]}), flush=True)
-    result = {
-        "benchmark": f"queries_{args.suite}",
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ"),
-        "commit": commit(),
-        "machine": machine(),
-        "settings": {
-            "suite": args.suite,
-            "threshold": args.threshold,
-            "budget": args.budget,
-            "weights": args.weights,
-            "classes": args.only_classes,
-            "command": " ".join(sys.argv),
-        },
-        "fooled_all_at": summarise(runs, "fooled_all_at"),
-        "median_confidence": summarise(runs, "median_confidence"),
-        "min_confidence": summarise(runs, "min_confidence"),
-        "runs": runs,
-    }
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    medians = summarise(runs, "fooled_all_at")
+    confidence = summarise(runs, "median_confidence")
+    lowest = summarise(runs, "min_confidence")
+    rows = []
+    for entry in medians:
+        own = [r for r in runs if r["emitter"] == entry]
+        rows.append(
+            [
+                entry,
+                own[0]["batch"],
+                own[0]["initial_population"],
+                len(own),
+                sum(r["fooled_all_at"] is not None for r in own),
+                medians[entry]["median"],
+                " ".join("-" if v is None else str(v) for v in medians[entry]["values"]),
+                statistics.median(confidence[entry]["values"]),
+                min(lowest[entry]["values"]),
+            ]
+        )
+    figures = {
+        "columns": [
+            "emitter", "batch", "generation 0", "seeds", "seeds fooling all",
+            "evaluations to fool all (median)", "per seed", "median confidence",
+            "lowest confidence",
+        ],
+        "rows": rows,
+        "formats": [None, None, None, None, None, ",.0f", None, ".4f", ".4f"],
+    }  # fmt: skip
+    stop = f"until every class >= {args.threshold} or {args.budget:,} evaluations"
+    name = args.name or f"queries_{args.suite}"
+    path = write_result(
+        name,
+        figures,
+        title=f"Evaluations per fooled class, {args.suite}"
+        + (f" ({args.label})" if args.label else ""),
+        command="python scripts/bench_queries.py " + " ".join(sys.argv[1:]),
+        notes=f"{stop}; classes {args.only_classes or 'all'}; seeds {args.seeds}",
+        **({"results_dir": args.results_dir} if args.results_dir else {}),
+    )
+    print(f"wrote {path}")
+    if args.out:
+        raw = {"machine": machine_info(), "settings": vars(args), "runs": runs}
+        Path(args.out).write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
