@@ -2,9 +2,10 @@
 
 Each function is written with NumPy ufuncs only, so the *same source* serves three callers:
 neat-python's per-pixel ``FeedForwardNetwork`` (Python floats in, NumPy scalars out), the NumPy
-reference renderer (whole arrays), and the Numba renderer (``numba.njit`` compiles these very
-functions). The torch versions used on the GPU live in :func:`apply_torch` below and are checked
-against these by the tests.
+reference renderer (whole arrays), and Numba (``numba.njit`` compiles these very functions; the
+renderers' vectorised kernels hold scalar twins of them, cppn.render_numba). The torch versions,
+for the differentiable renderer, live in :func:`apply_torch` below and are checked against these
+by the tests.
 
 Guards, identical everywhere (spelled out in each function: Numba compiles each one alone):
 a NaN input is read as 0 (it can only come from ``inf - inf`` in a
@@ -67,15 +68,22 @@ def apply_numpy(activation_id: int, z: np.ndarray) -> np.ndarray:
 
 
 def apply_torch(activation_id: int, z: Any) -> Any:
-    """Torch twin of :data:`FUNCTIONS` (same formulas, same guards) for the GPU renderer."""
+    """Torch twin of :data:`FUNCTIONS` (same guards), for the differentiable renderer
+    (:mod:`cppn.render_torch`).
+
+    The sigmoid is written as the compiled renderers compute it (:mod:`cppn.render_numba`),
+    (1 - e) / (1 + e) with e = exp(-z), not 2 / (1 + e) - 1: the two differ by an ulp, and for
+    |z| between 36.7 and 37.4 that ulp is an 8-bit level (Numba's 0.9999999999999999 floors to
+    254 where 1.0 gives 255), so a differentiable image would not be the image the archive keeps.
+    """
     import torch
 
     z = torch.nan_to_num(z, nan=0.0, posinf=Z_LIMIT, neginf=-Z_LIMIT)
     if activation_id == 0:
         return torch.sin(z)
     if activation_id == 1:
-        z = z.clamp(-60.0, 60.0)
-        return 2.0 / (1.0 + torch.exp(-z)) - 1.0
+        e = torch.exp(-z.clamp(-60.0, 60.0))
+        return (1.0 - e) / (1.0 + e)
     if activation_id == 2:
         z = z.clamp(-60.0, 60.0)
         return torch.exp(-(z * z))

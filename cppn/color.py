@@ -82,13 +82,39 @@ def _over_255(x: Any) -> Any:
     return x / torch.full((), 255.0, dtype=x.dtype, device=x.device)
 
 
-def _to_byte(v: Any) -> Any:
+#: How the torch functions round to 8 bits (the byte of an output, the RGB value of an HLS
+#: colour): "exact" as NumPy and Numba do (no gradient passes a rounding); "straight_through"
+#: the same values forward with the rounding's gradient taken as 1 (the differentiable renderer,
+#: :mod:`cppn.render_torch`); "none" no rounding at all, a smooth surrogate for gradient checks.
+ROUNDINGS = ("exact", "straight_through", "none")
+
+
+def _rounded(x: Any, function: Any, rounding: str) -> Any:
+    """``function(x)`` (torch.floor or torch.round) under ``rounding``, for x >= 0 or tiny < 0.
+
+    Straight-through gives exactly ``function(x)`` forward: with r = function(x), r - x is
+    exact (Sterbenz: r lies in [x / 2, 2 x] for x >= 1 after floor, x >= 0.5 after rounding, and
+    below that r is 0, so r - x = -x), so x + (r - x) is r, a representable number.
+    """
+    if rounding == "none":
+        return x
+    if rounding == "exact":
+        return function(x)
+    return x + (function(x) - x).detach()
+
+
+def bytes_torch(v: Any, rounding: str = "exact") -> Any:
+    """Torch twin of :func:`to_byte` (as float, in v's dtype), rounded under ``rounding``."""
     import torch
 
-    return torch.floor(torch.nan_to_num(v, nan=0.0).abs().clamp(max=1.0) * 255.0)
+    return _rounded(
+        torch.nan_to_num(v, nan=0.0).abs().clamp(max=1.0) * 255.0, torch.floor, rounding
+    )
 
 
-def _hls_channel(h: Any, lum: Any, s: Any, hue_scale: float, n: float) -> Any:
+def _hls_channel(
+    h: Any, lum: Any, s: Any, hue_scale: float, n: float, rounding: str = "exact"
+) -> Any:
     """Torch twin of :func:`hls_channel`."""
     import torch
 
@@ -96,11 +122,14 @@ def _hls_channel(h: Any, lum: Any, s: Any, hue_scale: float, n: float) -> Any:
     a = _over_255(s) * torch.minimum(light, 1.0 - light)
     k = torch.remainder(n + 2.0 * (h * hue_scale), 12.0)
     value = light - a * torch.clamp(torch.minimum(k - 3.0, 9.0 - k), -1.0, 1.0)
-    return _over_255(torch.round(value * 255.0))
+    return _over_255(_rounded(value * 255.0, torch.round, rounding))
 
 
-def pixels_from_outputs(outputs: Any, color: str) -> Any:
-    """Raw outputs [N, C, ...] (torch, any device) -> float32 pixels in [0, 1], same shape.
+def pixels_from_outputs(
+    outputs: Any, color: str, rounding: str = "exact", dtype: Any = None
+) -> Any:
+    """Raw outputs [N, C, ...] (torch, any device) -> pixels in [0, 1], same shape, float32
+    (or ``dtype``); ``rounding`` one of :data:`ROUNDINGS`.
 
     Torch twin of :func:`outputs_to_image`; arithmetic in the outputs' own dtype.
     """
@@ -108,10 +137,13 @@ def pixels_from_outputs(outputs: Any, color: str) -> Any:
 
     if color not in COLOR_MODES:
         raise ValueError(f"color must be one of {COLOR_MODES}, got {color!r}")
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be one of {ROUNDINGS}, got {rounding!r}")
     if color in ("gray", "rgb"):
-        pixels = _over_255(_to_byte(outputs))
+        pixels = _over_255(bytes_torch(outputs, rounding))
     else:
-        h, lum, s = (_to_byte(outputs[:, i]) for i in range(3))
+        h, lum, s = (bytes_torch(outputs[:, i], rounding) for i in range(3))
         scale = HUE_SECTORS_PER_BYTE[color]
-        pixels = torch.stack([_hls_channel(h, lum, s, scale, n) for n in (0.0, 8.0, 4.0)], dim=1)
-    return pixels.to(torch.float32)
+        channels = [_hls_channel(h, lum, s, scale, n, rounding) for n in (0.0, 8.0, 4.0)]
+        pixels = torch.stack(channels, dim=1)
+    return pixels.to(torch.float32 if dtype is None else dtype)

@@ -144,6 +144,18 @@ class CppnEncoding:
             native=(self.height, self.width),
         )
 
+    def torch_renderer(self, genomes: CppnPopulation, device: Any = "cpu") -> Any:
+        """A :class:`cppn.render_torch.TorchCppnRenderer` of ``genomes`` (all occupied) at this
+        encoding's size, colour and coordinates: its ``render`` gives :meth:`express`'s images
+        (this encoding's renderer is its reference) as a differentiable function of the
+        genomes' link weights."""
+        from cppn.render_torch import TorchCppnRenderer
+
+        return TorchCppnRenderer(
+            genomes, self.height, self.width, self.color, self.coordinates, device=device,
+            native=(self.height, self.width), reference=resolve_renderer(self.renderer),
+        )  # fmt: skip
+
     def neat_genomes(self, genomes: CppnPopulation) -> list[CppnGenome | None]:
         """The batch as neat-python genomes (None for empty cells), for export and reference."""
         return to_neat(genomes, self.genome_config)

@@ -79,3 +79,20 @@ def test_registered_with_neat_and_python_math_agrees():
     for name, f in zip(activations.NAMES, activations.FUNCTIONS, strict=True):
         assert config.activation_defs.get(name) is f
     assert activations.bipolar_sigmoid(0.7) == pytest.approx(2 / (1 + math.exp(-0.7)) - 1)
+
+
+def test_torch_sigmoid_gives_the_numba_renderers_bytes_where_it_saturates():
+    """For |z| between 36.7 and 37.4, 2 / (1 + e) - 1 rounds to +-1.0 where the compiled
+    renderers' (1 - e) / (1 + e) gives +-0.9999999999999999: bytes 255 against 254. The torch
+    twin is written as they are; what remains is exp's last bit (Numba's own against libm's),
+    which decides the byte for some z < 0."""
+    torch = pytest.importorskip("torch")
+    from cppn.render_numba import bipolar_sigmoid
+
+    z = np.concatenate([np.linspace(30.0, 40.0, 2001), -np.linspace(30.0, 40.0, 2001)])
+    got = activations.apply_torch(activations.IDS["bipolar_sigmoid"], torch.from_numpy(z))
+    numba_bytes = np.floor(np.abs([bipolar_sigmoid(float(v)) for v in z]) * 255.0)
+    torch_bytes = np.floor(np.abs(got.numpy()) * 255.0)
+    numpy_bytes = np.floor(np.abs(activations.bipolar_sigmoid(z)) * 255.0)
+    assert np.array_equal(torch_bytes[z > 0], numba_bytes[z > 0])
+    assert np.mean(torch_bytes != numba_bytes) < 0.005 < 0.05 < np.mean(numpy_bytes != numba_bytes)

@@ -13,3 +13,11 @@ from __future__ import annotations
 
 # Probabilities from float32 models, scored in different batches or layouts.
 ACROSS_BATCHES = {"rtol": 1e-5, "atol": 1e-7}
+
+# Raw outputs of the differentiable CPPN renderer (cppn/render_torch.py) against the Numba
+# renderer's, both float64 in [-1, 1]. They differ in rounding only: Numba fuses multiply-adds,
+# sums a node's links in another order and computes sine and exp by its own polynomials (within
+# 2.3e-16 of libm); weights up to 10 and chains of up to ~40 levels amplify that. Measured: at
+# most 7e-11 on the parity tests' deep and wide genomes (up to 63 nodes, 39 levels), 5e-13 on
+# default genomes at 224 x 224 with raw coordinates; 1e-9 leaves a margin of 14.
+TORCH_CPPN_OUTPUTS = {"rtol": 0.0, "atol": 1e-9}
