@@ -136,7 +136,10 @@ def _run(run_dir, target, generations: int, resume: bool = False) -> EliteArchiv
 def test_a_run_on_device_genomes_fools_lenet_and_resumes_exactly(tmp_path, lenet_target) -> None:
     whole = _run(tmp_path / "whole", lenet_target, 60)
     assert isinstance(whole.genomes, torch.Tensor)
-    assert np.median(whole.cell_fitness()) > 0.99  # real evolution against the real LeNet
+    # Real evolution against the real LeNet (random images: a median near 0.01). The LeNet is
+    # trained on each machine, and its float32 results differ between CPU models: this seed's
+    # median after 60 generations was above 0.99 on one AMD EPYC and 0.989 on another.
+    assert np.median(whole.cell_fitness()) > 0.95
     rescored = lenet_target.probabilities(DirectEncoding(device="cpu").express(whole.genomes))
     np.testing.assert_allclose(rescored, whole.probabilities, **ACROSS_BATCHES)
     _run(tmp_path / "split", lenet_target, 17)
