@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from archives.atomic import atomic_save_npz
+from archives.first_reached import FirstReached
 from archives.fooled import all_fooled, count_fooled
 
 ARCHIVE_FORMAT = "fooling-archive"
@@ -75,6 +76,9 @@ class EliteArchive:
         # How many scorings each elite's fitness averages (1 from its entry; more only when
         # rescores are averaged, --robust-elites average): the weight of its running mean.
         self._scorings = np.zeros(cells, dtype=np.int64)
+        # Told every scored batch when set (a run sets it): queries to success per cell. Not
+        # part of the archive's files; the run checkpoints it.
+        self.first_reached: FirstReached | None = None
 
     # ------------------------------------------------------------------ read-only views
     @property
@@ -141,9 +145,12 @@ class EliteArchive:
 
         ``probabilities`` and ``log_odds`` are ``[N, num_classes]`` (``log_odds`` None: derived
         from the probabilities, which breaks no tie); candidate ``j`` is counted as evaluation
-        number ``evaluations_before + j + 1`` of the run.
+        number ``evaluations_before + j + 1`` of the run. ``first_reached``, when set, is told
+        the whole batch (its first candidate at the threshold may not be the one kept).
         """
         probabilities, log_odds = self._checked_scores(len(genomes), probabilities, log_odds)
+        if self.first_reached is not None:
+            self.first_reached.note(probabilities, generation, evaluations_before)
         # Filled by the kernel, which returns how many cells it filled: arrays handed in cost
         # less than arrays handed back (a few us a call, every generation).
         cells = np.empty(self.num_cells, dtype=np.int64)
@@ -195,6 +202,8 @@ class EliteArchive:
         probabilities, log_odds = self._checked_scores(len(genomes), probabilities, log_odds)
         if len(np.unique(cells)) != len(cells):
             raise ValueError("each cell can be assigned one candidate")
+        if self.first_reached is not None:
+            self.first_reached.note_assigned(probabilities, cells, generation, evaluations_before)
         rows, classes = np.arange(len(cells)), self.cell_classes[cells]
         fitness, keys = probabilities[rows, classes], log_odds[rows, classes]
         better = np.flatnonzero(_beats(fitness, keys, self._fitness[cells], self._log_odds[cells]))

@@ -17,6 +17,7 @@ from typing import Any
 
 from archives import EliteArchive, all_fooled
 from archives.atomic import atomic_write, remove_stale_temporaries
+from archives.first_reached import FirstReached
 from evolve.errors import RunError
 
 CONFIG_FILE = "config.json"
@@ -27,6 +28,10 @@ ARCHIVE_FILE = "archive.npz"
 ARCHIVE_STATS_FILE = "archive.json"
 ELITE_LOG_FILE = "elite_log.npz"
 PLOT_FILE = "confidence.png"
+# Written by ``fooling plot`` beside PLOT_FILE: confidence over evaluations, and per class the
+# first evaluation at the threshold (names derived from the plot's, see evaluations_plot_files).
+EVALUATIONS_PLOT_SUFFIX = "_evaluations.png"
+REACHED_CSV_SUFFIX = "_reached.csv"
 GALLERY_DIR = "gallery"
 # Written by ``fooling ascent`` beside the files above (its settings and start images).
 ASCENT_FILE = "ascent.json"
@@ -41,6 +46,8 @@ RUN_ARTIFACTS = (
     ARCHIVE_STATS_FILE,
     ELITE_LOG_FILE,
     PLOT_FILE,
+    PLOT_FILE.removesuffix(".png") + EVALUATIONS_PLOT_SUFFIX,
+    PLOT_FILE.removesuffix(".png") + REACHED_CSV_SUFFIX,
     GALLERY_DIR,
     ASCENT_FILE,
     STARTS_FILE,
@@ -230,6 +237,41 @@ def first_at_threshold(path: Path, threshold: float) -> dict[str, Any] | None:
                 **{key: record[key] for key in ("generation", "evaluations", "elapsed_s")},
             }
     return None
+
+
+def first_reached_from_metrics(
+    path: Path, cell_classes: list[int], threshold: float
+) -> FirstReached:
+    """Per class, the first generation in metrics.jsonl at which it was >= ``threshold``; the
+    evaluations are unknown (:meth:`FirstReached.from_generations`)."""
+    records = (record for _, record in iter_metrics(path))
+    return FirstReached.from_generations(cell_classes, threshold, records)
+
+
+def read_first_reached(
+    run_dir: Path, cell_names: list[str], cell_classes: list[int], threshold: float
+) -> FirstReached:
+    """When each class first met ``threshold``: summary.json's ``reached`` where it was written
+    at that threshold, else the generations metrics.jsonl gives (evaluations unknown)."""
+    summary_path = run_dir / SUMMARY_FILE
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        summary = None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{summary_path} is unreadable or corrupt ({exc})") from None
+    if (
+        isinstance(summary, dict)
+        and isinstance(summary.get("reached"), dict)
+        and summary.get("threshold") == threshold
+    ):
+        reached = summary["reached"]
+        try:
+            entries = [reached.get(name) for name in cell_names]
+            return FirstReached.from_entries(cell_classes, threshold, entries)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunError(f"{summary_path}: reached is malformed ({exc})") from None
+    return first_reached_from_metrics(run_dir / METRICS_FILE, cell_classes, threshold)
 
 
 def load_run_archive(run_dir: Path, encoding: Any) -> EliteArchive:

@@ -20,6 +20,7 @@ import numpy as np
 from archives import EliteArchive
 from archives.atomic import atomic_write_json
 from archives.elite_log import EliteLog
+from archives.first_reached import FirstReached
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.distributed.cluster import WorkersLost
@@ -46,6 +47,7 @@ from evolve.run_dir import (
     SUMMARY_FILE,
     RunDirLock,
     first_at_threshold,
+    first_reached_from_metrics,
     prepare_new_run_dir,
     truncate_metrics,
 )
@@ -148,6 +150,9 @@ class Evolution:
         self.target_queries = 0  # answered in earlier processes of this run
         self.emitter_queries: dict[str, int] = {}  # emitters' own queries in earlier processes
         self.reached: dict[str, Any] | None = None  # when every class first met the threshold
+        # When each class first met it, to the evaluation (told by the archive's inserts).
+        self.first_reached = FirstReached(config.cell_classes, config.threshold)
+        self.archive.first_reached = self.first_reached
         self.elite_logger = (
             EliteLogger(config.elite_log_min) if config.elite_log_min is not None else None
         )
@@ -209,11 +214,13 @@ class Evolution:
         """Load the checkpoint and the elite log, cut the metrics back to the checkpoint, and
         record the (possibly new) stop conditions; every read comes before the first write."""
         checkpoint = self.run_dir / CHECKPOINT_FILE
+        first_reached = None
         if checkpoint.exists():
             self.archive, self.state, extra, arrays = load_checkpoint(checkpoint, encoding, config)
             self._restore_emitters(extra, arrays, checkpoint)
             self.target_queries = int(extra.get("target_queries", 0))
             self.reached = extra.get("reached")
+            first_reached = self._saved_first_reached(extra, checkpoint)
             self.restore_run_state(extra, arrays, checkpoint)
             log_path = self.run_dir / ELITE_LOG_FILE
             if self.elite_logger is not None and log_path.exists():
@@ -223,6 +230,12 @@ class Evolution:
         if not self.reached or self.reached.get("threshold") != config.threshold:
             # --until may have changed the threshold: when was it first met? Ask the metrics.
             self.reached = first_at_threshold(self.run_dir / METRICS_FILE, config.threshold)
+        if first_reached is None or first_reached.threshold != config.threshold:
+            # The evaluations are not in the metrics: the generations are (from_generations).
+            first_reached = first_reached_from_metrics(
+                self.run_dir / METRICS_FILE, config.cell_classes, config.threshold
+            )
+        self.first_reached = self.archive.first_reached = first_reached
         config.save(self.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
 
     def _restore_emitters(
@@ -246,6 +259,16 @@ class Evolution:
         except EmitterError as exc:
             raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None
         self.emitter_queries = dict(counters)
+
+    def _saved_first_reached(self, extra: dict[str, Any], path: Path) -> FirstReached | None:
+        """The checkpoint's :class:`FirstReached` (None in checkpoints written before it)."""
+        saved = extra.get("first_reached")
+        if saved is None:
+            return None
+        try:
+            return FirstReached.from_dict(saved, self.config.cell_classes)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunError(f"checkpoint {path} is corrupt: {exc}") from None
 
     @contextmanager
     def _locked_while_failing(self) -> Iterator[None]:
@@ -286,7 +309,11 @@ class Evolution:
             "best_confidence": self.archive.best_by_class(),
             "classes_at_threshold": stats["cells_at_threshold"],
             "threshold": self.config.threshold,
-            "all_at_threshold": self.reached,
+            "all_at_threshold": self._all_at_threshold(),
+            "reached": {
+                name: self.first_reached.entry(cell)
+                for cell, name in enumerate(self.archive.cell_names)
+            },
             "median_confidence": stats["median"],
             "min_confidence": stats["min"],
             # What ranks the weakest cell where its confidence rounds to 0 (fitness.scores).
@@ -299,6 +326,13 @@ class Evolution:
             # Queries the emitters made themselves (e.g. backward passes of --gradients).
             **({"emitter_queries": own} if (own := self.own_queries()) else {}),
         }
+
+    def _all_at_threshold(self) -> dict[str, Any] | None:
+        """When every class first met the threshold: the generation-level record, and the
+        exact evaluation (the last class's first; None where one class's is unknown)."""
+        if self.reached is None:
+            return None
+        return {**self.reached, "evaluation": self.first_reached.all_evaluation()}
 
     def metrics_record(self) -> dict[str, Any]:
         """This generation's line of metrics.jsonl."""
@@ -335,6 +369,7 @@ class Evolution:
                 **extra,
                 "target_queries": self.queries,
                 "reached": self.reached,
+                "first_reached": self.first_reached.to_dict(),
                 EMITTER_STATE_KEY: emitter_values,
                 EMITTER_COUNTERS_KEY: self.own_queries(),
             },
@@ -365,6 +400,7 @@ class Evolution:
                 "log_odds": finite_or_none(self.archive.log_odds[i]),
                 "generation": int(self.archive.generation[i]),
                 "evaluation": int(self.archive.evaluation[i]),
+                "reached": self.first_reached.entry(i),
             }
             for i, name in enumerate(self.archive.cell_names)
         ]

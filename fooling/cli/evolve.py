@@ -350,5 +350,10 @@ def report(summary: dict[str, Any], run_dir: Path) -> None:
         f"{summary['elapsed_s']:.2f} s ({summary['stop_reason']}); median confidence "
         f"{summary['median_confidence']:.6f}"
         + (f"; all reached at {reached['elapsed_s']:.2f} s" if reached else "")
+        + (
+            f" (evaluation {reached['evaluation']:,})"
+            if reached and reached.get("evaluation")
+            else ""
+        )
     )
     click.echo(f"results in {run_dir}/ (summary.json, metrics.jsonl, archive.npz)")

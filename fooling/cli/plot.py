@@ -1,4 +1,5 @@
-"""``fooling plot``: a run's confidence over generations, or retraining studies side by side."""
+"""``fooling plot``: a run's confidence over generations and evaluations, or retraining studies
+side by side."""
 
 from __future__ import annotations
 
@@ -15,11 +16,19 @@ from evolve.errors import RunError
     "--out",
     "out_file",
     type=click.Path(dir_okay=False),
-    help="PNG path (default RUN_DIR/confidence.png, or rounds.png in the first study).",
+    help="PNG path (default RUN_DIR/confidence.png, or rounds.png in the first study); a run's "
+    "plot over evaluations and its CSV go beside it as NAME_evaluations.png and NAME_reached.csv.",
 )
-def plot(folders: tuple[str, ...], out_file: str | None) -> None:
-    """Plot a run's best confidence per class over generations (from metrics.jsonl), or compare
-    retraining studies (e.g. the direct and the CPPN encoding): confidence and effort per round.
+@click.option(
+    "--log-evaluations",
+    is_flag=True,
+    help="Draw a run's evaluations axis on a log scale.",
+)
+def plot(folders: tuple[str, ...], out_file: str | None, log_evaluations: bool) -> None:
+    """Plot a run's best confidence per class over generations and over evaluations (from
+    metrics.jsonl; each class's first evaluation at the threshold marked, and listed in a CSV),
+    or compare retraining studies (e.g. the direct and the CPPN encoding): confidence and effort
+    per round.
 
     FOLDERS: one run directory, or one or more study directories of `fooling retrain`.
     """
@@ -31,6 +40,8 @@ def plot(folders: tuple[str, ...], out_file: str | None) -> None:
     studies = [path for path in paths if (path / STUDY_FILE).is_file()]
     if studies and len(studies) != len(paths):
         raise click.UsageError("give either one run directory or only study directories")
+    if studies and log_evaluations:
+        raise click.UsageError("--log-evaluations applies to a run directory")
     if studies:
         target = Path(out_file) if out_file else studies[0] / "rounds.png"
         try:
@@ -40,5 +51,8 @@ def plot(folders: tuple[str, ...], out_file: str | None) -> None:
     elif len(paths) > 1:
         raise click.UsageError("only study directories can be plotted together")
     else:
-        path = plot_run(paths[0], Path(out_file) if out_file else None)
+        written = plot_run(
+            paths[0], Path(out_file) if out_file else None, log_evaluations=log_evaluations
+        )
+        path = ", ".join(str(p) for p in written)
     click.echo(f"wrote {path}")

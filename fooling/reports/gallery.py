@@ -19,7 +19,7 @@ from evolve.config import RunConfig
 from evolve.encodings import build_encoding
 from evolve.errors import RunError
 from evolve.memory import check_gallery_fits
-from evolve.run_dir import CONFIG_FILE, GALLERY_DIR, load_run_archive
+from evolve.run_dir import CONFIG_FILE, GALLERY_DIR, load_run_archive, read_first_reached
 from fitness.loading import TargetOptions, load_target
 
 
@@ -46,6 +46,9 @@ def make_gallery(
     check_gallery_fits(size, len(config.cell_classes), config.encoding)
     encoding = build_encoding(config.encoding)
     archive = load_run_archive(run_dir, encoding)
+    first = read_first_reached(
+        run_dir, archive.cell_names, list(archive.cell_classes), config.threshold
+    )
     target = load_target(TargetOptions.from_dict(config.target), progress=progress)
     if target.fingerprint != config.target_fingerprint:
         raise RunError("the target's weights differ from those this run was evolved against")
@@ -111,6 +114,8 @@ def make_gallery(
                 "png": str(png_paths[i].relative_to(out_dir)),
                 "generation": int(archive.generation[cells[i]]),
                 "evaluation": int(archive.evaluation[cells[i]]),
+                # Queries to success: when the class first met the run's threshold (or None).
+                "reached": first.entry(int(cells[i])),
                 **({"network": networks[i]} if networks else {}),
                 **(
                     {"png_large": f"elites/{cells[i]:04d}_{safe_name(name)}_{size}.png"}

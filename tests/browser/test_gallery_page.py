@@ -11,6 +11,7 @@ import pytest
 from browser import opened, pixel_spread
 
 from fooling.cli import main
+from fooling.reports.gallery_html import write_gallery_html
 
 # True once every card's image is decoded (images are lazy: cards must be on screen first).
 ALL_IMAGES_DECODED = """() => {
@@ -85,6 +86,48 @@ def test_gallery_opens_offline_with_every_image_decoded(browser, mnist_gallery):
         assert cell["class"] in first and "8-bit PNG" in first
         assert f"gen {cell['generation']}" in first and f"eval {cell['evaluation']:,}" in first
         assert_offline_and_clean(page, index.parent)
+
+
+def reached_text(reached: dict | None) -> str:
+    """What a card says of its class's first evaluation at the run's threshold."""
+    if reached is None:
+        return "not at threshold"
+    if reached["evaluation"] is None:
+        return (f"fooled by generation {reached['generation']:,} "
+                f"(≤ {reached['evaluations_by']:,} evaluations)")  # fmt: skip
+    plural = "" if reached["evaluation"] == 1 else "s"
+    return (f"fooled after {reached['evaluation']:,} evaluation{plural} "
+            f"(generation {reached['generation']:,})")  # fmt: skip
+
+
+def test_cards_say_after_how_many_evaluations_each_class_was_fooled(
+    browser, mnist_gallery, tmp_path
+):
+    index, gallery = mnist_gallery
+    with opened(browser, index) as page:  # the run's own records, as gallery.json has them
+        texts = page.locator(".card").all_inner_texts()
+        for text, cell in zip(texts, gallery["cells"], strict=True):
+            assert reached_text(cell["reached"]) in text
+    # Every kind of record: exact (1 and 1,234), a bound after a new threshold, and none.
+    folder = Path(shutil.copytree(index.parent, tmp_path / "gallery"))
+    cells = [dict(cell) for cell in gallery["cells"]]
+    cells[0]["reached"] = {"evaluation": 1234, "generation": 6}
+    cells[1]["reached"] = {"evaluation": 1, "generation": 0}
+    cells[2]["reached"] = {"evaluation": None, "generation": 3, "evaluations_by": 80}
+    cells[3]["reached"] = None
+    del cells[4]["reached"]  # a gallery made before the record existed: no line at all
+    write_gallery_html(folder, {**gallery, "cells": cells})
+    with opened(browser, folder / "index.html") as page:
+        texts = page.locator(".card").all_inner_texts()
+        assert "fooled after 1,234 evaluations (generation 6)" in texts[0]
+        assert "fooled after 1 evaluation (generation 0)" in texts[1]
+        assert "fooled by generation 3 (≤ 80 evaluations)" in texts[2]
+        assert "not at threshold" in texts[3]
+        assert "evaluations" not in texts[4] and "threshold" not in texts[4]
+        page.locator(".card").first.click()
+        facts = page.inner_text("#detail-facts")
+        assert f"at {gallery['threshold']}" in facts and "fooled after 1,234 evaluations" in facts
+        assert_offline_and_clean(page, folder)
 
 
 def test_search_sort_and_threshold(browser, mnist_gallery):

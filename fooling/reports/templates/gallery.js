@@ -11,6 +11,21 @@ const int = (n) => n.toLocaleString("en");
 const names = cells.map((c) => c.class.toLowerCase());
 const cards = cells.map(makeCard);
 
+// Queries to success: when the class first met the run's threshold (gallery.json's "reached";
+// galleries made before it was recorded have no such key and show nothing).
+function reachedText(cell) {
+  if (!("reached" in cell)) return null;
+  const reached = cell.reached;
+  if (reached === null) return "not at threshold";
+  if (reached.evaluation === null) {
+    return `fooled by generation ${int(reached.generation)} ` +
+      `(≤ ${int(reached.evaluations_by)} evaluations)`;
+  }
+  const plural = reached.evaluation === 1 ? "" : "s";
+  return `fooled after ${int(reached.evaluation)} evaluation${plural} ` +
+    `(generation ${int(reached.generation)})`;
+}
+
 // Small images are scaled up with visible pixels, not blurred; large ones scale smoothly.
 function pixelateIfSmall(img) {
   img.classList.toggle("pixelated", img.naturalWidth < img.clientWidth);
@@ -44,6 +59,13 @@ function makeCard(cell, index) {
     p.textContent = text;
     return p;
   });
+  const queries = reachedText(cell);
+  if (queries !== null) {
+    const p = document.createElement("p");
+    p.className = "num reached";
+    p.textContent = queries;
+    lines.push(p);
+  }
   card.append(img, title, ...lines);
   card.addEventListener("click", () => openDetail(index));
   card.addEventListener("keydown", (event) => {
@@ -116,6 +138,7 @@ function openDetail(index) {
     row(["8-bit PNG read as", cell.png_argmax]),
     row(["generation", int(cell.generation)]),
     row(["evaluation", int(cell.evaluation)]),
+    ...(reachedText(cell) === null ? [] : [row([`at ${data.threshold}`, reachedText(cell)])]),
   );
   const top = cell.top5 || [];
   $("top5").replaceChildren(

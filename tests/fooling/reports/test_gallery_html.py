@@ -40,6 +40,9 @@ def test_gallery_html_embeds_the_gallery_with_top5_of_the_png(run_copy, capsys):
         assert top[0]["class"] == cell["png_argmax"]
         own = [t["probability"] for t in top if t["class"] == cell["class"]]
         assert own in ([], [cell["confidence_png"]])
+    # Queries to success: each card's class, when it first met the run's threshold.
+    summary = json.loads((run_copy / "summary.json").read_text())
+    assert {c["class"]: c["reached"] for c in gallery["cells"]} == summary["reached"]
     page = (gallery_dir / "index.html").read_text()
     assert embedded_data(page) == {"threshold": 0.9999, "cells": gallery["cells"]}
     # offline by construction: nothing in the page names another host
