@@ -80,7 +80,8 @@ def one_run(target: Any, entry: str, seed: int, args: argparse.Namespace, **stop
         "batch": batch,
         "initial_population": initial,
         "evaluations": summary["evaluations"],
-        "fooled_all_at": all_at["evaluations"] if all_at else None,
+        # The exact evaluation (the image) at which the last class got there.
+        "fooled_all_at": all_at.get("evaluation", all_at["evaluations"]) if all_at else None,
         "classes_at_threshold": summary["classes_at_threshold"],
         "median_confidence": statistics.median(confidences),
         "min_confidence": min(confidences),
