@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fitness.class_names import class_names_problem
 from fitness.errors import TargetError, first_line
 from fitness.host_scores import host_scores
 from fitness.output_checks import check_outputs, output_shape_error
@@ -108,6 +109,9 @@ class Target:
     ) -> None:
         if outputs not in ("logits", "probabilities"):
             raise TargetError(f"outputs must be 'logits' or 'probabilities', got {outputs!r}")
+        problem = class_names_problem(list(class_names))
+        if problem is not None:  # a model file's own names, a factory's, a names file's
+            raise TargetError(f"the target's class names: {problem}")
         if max_batch < 1:
             raise TargetError(f"max_batch must be >= 1, got {max_batch}")
         if crops not in CROPS:
