@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from archives import EliteArchive, all_fooled
+from archives import ArchiveError, EliteArchive, all_fooled
 from archives.atomic import atomic_write, remove_stale_temporaries
 from evolve.config import foreign_file
 from evolve.errors import RunError
@@ -274,7 +274,10 @@ def load_run_archive(run_dir: Path, encoding: Any, config: Any = None) -> EliteA
     for name in (ARCHIVE_FILE, CHECKPOINT_FILE):
         path = run_dir / name
         if path.exists():
-            archive = EliteArchive.load(path, encoding)
+            try:
+                archive = EliteArchive.load(path, encoding)
+            except ArchiveError as exc:
+                raise RunError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
             if config is None:
                 return archive
             foreign = foreign_file(archive.run_id, config.run_id)
