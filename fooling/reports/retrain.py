@@ -298,13 +298,13 @@ def plot_png(studies: list[tuple[str, float, list[dict[str, Any]]]]) -> bytes:
 
 
 def plot_study_dirs(study_dirs: list[Path], out_file: Path) -> Path:
-    """One figure for several studies (e.g. the direct and the CPPN encoding), from their files."""
-    import json
+    """One figure for several studies (e.g. the direct and the CPPN encoding), from their files
+    (read and checked as ``--resume`` reads them, all before the figure is written)."""
+    from fooling.studies.retrain import Study
 
     studies = []
     for study_dir in map(Path, study_dirs):
-        config = json.loads((study_dir / "study.json").read_text(encoding="utf-8"))
-        state = json.loads((study_dir / "state.json").read_text(encoding="utf-8"))
-        label = f"{config['encoding']['name']} ({study_dir.name})"
-        studies.append((label, config["threshold"], network_rows(state)))
+        study = Study.resume(study_dir)
+        label = f"{study.config.encoding['name']} ({study_dir.name})"
+        studies.append((label, study.config.threshold, network_rows(study.state)))
     return plot_studies(studies, out_file)
