@@ -41,7 +41,6 @@ from evolve.config import (
     RunConfig,
     StopConditions,
     foreign_file,
-    is_run_id,
     new_run_id,
 )
 from evolve.encodings import build_encoding
@@ -62,6 +61,7 @@ from fooling.studies.fooling_set import FoolingSet, collect, image_digests, pool
 from fooling.studies.retrain_state import (
     DIGESTS,
     check_files,
+    config_problem,
     digests_of,
     file_digest,
     network_files,
@@ -164,26 +164,8 @@ class StudyConfig:
         return config
 
     def problem(self) -> str | None:
-        """What is wrong with a study.json's values ("field: must be ..."), or None."""
-        if not isinstance(self.target, dict) or not isinstance(self.encoding, dict):
-            return "target and encoding: must be objects"
-        if not isinstance(self.encoding.get("name"), str):
-            return "encoding: must name an encoding"
-        for key in ("rounds", "runs", "batch", "initial_population", "checkpoint_every", "threads"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                return f"{key}: must be an integer >= 1, got {value!r}"
-        for key in ("per_round", "held_out", "seed"):
-            value = getattr(self, key)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                return f"{key}: must be an integer >= 0, got {value!r}"
-        for key in ("threshold", "collect_min", "test_fraction"):
-            value = getattr(self, key)
-            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
-                return f"{key}: must be a number in [0, 1], got {value!r}"
-        if self.study_id is not None and not is_run_id(self.study_id):
-            return f"study_id: must be null or 32 hex digits, got {self.study_id!r}"
-        return None
+        """What is wrong with a study.json's values (:func:`config_problem`), or None."""
+        return config_problem(self)
 
 
 # Purposes of derived seeds, after the round number.

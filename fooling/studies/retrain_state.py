@@ -229,6 +229,30 @@ def _check_round(record: Any, index: int, config: Any) -> None:
         _need("evolution" in record, f"{where}.done", "set before the round's evolution")
 
 
+def config_problem(config: Any) -> str | None:
+    """What is wrong with a study.json's values (a
+    :class:`~fooling.studies.retrain.StudyConfig`): "field: must be ...", or None."""
+    if not isinstance(config.target, dict) or not isinstance(config.encoding, dict):
+        return "target and encoding: must be objects"
+    if not isinstance(config.encoding.get("name"), str):
+        return "encoding: must name an encoding"
+    for key in ("rounds", "runs", "batch", "initial_population", "checkpoint_every", "threads"):
+        value = getattr(config, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            return f"{key}: must be an integer >= 1, got {value!r}"
+    for key in ("per_round", "held_out", "seed"):
+        value = getattr(config, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"{key}: must be an integer >= 0, got {value!r}"
+    for key in ("threshold", "collect_min", "test_fraction"):
+        value = getattr(config, key)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+            return f"{key}: must be a number in [0, 1], got {value!r}"
+    if config.study_id is not None and not is_run_id(config.study_id):
+        return f"study_id: must be null or 32 hex digits, got {config.study_id!r}"
+    return None
+
+
 def state_problem(state: dict[str, Any], config: Any) -> str | None:
     """What is wrong with a retraining study's state (``"field: problem"``), or None.
 
