@@ -150,7 +150,8 @@ def signals_end_the_block() -> Iterator[None]:
             signum, f"stopped by {signal.Signals(signum).name}; Ray workers shut down"
         )
 
-    caught = (signal.SIGTERM, signal.SIGHUP)
+    # A signal ignored on purpose (nohup's SIGHUP) stays ignored.
+    caught = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
     previous = {sig: signal.signal(sig, stop) for sig in caught}
     try:
         yield

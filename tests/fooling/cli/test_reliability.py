@@ -169,6 +169,19 @@ def test_a_damaged_or_foreign_study_file_is_refused_before_anything_is_written(
     assert_refused(capsys, study_copy, retrain_resume(study_copy), *fragments)
 
 
+def test_a_run_folder_of_another_study_is_not_resumed(finished_run):
+    from dataclasses import replace
+
+    from evolve.config import RunConfig
+    from evolve.errors import RunError
+    from fooling.studies.study import same_run
+
+    config = RunConfig.load(finished_run / "config.json")
+    assert same_run(config, replace(config, run_id=None), finished_run) is config
+    with pytest.raises(RunError, match="its seed differs"):
+        same_run(config, replace(config, seed=config.seed + 1), finished_run)
+
+
 def test_report_reads_everything_before_it_writes(study_copy, capsys):
     edit_json(study_copy / "state.json", "networks.0.evaluation.test_accuracy", "high")
     args = ["report", study_copy, "--html"]
