@@ -68,6 +68,8 @@ class EliteArchive:
         if cells and (self.cell_classes.min() < 0 or self.cell_classes.max() >= len(class_names)):
             raise ValueError("cell_classes must index class_names")
         self._genomes = genomes
+        #: The run this archive belongs to (stored in its files' metadata; None: no run id).
+        self.run_id: str | None = None
         self._fitness = np.full(cells, -np.inf)
         self._log_odds = np.full(cells, -np.inf)
         self._probabilities = np.zeros((cells, len(self.class_names)))
@@ -335,6 +337,7 @@ class EliteArchive:
             "version": ARCHIVE_VERSION,
             "class_names": self.class_names,
             "encoding": encoding.name,
+            **({"run_id": self.run_id} if self.run_id is not None else {}),
         }
         arrays = {
             "meta": np.array(json.dumps(meta)),
@@ -370,6 +373,7 @@ class EliteArchive:
             }
             genomes = encoding.from_arrays(genome_arrays)
             archive = cls(arrays["cell_classes"], meta["class_names"], genomes)
+            archive.run_id = meta.get("run_id")
             archive._fitness = np.array(arrays["fitness"], dtype=np.float64)
             archive._log_odds = (
                 np.array(arrays["log_odds"], dtype=np.float64)
@@ -404,7 +408,7 @@ class EliteArchive:
                 raise ArchiveError(problem)
         except ArchiveError:
             raise
-        except (KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
+        except (AttributeError, KeyError, ValueError, TypeError, json.JSONDecodeError) as exc:
             raise ArchiveError(f"archive is corrupt or foreign ({exc})") from None
         return archive
 

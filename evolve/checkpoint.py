@@ -13,7 +13,7 @@ import numpy as np
 from archives import ArchiveError, EliteArchive
 from archives.atomic import atomic_save_npz
 from archives.elite_archive import read_npz
-from evolve.config import RunConfig
+from evolve.config import RunConfig, foreign_file
 from evolve.encodings.base import Encoding
 from evolve.errors import RunError
 from evolve.map_elites import RunState
@@ -21,6 +21,8 @@ from evolve.map_elites import RunState
 CHECKPOINT_FORMAT = "fooling-checkpoint"
 CHECKPOINT_VERSION = 1
 STATE_ARRAY_PREFIX = "state_"
+#: The run id in ``run_state`` (absent, or null, in checkpoints of runs made before run ids).
+RUN_ID_KEY = "run_id"
 
 
 def save_checkpoint(
@@ -30,13 +32,17 @@ def save_checkpoint(
     state: RunState,
     extra: dict[str, Any],
     state_arrays: dict[str, np.ndarray] | None = None,
+    *,
+    run_id: str | None = None,
 ) -> None:
     """Write archive + state atomically. ``extra`` holds JSON-able bookkeeping (e.g. queries),
     ``state_arrays`` a run's own arrays (e.g. the images of a gradient ascent), saved in the
-    same file so that a kill can never leave them out of step with the archive."""
+    same file so that a kill can never leave them out of step with the archive. ``run_id``: the
+    run's identity (config.json's), which :func:`load_checkpoint` checks."""
     run_state = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
+        RUN_ID_KEY: run_id,
         "generation": state.generation,
         "evaluations": state.evaluations,
         "elapsed_s": state.elapsed_s,
@@ -73,6 +79,12 @@ def load_checkpoint(
             raise ArchiveError("not a fooling checkpoint")
         if run_state.get("version") != CHECKPOINT_VERSION:
             raise ArchiveError(f"unsupported checkpoint version {run_state.get('version')}")
+        foreign = foreign_file(run_state.get(RUN_ID_KEY), config.run_id)
+        if foreign is not None:
+            raise RunError(
+                f"checkpoint {path} is not this run's: {foreign}; put the run's own "
+                "checkpoint back, or start again with --overwrite"
+            )
         archive = EliteArchive.from_arrays(arrays, encoding)
         if archive.class_names != config.class_names or list(archive.cell_classes) != list(
             config.cell_classes
@@ -95,10 +107,13 @@ def load_checkpoint(
         if archive.occupied.any() and int(archive.generation.max()) > state.generation:
             raise ArchiveError("an elite was found after the checkpoint's generation")
         encoding.load_state_dict(run_state.get("encoding_state", {}))
+    except RunError:
+        raise
     except ArchiveError as exc:
         raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise RunError(f"checkpoint {path} is corrupt or foreign ({exc})") from None
     known = {"format", "version", "generation", "evaluations", "elapsed_s", "rng", "encoding_state"}
+    known.add(RUN_ID_KEY)
     extra = {key: value for key, value in run_state.items() if key not in known}
     return archive, state, extra, state_arrays

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 from archives.atomic import atomic_write_json
 from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
+from fitness.class_names import class_names_problem
 from fitness.errors import TransformSpecError
 from fitness.robust import RobustScoring
 
@@ -86,6 +89,10 @@ class RunConfig:
     # What makes the children (evolve.emitters.Scheduler.config: each emitter's settings and
     # share of the batch); None (runs made before emitters): the paper's operators.
     emitters: list[dict[str, Any]] | None = None
+    # Written once when the run is created (:func:`new_run_id`) and into each checkpoint and
+    # archive it saves, so a file from another run is refused by name; None: a run made before
+    # run ids, whose files carry none either (still resumable).
+    run_id: str | None = None
 
     @classmethod
     def for_target(
@@ -123,6 +130,12 @@ class RunConfig:
             robust=robust.to_dict() if robust is not None else None,
             emitters=emitters if emitters is not None else [{"name": "paper", "share": 1.0}],
         )
+
+    def ensure_run_id(self) -> str:
+        """This run's id, drawn now for a new run that has none yet."""
+        if self.run_id is None:
+            self.run_id = new_run_id()
+        return self.run_id
 
     def robust_scoring(self) -> RobustScoring | None:
         """The run's robust scoring (``--robust``), or None for plain scoring."""
@@ -178,11 +191,14 @@ class RunConfig:
         """
         if self.method not in RUN_METHODS:
             return f"method: must be one of {', '.join(RUN_METHODS)}, got {self.method!r}"
+        if self.run_id is not None and not is_run_id(self.run_id):
+            return f"run_id: must be null or 32 hexadecimal digits, got {self.run_id!r}"
         names = self.class_names
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             return "class_names: must be a non-empty list of names"
-        if len(set(names)) != len(names):
-            return "class_names: repeats a name"
+        problem = class_names_problem(names)
+        if problem is not None:
+            return f"class_names: {problem}"
         cells = self.cell_classes
         if (
             not isinstance(cells, list)
@@ -233,6 +249,29 @@ class RunConfig:
         if not stop.any_set():
             return "stop: at least one stop condition must be set"
         return None
+
+
+def new_run_id() -> str:
+    """A fresh run id: 32 random hexadecimal digits (uuid4)."""
+    return uuid.uuid4().hex
+
+
+def is_run_id(value: Any) -> bool:
+    """Whether ``value`` reads as a run id."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{32}", value) is not None
+
+
+def foreign_file(found: Any, expected: str | None) -> str | None:
+    """Why a file carrying run id ``found`` (None: none) is not of the run whose id is
+    ``expected`` (None: a run made before run ids), or None when it is. A run made before ids
+    accepts only files without one; a run with an id accepts only files with the same id."""
+    if found == expected:
+        return None
+    if expected is None:
+        return f"it belongs to run {found}, and this run (made before run ids) has none"
+    if found is None:
+        return f"it carries no run id, and this run is {expected}"
+    return f"it belongs to run {found}, not to this run ({expected})"
 
 
 def _is_int(value: Any) -> bool:

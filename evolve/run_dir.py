@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from archives import EliteArchive, all_fooled
+from archives import ArchiveError, EliteArchive, all_fooled
 from archives.atomic import atomic_write, remove_stale_temporaries
 from archives.first_reached import FirstReached
+from evolve.config import foreign_file
 from evolve.errors import RunError
 
 CONFIG_FILE = "config.json"
@@ -98,6 +100,21 @@ class RunDirLock:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+@contextmanager
+def removed_on_failure(folder: Path, keep: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """For a command writing into ``folder``: when the ``with`` block fails and the folder did
+    not exist before it, remove the folder (everything in it is the command's), unless
+    ``keep()`` says what it holds is worth keeping (a run's checkpoint, to resume)."""
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        yield
+    except BaseException:
+        if created and folder.is_dir() and not keep():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def prepare_new_run_dir(run_dir: Path, overwrite: bool) -> None:
@@ -227,6 +244,23 @@ def truncate_metrics(path: Path, last_generation: int) -> None:
     atomic_write(path, write)
 
 
+def check_metrics_match(path: Path, state: Any, checkpoint: Path) -> None:
+    """Refuse a checkpoint whose counters differ from metrics.jsonl's line for its generation
+    (a checkpoint copied from another run of the same classes, e.g. one made before run ids):
+    resuming would mix two runs in one log. Nothing to compare where that line is thinned out."""
+    for _, record in iter_metrics(path):
+        if record["generation"] == state.generation:
+            if record["evaluations"] != state.evaluations:
+                raise RunError(
+                    f"checkpoint {checkpoint} is not this run's: at generation "
+                    f"{state.generation} it counts {state.evaluations:,} evaluations, "
+                    f"{path.name} {record['evaluations']:,}"
+                )
+            return
+        if record["generation"] > state.generation:
+            return
+
+
 def first_at_threshold(path: Path, threshold: float) -> dict[str, Any] | None:
     """The first generation in metrics.jsonl at which every class was >= ``threshold``."""
     for _, record in iter_metrics(path):
@@ -274,9 +308,27 @@ def read_first_reached(
     return first_reached_from_metrics(run_dir / METRICS_FILE, cell_classes, threshold)
 
 
-def load_run_archive(run_dir: Path, encoding: Any) -> EliteArchive:
-    """The final archive, else the last checkpoint's (a run killed before it ended)."""
+def load_run_archive(run_dir: Path, encoding: Any, config: Any = None) -> EliteArchive:
+    """The final archive, else the last checkpoint's (a run killed before it ended).
+
+    With the run's ``config`` (:class:`evolve.config.RunConfig`), an archive of another run
+    (another run id, other classes) is refused by name."""
     for name in (ARCHIVE_FILE, CHECKPOINT_FILE):
-        if (run_dir / name).exists():
-            return EliteArchive.load(run_dir / name, encoding)
+        path = run_dir / name
+        if path.exists():
+            try:
+                archive = EliteArchive.load(path, encoding)
+            except ArchiveError as exc:
+                raise RunError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+            if config is None:
+                return archive
+            foreign = foreign_file(archive.run_id, config.run_id)
+            if foreign is None and (
+                archive.class_names != list(config.class_names)
+                or archive.cell_classes.tolist() != list(config.cell_classes)
+            ):
+                foreign = "its classes differ from config.json's"
+            if foreign is not None:
+                raise RunError(f"{path} is not this run's archive: {foreign}")
+            return archive
     raise RunError(f"{run_dir} has no archive.npz or checkpoint.npz yet")

@@ -46,6 +46,7 @@ from evolve.run_dir import (
     METRICS_FILE,
     SUMMARY_FILE,
     RunDirLock,
+    check_metrics_match,
     first_at_threshold,
     first_reached_from_metrics,
     prepare_new_run_dir,
@@ -146,6 +147,7 @@ class Evolution:
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
         )
+        self.archive.run_id = config.run_id
         self.state = RunState(rng=np.random.default_rng(config.seed))
         self.target_queries = 0  # answered in earlier processes of this run
         self.emitter_queries: dict[str, int] = {}  # emitters' own queries in earlier processes
@@ -183,6 +185,7 @@ class Evolution:
         robust = config.robust_scoring()
         samples = robust.samples if robust is not None else 1
         check_generation_fits(config.batch, config.initial_population, encoding, target, samples)
+        config.ensure_run_id()
         evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
         with evolution._locked_while_failing():
             prepare_new_run_dir(evolution.run_dir, overwrite)
@@ -218,6 +221,8 @@ class Evolution:
         if checkpoint.exists():
             self.archive, self.state, extra, arrays = load_checkpoint(checkpoint, encoding, config)
             self._restore_emitters(extra, arrays, checkpoint)
+            self.archive.run_id = config.run_id
+            check_metrics_match(self.run_dir / METRICS_FILE, self.state, checkpoint)
             self.target_queries = int(extra.get("target_queries", 0))
             self.reached = extra.get("reached")
             first_reached = self._saved_first_reached(extra, checkpoint)
@@ -374,6 +379,7 @@ class Evolution:
                 EMITTER_COUNTERS_KEY: self.own_queries(),
             },
             arrays,
+            run_id=self.config.run_id,
         )
         atomic_write_json(self.run_dir / SUMMARY_FILE, self.summary(stop_reason))
 

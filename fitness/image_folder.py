@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fitness.class_names import class_names_problem
 from fitness.target import TargetError
 
 MODES = {1: "L", 3: "RGB"}
@@ -74,6 +75,9 @@ def load_image_folder(
     folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise TargetError(f"{root} has no class sub-folders (expected {root}/<class>/<image>)")
+    problem = class_names_problem(folders)
+    if problem is not None:
+        raise TargetError(f"{root}: sub-folder names are class names: {problem}")
     if class_names is None:
         class_names = folders
     elif set(folders) != set(class_names):

@@ -18,6 +18,7 @@ from fitness.builtin import (
     load_state_dict,
     trained_lenet,
 )
+from fitness.class_names import class_names_problem
 from fitness.devices import resolve_device
 from fitness.factories import absolute_factory, build_seeded, import_factory, is_factory_target
 from fitness.imagenet import IMAGENET_TARGETS, efficientnet_lite
@@ -96,8 +97,9 @@ def read_class_names(path: str) -> list[str]:
     names = [line.strip() for line in lines if line.strip()]
     if not names:
         raise TargetError(f"class names file {path} is empty")
-    if len(set(names)) != len(names):
-        raise TargetError(f"class names file {path} repeats a name")
+    problem = class_names_problem(names)
+    if problem is not None:
+        raise TargetError(f"class names file {path}: {problem}")
     return names
 
 

@@ -37,6 +37,7 @@ from fitness.builtin import (
     load_digits,
     save_state_dict,
 )
+from fitness.class_names import class_names_problem
 from fitness.image_folder import LabelledImages, load_image_folder, split_fraction
 from fitness.lenet import LeNet
 from fitness.loading import TargetOptions, read_class_names
@@ -192,7 +193,11 @@ def load_class_folders(root: str) -> list[str]:
     path = Path(root)
     if not path.is_dir():
         raise TargetError(f"training folder not found: {root}")
-    return sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    names = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    problem = class_names_problem(names)
+    if names and problem is not None:
+        raise TargetError(f"{root}: sub-folder names are class names: {problem}")
+    return names
 
 
 def training_set(

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fitness.class_names import class_names_problem
 from fitness.errors import TargetError, first_line
 from fitness.host_scores import host_scores
 from fitness.output_checks import check_outputs, output_shape_error
@@ -33,6 +34,13 @@ from fitness.scores import Scores, log_odds_from_log_probabilities
 CROPS = ("resize", "center", "ten")
 #: Forward-pass precision: float32, or autocast to bfloat16 / float16 (mixed precision).
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+#: The largest image side (pixels) a model input, an evolved image (--genome-size) or a gallery
+#: rendering (--size) may have; memory checks (evolve.memory) apply below it too.
+MAX_IMAGE_SIDE = 8192
+#: The most channels a model input may have.
+MAX_CHANNELS = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,11 @@ class InputSpec:
     def __post_init__(self) -> None:
         if min(self.channels, self.height, self.width) < 1:
             raise TargetError(f"input shape must be positive, got {self.shape}")
+        if max(self.height, self.width) > MAX_IMAGE_SIDE or self.channels > MAX_CHANNELS:
+            raise TargetError(
+                f"input shape {self.shape} is beyond the largest this tool takes: at most "
+                f"{MAX_CHANNELS} channels of {MAX_IMAGE_SIDE} x {MAX_IMAGE_SIDE} pixels"
+            )
         for name in ("mean", "std"):
             values = getattr(self, name)
             if len(values) not in (1, self.channels):
@@ -108,6 +121,9 @@ class Target:
     ) -> None:
         if outputs not in ("logits", "probabilities"):
             raise TargetError(f"outputs must be 'logits' or 'probabilities', got {outputs!r}")
+        problem = class_names_problem(list(class_names))
+        if problem is not None:  # a model file's own names, a factory's, a names file's
+            raise TargetError(f"the target's class names: {problem}")
         if max_batch < 1:
             raise TargetError(f"max_batch must be >= 1, got {max_batch}")
         if crops not in CROPS:
@@ -119,6 +135,10 @@ class Target:
         height, width = (spec.height, spec.width) if image_size is None else map(int, image_size)
         if min(height, width) < 1:
             raise TargetError(f"image size must be positive, got {height}x{width}")
+        if max(height, width) > MAX_IMAGE_SIDE:
+            raise TargetError(
+                f"image size {height}x{width} is beyond {MAX_IMAGE_SIDE} pixels a side"
+            )
         if crops != "resize" and (height < spec.height or width < spec.width):
             raise TargetError(
                 f"{crops} crops of {spec.height}x{spec.width} need images at least that large, "

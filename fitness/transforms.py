@@ -82,6 +82,10 @@ def _range(name: str, text: str) -> tuple[float, float]:
         low, high = parts
     else:
         value = parts[0]
+        if kind.single == "symmetric" and value < 0:
+            raise TransformSpecError(
+                f"{name}={text}: give a magnitude >= 0 (v means [-v, v]) or a lo:hi range"
+            )
         if kind.single != "symmetric" and not kind.low <= value <= kind.high:
             raise TransformSpecError(
                 f"{name}={text}: out of range; {name} ({kind.unit}) must lie in "
@@ -126,6 +130,11 @@ class TransformSpec:
             name, sep, value = item.partition("=")
             name = name.strip()
             if not sep:
+                if item in PRESETS:
+                    raise TransformSpecError(
+                        f"the preset {item!r} cannot be combined with other transforms: give it "
+                        f"alone, or its transforms spelt out ({PRESETS[item] or 'none'})"
+                    )
                 known = ", ".join([*TRANSFORMS, *PRESETS])
                 raise TransformSpecError(f"{item!r} is neither name=value nor a preset ({known})")
             if name not in TRANSFORMS:

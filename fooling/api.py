@@ -177,7 +177,7 @@ def read_run(run_dir: str | Path) -> Run:
         built = build_encoding(config.encoding)
     except (TypeError, ValueError) as exc:
         raise RunError(f"{run_dir / CONFIG_FILE} has a bad encoding: {exc}") from None
-    archive = load_run_archive(run_dir, built)
+    archive = load_run_archive(run_dir, built, config)
     summary_path = run_dir / SUMMARY_FILE
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
     return Run(config, summary, archive, built, run_dir)

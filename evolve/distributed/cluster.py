@@ -10,19 +10,25 @@ more CPUs or GPUs asked than the cluster has) is a :class:`evolve.errors.RunErro
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import ModuleType
+from typing import Any
 
-from evolve.errors import RunError
+from evolve.errors import Interrupted, RunError
 
 INSTALL_HINT = "pip install 'fooling[ray]'"
 #: Seconds a chunk may take, from its submission, before its worker counts as hung (default).
 DEFAULT_TIMEOUT_S = 600.0
 #: Seconds to wait for a TCP answer from a cluster address before calling it unreachable.
 CONNECT_TIMEOUT_S = 10.0
+#: The environment variable that sets the log level of Ray's C++ core (driver, raylet, workers).
+LOG_LEVEL_VARIABLE = "RAY_BACKEND_LOG_LEVEL"
 
 
 class WorkersLost(RunError):
@@ -129,17 +135,64 @@ def resolve(ray: ModuleType, settings: ClusterSettings) -> ClusterSettings:
 
 
 @contextmanager
+def signals_end_the_block() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Interrupted` in the ``with`` block instead of ending the
+    process at once, so that the ``finally`` of :func:`ray_cluster` shuts Ray down: killed
+    outright while workers started, a driver left over a hundred idle Ray workers behind. (The
+    run loop catches these signals itself to checkpoint first, and gives them back after.)
+    Only the main thread can install handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise Interrupted(
+            signum, f"stopped by {signal.Signals(signum).name}; Ray workers shut down"
+        )
+
+    # A signal ignored on purpose (nohup's SIGHUP) stays ignored.
+    caught = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, stop) for sig in caught}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def quiet_ray_backend() -> Iterator[None]:
+    """Ray's C++ core prints its ERROR lines to stderr (e.g. a notice about actors whose
+    constructor arguments live in the object store, at every run), beside this tool's one-line
+    errors; its log level is raised to FATAL for the processes this session starts unless the
+    user set RAY_BACKEND_LOG_LEVEL. Problems with workers reach the user as this tool's own
+    errors (:mod:`evolve.distributed.evaluator`)."""
+    set_here = LOG_LEVEL_VARIABLE not in os.environ
+    if set_here:
+        os.environ[LOG_LEVEL_VARIABLE] = "fatal"
+    try:
+        yield
+    finally:
+        if set_here:
+            os.environ.pop(LOG_LEVEL_VARIABLE, None)
+
+
+@contextmanager
 def ray_cluster(settings: ClusterSettings) -> Iterator[ClusterSettings]:
     """Be connected to a Ray cluster for the ``with`` block; yield the resolved settings.
 
-    A local cluster started here is shut down on leaving, however the block ends.
+    A local cluster started here is shut down on leaving, however the block ends: errors,
+    Ctrl-C, SIGTERM and SIGHUP (:func:`signals_end_the_block`). After kill -9 nothing in this
+    process runs: Ray's own processes notice their driver is gone and exit within about a
+    minute (docs/reliability.md).
     """
     ray = require_ray()
     opened_here = not ray.is_initialized()
-    if opened_here:
-        _connect(ray, settings)
-    try:
-        yield resolve(ray, settings)
-    finally:
-        if opened_here:
-            ray.shutdown()
+    with signals_end_the_block(), quiet_ray_backend():
+        try:
+            if opened_here:
+                _connect(ray, settings)
+            yield resolve(ray, settings)
+        finally:
+            if opened_here:
+                ray.shutdown()

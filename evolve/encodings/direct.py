@@ -266,6 +266,16 @@ class DirectEncoding:
         genes = arrays.get("genes")
         if genes is None or genes.ndim != 2 or genes.shape[1] != self.num_genes:
             raise ValueError(f"expected a gene matrix with {self.num_genes} genes per genome")
+        if genes.dtype.kind not in "fiu":
+            raise ValueError(f"genes must be numbers, got dtype {genes.dtype}")
+        # Checked before the cast: 1e9 or NaN would otherwise become garbage pixels (and a
+        # float64 1e300 an infinity) with no more than a warning.
+        if not np.isfinite(genes).all():
+            raise ValueError("genes hold NaN or infinite values")
+        # Pixel floor(gene * 255) must be 0..255; an ascent stores (code + 0.5) / 255, a hair
+        # above 1 for code 255.
+        if genes.size and (genes.min() < 0.0 or genes.max() >= 256.0 / 255.0):
+            raise ValueError("genes lie outside [0, 1]")
         genes = np.array(genes, dtype=np.float32)
         return self._tensor(genes) if self.on_device else genes
 

@@ -38,7 +38,7 @@ import torch
 from archives import ArchiveError
 from archives.atomic import atomic_save_npz, atomic_write_json
 from archives.elite_archive import read_npz
-from evolve.config import RunConfig, StopConditions
+from evolve.config import RunConfig, StopConditions, foreign_file
 from evolve.encodings.direct import DirectEncoding
 from evolve.errors import RunError
 from evolve.run_dir import ASCENT_FILE, STARTS_FILE
@@ -46,6 +46,7 @@ from evolve.runner import Evolution
 from fitness.devices import genome_device
 from fitness.scores import Scores, log_odds_from_log_probabilities
 from fitness.target import Target, TargetError
+from fitness.transforms import TRANSFORMS
 from fooling.attacks.steps import (
     ascent_direction,
     eight_bit_codes,
@@ -58,6 +59,9 @@ STARTS = ("noise", "zeros", "test-images")
 #: Image-sized arrays in a checkpoint (``evolve.checkpoint``'s state arrays).
 IMAGES_STATE = "ascent_images"
 PASSES = ("forward_calls", "backward_calls", "backward_evaluations")
+#: The largest --blur sigma (pixels), the same bound as robustness's blur transform: the kernel
+#: grows with sigma (3 sigma each side), and 1e6 took minutes a step.
+MAX_BLUR = TRANSFORMS["blur"].high
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,9 @@ class AscentSettings:
     epsilon: float | None = None
     test_dir: str | None = None
 
-    def problem(self) -> str | None:
-        """What is wrong with the settings (one line), or None."""
+    def problem(self, image_shape: tuple[int, ...] | None = None) -> str | None:
+        """What is wrong with the settings (one line), or None. With the images' ``image_shape``
+        an L2 step or epsilon is also held to the image cube's diameter."""
         if self.start not in STARTS:
             return f"--start must be one of {', '.join(STARTS)}"
         if self.norm not in ("linf", "l2"):
@@ -87,21 +92,41 @@ class AscentSettings:
             return "--test-dir needs --start test-images"
         if not self.lr > 0 or self.l2 < 0 or self.blur < 0 or self.blur_every < 1:
             return "--lr must be > 0, --l2 and --blur >= 0, --blur-every >= 1"
+        if self.blur > MAX_BLUR:
+            return f"--blur must be at most {MAX_BLUR:g} pixels, got {self.blur:g}"
+        # Pixel units: under L-inf no step or ball beyond 1 means anything (pixels lie in
+        # [0, 1]); under L2 none beyond the diameter of the image cube, sqrt(C * H * W).
+        largest, unit = 1.0, "1 (pixels lie in [0, 1])"
+        if self.norm == "l2":
+            largest, unit = math.inf, ""
+            if image_shape is not None:
+                largest = math.sqrt(math.prod(image_shape))
+                unit = f"{largest:.4g} (the L2 diameter of these images)"
+        for option, value in (("--lr", self.lr), ("--epsilon", self.epsilon)):
+            if value is not None and value > largest:
+                return f"{option} must be at most {unit} under --norm {self.norm}, got {value:g}"
         return None
 
 
-def read_settings(path: Path) -> AscentSettings:
-    """The settings an ascent.json holds; :class:`RunError` naming the file and the problem."""
+def read_settings(
+    path: Path, run_id: str | None = None, image_shape: tuple[int, ...] | None = None
+) -> AscentSettings:
+    """The settings an ascent.json holds, for the run ``run_id`` (config.json's; None: a run
+    made before run ids); :class:`RunError` naming the file and the problem."""
     if not path.is_file():
         raise RunError(f"{path.parent} has no {path.name}: not a fooling ascent run")
     try:
-        settings = AscentSettings(**json.loads(path.read_text(encoding="utf-8"))["settings"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+        settings = AscentSettings(**data["settings"])
         numbers = (settings.lr, settings.l2, settings.blur, settings.epsilon or 0.0)
         if not all(isinstance(n, int | float) and math.isfinite(n) for n in numbers):
             raise ValueError("lr, l2, blur and epsilon must be finite numbers")
-        problem = settings.problem()
-    except (OSError, ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+        problem = settings.problem(image_shape)
+        foreign = foreign_file(data.get("run_id"), run_id)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
         raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+    if foreign is not None:
+        raise RunError(f"{path} is not this run's: {foreign}")
     if problem is not None:
         raise RunError(f"{path}: {problem}")
     return settings
@@ -200,7 +225,9 @@ class AscentRun(Evolution):
         starts = start_images(settings, target, cells, np.random.default_rng(seed))
         run = cls.create(run_dir, config, target, encoding, overwrite=overwrite, progress=progress)
         run._begin(settings, starts)
-        atomic_write_json(run.run_dir / ASCENT_FILE, {"settings": asdict(settings)})
+        atomic_write_json(
+            run.run_dir / ASCENT_FILE, {"settings": asdict(settings), "run_id": config.run_id}
+        )
         arrays = {"images": np.rint(starts.images * 255.0).astype(np.uint8)}
         if starts.labels is not None and starts.indices is not None:
             arrays.update({"labels": starts.labels, "indices": starts.indices})
@@ -222,7 +249,9 @@ class AscentRun(Evolution):
     def _restore(self, config: RunConfig, encoding: Any) -> None:
         """Read ascent.json, draw the start images again from the seed (they must be those in
         starts.npz), then restore the archive, counters and images from the checkpoint."""
-        settings = read_settings(self.run_dir / ASCENT_FILE)
+        settings = read_settings(
+            self.run_dir / ASCENT_FILE, config.run_id, tuple(self.target.image_shape)
+        )
         starts = start_images(
             settings, self.target, list(config.cell_classes), np.random.default_rng(config.seed)
         )

@@ -10,7 +10,7 @@ import click
 
 from evolve.config import DEFAULT_THRESHOLD, StopConditions
 from evolve.errors import RunError
-from evolve.run_dir import CONFIG_FILE
+from evolve.run_dir import CHECKPOINT_FILE, CONFIG_FILE, removed_on_failure
 from fooling.attacks.steps import NORMS
 from fooling.cli.options import UNIT, select_cells, target_options, target_options_from
 from fooling.cli.param_types import FiniteFloat
@@ -71,14 +71,15 @@ DEFAULT_LR = 0.01
     type=FiniteFloat(min=0),
     default=0.0,
     show_default=True,
-    help="Gaussian blur of this sigma (pixels) every --blur-every steps (0: none).",
+    help="Gaussian blur of this sigma (pixels) every --blur-every steps (0: none; at most 8).",
 )
 @click.option("--blur-every", type=click.IntRange(min=1), default=4, show_default=True)
 @click.option(
     "--epsilon",
     type=FiniteFloat(min=0),
     help="Targeted PGD: keep each image within EPS of its test image under --norm (pixel "
-    "units); needs --start test-images. Saved 8-bit images respect it too.",
+    "units: at most 1 under linf, the images' L2 diameter under l2); needs --start "
+    "test-images. Saved 8-bit images respect it too.",
 )
 @click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
@@ -136,9 +137,12 @@ def ascent(ctx: click.Context, **kwargs: Any) -> None:
         if "until" in given:
             config.threshold = given["until"]
         run = AscentRun.resume(run_dir, config, target, encoding, progress=progress)
-    else:
-        run = new_run(run_dir, kwargs, progress)
-    report(run.run(), run_dir)
+        report(run.run(), run_dir)
+        return
+    # A run that fails before its first checkpoint leaves no folder it created behind.
+    with removed_on_failure(run_dir, keep=lambda: (run_dir / CHECKPOINT_FILE).exists()):
+        summary = new_run(run_dir, kwargs, progress).run()
+    report(summary, run_dir)
 
 
 def stop_conditions(steps: int, time_limit: float | None, until: float | None) -> StopConditions:
@@ -183,6 +187,9 @@ def new_run(run_dir: Path, kwargs: dict[str, Any], progress: bool) -> Any:
             "start again"
         )
     target = load_target(options, progress=progress)
+    problem = settings.problem(target.image_shape)  # an L2 --lr or --epsilon past the images
+    if problem is not None:
+        raise click.UsageError(problem)
     return AscentRun.start(
         run_dir,
         target,

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from evolve.errors import RunError
-from fooling.cli.options import rescore_options
+from evolve.run_dir import removed_on_failure
+from fooling.cli.options import distinct_run_dirs, rescore_options
 
 
 @click.command()
@@ -56,21 +57,23 @@ def detect(
         raise RunError(f"{out} exists and is not a directory")
     if (out / CSV_FILE).exists() and not overwrite:
         raise RunError(f"{out} already holds a detection study; use --overwrite to replace it")
+    sources = distinct_run_dirs(run_dirs)
     result = run_detect(
-        [Path(p) for p in run_dirs],
+        sources,
         target_spec,
         reference,
         device=device,
         max_batch=max_batch,
         progress=not quiet,
     )
-    write_detection_report(
-        out,
-        result,
-        target=target_spec,
-        reference=reference,
-        run_dirs=[str(Path(p)) for p in run_dirs],
-    )
+    with removed_on_failure(out):
+        write_detection_report(
+            out,
+            result,
+            target=target_spec,
+            reference=reference,
+            run_dirs=[str(p) for p in sources],
+        )
     click.echo(
         f"detection of {len(result['images'])} fooling images written to {out}/ "
         f"({CSV_FILE}, {MARKDOWN_FILE})"

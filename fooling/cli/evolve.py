@@ -17,13 +17,14 @@ from evolve.config import (
 )
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
-from evolve.run_dir import CONFIG_FILE
+from evolve.run_dir import CHECKPOINT_FILE, CONFIG_FILE, removed_on_failure
 from evolve.runner import Evolution
 from fitness.loading import load_target
 from fitness.robust import DEFAULT_ELITES, ELITE_POLICIES, REDUCTIONS, RobustScoring
 from fooling.cli.errors import USER_ERRORS
 from fooling.cli.options import (
     UNIT,
+    check_threads,
     cluster_settings_from,
     emitter_options,
     emitters_from,
@@ -47,6 +48,7 @@ SCORING_OPTIONS = (
     "worker_threads",
     "worker_gpus",
     "worker_timeout",
+    "oversubscribe",
 )
 
 
@@ -223,6 +225,7 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
     progress = not kwargs.pop("quiet")
     cluster = cluster_settings_from(kwargs)
     threads = kwargs.pop("threads")
+    check_threads(threads, kwargs.pop("oversubscribe"))
     stop_given = {name: kwargs[name] for name in given_on_command_line(ctx, STOP_OPTIONS)}
     if kwargs.pop("resume"):
         refuse_other_options(
@@ -311,16 +314,18 @@ def new_run(
         robust=robust,
         emitters=emitters,
     )
-    evolution = Evolution.create(
-        run_dir,
-        config,
-        target,
-        encoding,
-        overwrite=kwargs["overwrite"],
-        progress=progress,
-        evaluator=make_evaluator(evaluators, encoding, target, config),
-    )
-    return evolution.run()
+    # A run that fails before its first checkpoint leaves no folder it created behind.
+    with removed_on_failure(run_dir, keep=lambda: (run_dir / CHECKPOINT_FILE).exists()):
+        evolution = Evolution.create(
+            run_dir,
+            config,
+            target,
+            encoding,
+            overwrite=kwargs["overwrite"],
+            progress=progress,
+            evaluator=make_evaluator(evaluators, encoding, target, config),
+        )
+        return evolution.run()
 
 
 def resume_run(

@@ -49,21 +49,19 @@ def gallery(
     confidence, generation, evaluation) to search by class, sort and click for the top-5
     classes; the folder opens from the file system and can be shared as it is.
     """
+    from evolve.run_dir import GALLERY_DIR, removed_on_failure
     from fooling.reports.gallery import make_gallery
     from fooling.reports.gallery_html import write_gallery_html
 
-    result = make_gallery(
-        Path(run_dir),
-        Path(out_dir) if out_dir else None,
-        size=size,
-        columns=columns,
-        grid=grid,
-        progress=not quiet,
-    )
-    files = ["gallery.json"] + (["grid.png"] if grid else [])
-    if html:
-        files.append(write_gallery_html(Path(result["out_dir"]), result).name)
-    worst = min((c["confidence_png"] for c in result["cells"]), default=float("nan"))
+    folder = Path(out_dir) if out_dir else Path(run_dir) / GALLERY_DIR
+    with removed_on_failure(folder):  # a gallery that fails half-way leaves no partial folder
+        result = make_gallery(
+            Path(run_dir), folder, size=size, columns=columns, grid=grid, progress=not quiet
+        )
+        files = ["gallery.json"] + (["grid.png"] if grid else [])
+        if html:
+            files.append(write_gallery_html(Path(result["out_dir"]), result).name)
+    worst = min(c["confidence_png"] for c in result["cells"])
     click.echo(
         f"gallery of {len(result['cells'])} elites in {result['out_dir']}/ "
         f"({', '.join(files)}); lowest re-scored 8-bit confidence {worst:.6f}"

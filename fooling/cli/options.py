@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from evolve.resources import check_cpus
+from fitness.class_names import MAX_CLASS_NAME
 from fitness.devices import genome_device
 from fitness.loading import BUILTIN_TARGETS, TargetOptions
 from fitness.target import CROPS, PRECISIONS
@@ -52,6 +54,12 @@ def select_cells(class_names: Sequence[str], only: str | None) -> list[int]:
     index_of = {name: i for i, name in enumerate(class_names)}
     cells: list[int] = []
     for part in (p.strip() for p in only.split(",")):
+        if len(part) > MAX_CLASS_NAME:  # no class has such a name (fitness.class_names)
+            raise click.BadParameter(
+                f"{part[:40]!r}... has {len(part):,} characters; class names have at most "
+                f"{MAX_CLASS_NAME}",
+                param_hint="'--only-classes'",
+            )
         if part in index_of:
             cell = index_of[part]
         elif part.isdigit() and int(part) < len(class_names):
@@ -66,6 +74,30 @@ def select_cells(class_names: Sequence[str], only: str | None) -> list[int]:
             )
         cells.append(cell)
     return cells
+
+
+def distinct_run_dirs(paths: Sequence[str]) -> list[Path]:
+    """RUN_DIR arguments as paths, each run once: ``base base`` or ``base ./base/`` (one folder
+    under two spellings) would count its elites twice; a usage error names the repeat."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            raise click.UsageError(f"RUN_DIR {path} is given twice (also as {seen[key]})")
+        seen[key] = path
+    return [Path(p) for p in paths]
+
+
+def distinct_values(values: Sequence[str], option: str) -> list[str]:
+    """A repeatable option's values, each once (a model file named two ways counts once too):
+    a usage error names the repeat."""
+    seen: dict[str, str] = {}
+    for value in values:
+        key = str(Path(value).resolve()) if Path(value).is_file() else value.strip()
+        if key in seen:
+            raise click.UsageError(f"{option} {value} is given twice (also as {seen[key]})")
+        seen[key] = value
+    return list(values)
 
 
 #: Options describing a user's model, shared by ``evolve`` and ``retrain``.
@@ -286,6 +318,12 @@ RAY_OPTIONS: list[Callable[[Any], Any]] = [
         help="Seconds a chunk may take on a worker before the worker is restarted and the "
         "chunk sent to another (a worker's start may take at least 120 s).",
     ),
+    click.option(
+        "--oversubscribe",
+        is_flag=True,
+        help="Start a local Ray cluster (--workers x --worker-threads), or use --threads, beyond "
+        "this machine's CPUs (refused without it).",
+    ),
 ]
 
 
@@ -349,7 +387,9 @@ def rescore_options(func: Any) -> Any:
 
 def cluster_settings_from(kwargs: dict[str, Any]) -> Any:
     """Pop the Ray options: :class:`evolve.distributed.cluster.ClusterSettings`, or None to
-    score in this process (neither --workers nor --ray-address given)."""
+    score in this process (neither --workers nor --ray-address given). A local cluster larger
+    than this machine is refused here, before anything starts, unless --oversubscribe (which
+    stays in ``kwargs`` for :func:`check_threads`)."""
     from evolve.distributed.cluster import ClusterSettings
 
     workers, address = kwargs.pop("workers"), kwargs.pop("ray_address")
@@ -357,4 +397,13 @@ def cluster_settings_from(kwargs: dict[str, Any]) -> Any:
     timeout_s = kwargs.pop("worker_timeout")
     if workers is None and not address:
         return None
+    if not address:
+        asked = f"--workers {workers} x --worker-threads {threads}"
+        check_cpus(workers * threads, asked, kwargs["oversubscribe"])
     return ClusterSettings(workers, address or None, threads, gpus, timeout_s)
+
+
+def check_threads(threads: int | None, oversubscribe: bool) -> None:
+    """Refuse ``--threads`` beyond this machine's CPUs unless ``--oversubscribe``."""
+    if threads is not None:
+        check_cpus(threads, f"--threads {threads}", oversubscribe)

@@ -29,9 +29,14 @@ class FiniteFloat(click.FloatRange):
 
 class TransformSpecParam(click.ParamType):
     """A transformation SPEC (``shift=2,rotate=10,jpeg=60:95``) or a preset name, parsed once
-    here into a :class:`fitness.transforms.TransformSpec`."""
+    here into a :class:`fitness.transforms.TransformSpec`. ``identity=False``: a SPEC that
+    changes nothing (empty, ``identity``, ``shift=0``) is refused (``fooling robustness``: it
+    would only score every image again as it is)."""
 
     name = "spec"
+
+    def __init__(self, identity: bool = True) -> None:
+        self.identity = identity
 
     def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 (click's signature)
         """Parse the SPEC; an unknown transform or an out-of-range value fails the option."""
@@ -41,6 +46,9 @@ class TransformSpecParam(click.ParamType):
         if isinstance(value, TransformSpec):
             return value
         try:
-            return TransformSpec.parse(str(value))
+            spec = TransformSpec.parse(str(value))
         except TransformSpecError as exc:
             self.fail(str(exc), param, ctx)
+        if spec.is_identity and not self.identity:
+            self.fail(f"{value!r} changes no image: name at least one transform", param, ctx)
+        return spec

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from evolve.errors import RunError
+from evolve.run_dir import removed_on_failure
 from fooling.cli.options import UNIT
 
 
@@ -59,7 +60,8 @@ def repetition(
         progress=not quiet,
     )
     settings = {"run_dir": str(Path(run_dir)), "seed": seed, "min_correlation": min_correlation}
-    summary = write_repetition_report(out, rows, images, settings)
+    with removed_on_failure(out):
+        summary = write_repetition_report(out, rows, images, settings)
     line = (
         f"{summary['with_repetition']} of {summary['elites']} elites repeat a motif "
         f"({summary['without_repetition']} without detectable repetition)"

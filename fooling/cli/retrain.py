@@ -25,6 +25,7 @@ import click
 from evolve.config import DEFAULT_CHUNK, DEFAULT_THRESHOLD, StopConditions
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import Interrupted
+from evolve.run_dir import removed_on_failure
 from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
 from fooling.cli.evolve import SCORING_OPTIONS
@@ -32,6 +33,7 @@ from fooling.cli.options import (
     MODEL_OPTIONS,
     UNIT,
     apply_options,
+    check_threads,
     cluster_settings_from,
     emitter_options,
     emitters_from,
@@ -199,31 +201,40 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
     """
     study_dir = Path(kwargs["run_dir"])
     cluster = cluster_settings_from(kwargs)
+    if "threads" in given_on_command_line(ctx, ["threads"]):  # the default (2) is the study's
+        check_threads(kwargs["threads"], kwargs["oversubscribe"])
     log = (lambda line: None) if kwargs["quiet"] else click.echo
+    studies: list[Study] = []
+
+    def worth_keeping() -> bool:  # a new study that fails before DNN_1 is saved leaves nothing
+        return bool(kwargs["resume"] or (studies and studies[0].state.get("networks")))
+
     try:
-        if kwargs["resume"]:
-            given = [
-                name
-                for name in given_on_command_line(ctx, ctx.params)
-                if name not in RESUME_OPTIONS
-            ]
-            if given:
-                raise click.UsageError(
-                    f"--{given[0].replace('_', '-')} cannot be given with --resume "
-                    "(the study reads its configuration from study.json)"
+        with removed_on_failure(study_dir, keep=worth_keeping):
+            if kwargs["resume"]:
+                given = [
+                    name
+                    for name in given_on_command_line(ctx, ctx.params)
+                    if name not in RESUME_OPTIONS
+                ]
+                if given:
+                    raise click.UsageError(
+                        f"--{given[0].replace('_', '-')} cannot be given with --resume "
+                        "(the study reads its configuration from study.json)"
+                    )
+                study = Study.resume(study_dir, log=log, progress=kwargs["progress"])
+            else:
+                study = Study.create(
+                    study_dir,
+                    study_config(kwargs),
+                    overwrite=kwargs["overwrite"],
+                    log=log,
+                    progress=kwargs["progress"],
                 )
-            study = Study.resume(study_dir, log=log, progress=kwargs["progress"])
-        else:
-            study = Study.create(
-                study_dir,
-                study_config(kwargs),
-                overwrite=kwargs["overwrite"],
-                log=log,
-                progress=kwargs["progress"],
-            )
-        with scoring(cluster, None) as evaluators:  # the study fixes its own --threads
-            study.evaluators = evaluators
-            state = study.run()
+            studies.append(study)
+            with scoring(cluster, None) as evaluators:  # the study fixes its own --threads
+                study.evaluators = evaluators
+                state = study.run()
     except KeyboardInterrupt:
         raise Interrupted(
             signal.SIGINT,

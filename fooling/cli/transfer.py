@@ -8,7 +8,8 @@ import click
 
 from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
-from fooling.cli.options import UNIT, rescore_options
+from evolve.run_dir import removed_on_failure
+from fooling.cli.options import UNIT, distinct_run_dirs, distinct_values, rescore_options
 
 
 @click.command()
@@ -57,22 +58,25 @@ def transfer(
         raise RunError(f"{out} exists and is not a directory")
     if (out / CSV_FILE).exists() and not overwrite:
         raise RunError(f"{out} already holds a transfer study; use --overwrite to replace it")
+    sources = distinct_run_dirs(run_dirs)
+    targets = tuple(distinct_values(targets, "--to"))
     rows, summary = run_transfer(
-        [Path(p) for p in run_dirs],
+        sources,
         list(targets),
         threshold=threshold,
         device=device,
         max_batch=max_batch,
         progress=not quiet,
     )
-    write_transfer_report(
-        out,
-        rows,
-        summary,
-        threshold=threshold,
-        run_dirs=[str(Path(p)) for p in run_dirs],
-        targets=list(targets),
-    )
+    with removed_on_failure(out):
+        write_transfer_report(
+            out,
+            rows,
+            summary,
+            threshold=threshold,
+            run_dirs=[str(p) for p in sources],
+            targets=list(targets),
+        )
     click.echo(f"transfer of {len(rows)} image scores written to {out}/ ({CSV_FILE}, transfer.md)")
     for pair in summary:
         click.echo(

@@ -8,6 +8,7 @@ study (transfer, robustness, ...) gets the same page by writing one builder func
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,18 +92,35 @@ class Report:
 
 
 class ImageFiles:
-    """Writes a report's own images (e.g. sampled fooling images) into ``out_dir/images``."""
+    """A report's own images (e.g. sampled fooling images) for ``out_dir/images``, and any other
+    file its page needs written, kept until :meth:`write`: a page is built whole (every input
+    read) before the first file changes."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = Path(out_dir)
+        self._images: dict[str, np.ndarray] = {}
+        self._writes: list[Callable[[], Any]] = []
 
     def add(self, name: str, image: np.ndarray) -> str:
-        """Write uint8 ``[C, H, W]`` ``image`` as ``images/NAME.png``; return its page-relative
+        """Keep uint8 ``[C, H, W]`` ``image`` as ``images/NAME.png``; return its page-relative
         path."""
-        folder = self.out_dir / IMAGES_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        write_png(folder / f"{name}.png", np.ascontiguousarray(image.transpose(1, 2, 0)))
+        self._images[name] = np.ascontiguousarray(image.transpose(1, 2, 0))
         return f"{IMAGES_DIR}/{name}.png"
+
+    def later(self, write: Callable[[], Any]) -> None:
+        """Run ``write`` (another file the page links to) with :meth:`write`."""
+        self._writes.append(write)
+
+    def write(self) -> None:
+        """Write the images (replacing an earlier report's) and the other files."""
+        folder = self.out_dir / IMAGES_DIR
+        shutil.rmtree(folder, ignore_errors=True)  # images of rounds that may have changed
+        if self._images:
+            folder.mkdir(parents=True, exist_ok=True)
+        for name, image in self._images.items():
+            write_png(folder / f"{name}.png", image)
+        for write in self._writes:
+            write()
 
 
 def _paragraph(block: Paragraph) -> str:

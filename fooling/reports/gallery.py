@@ -20,12 +20,14 @@ from evolve.encodings import build_encoding
 from evolve.errors import RunError
 from evolve.memory import check_gallery_fits
 from evolve.run_dir import CONFIG_FILE, GALLERY_DIR, load_run_archive, read_first_reached
+from fitness.class_names import MAX_CLASS_NAME
 from fitness.loading import TargetOptions, load_target
 
 
 def safe_name(name: str) -> str:
-    """A class name usable in a file name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "class"
+    """A class name usable in a file name (at most :data:`MAX_CLASS_NAME` characters, so that
+    a name from a run made before the policy still fits a file system's 255 bytes)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:MAX_CLASS_NAME] or "class"
 
 
 def make_gallery(
@@ -45,7 +47,9 @@ def make_gallery(
     config = RunConfig.load(run_dir / CONFIG_FILE)
     check_gallery_fits(size, len(config.cell_classes), config.encoding)
     encoding = build_encoding(config.encoding)
-    archive = load_run_archive(run_dir, encoding)
+    archive = load_run_archive(run_dir, encoding, config)
+    if not archive.occupied.any():
+        raise RunError(f"{run_dir} has no elites yet: there is nothing to show")
     first = read_first_reached(
         run_dir, archive.cell_names, list(archive.cell_classes), config.threshold
     )

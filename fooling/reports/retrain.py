@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from archives.atomic import atomic_write_bytes
-from fooling.reports.tables import write_csv
+from fooling.reports.tables import csv_bytes
 
 PAPER_NOTE = (
     "Paper (Nguyen, Yosinski & Clune 2015, MNIST, 15 iterations): evolution still produced "
@@ -203,10 +203,18 @@ def budget(config: Any) -> str:
     return " / ".join(parts) or "no budget"
 
 
-def write_reports(study_dir: Path, config: Any, state: dict[str, Any]) -> None:
-    """Write every report file of a study from its state."""
+def write_reports(study_dir: Path, config: Any, state: dict[str, Any]) -> list[Path]:
+    """Write every report file of a study from its state, once all of them are made (a state
+    that cannot be reported on leaves the earlier files as they were); return their paths."""
+    files = render_reports(study_dir, config, state)
+    for path, content in files.items():
+        atomic_write_bytes(path, content)
+    return list(files)
+
+
+def render_reports(study_dir: Path, config: Any, state: dict[str, Any]) -> dict[Path, bytes]:
+    """Every report file of a study, in memory: report.md, the two CSV tables and the plot."""
     rows = network_rows(state)
-    write_csv(study_dir / "rounds.csv", rows)
     shares = [
         {"network": n["network"], "source_round": d["round"], **d}
         for n in state.get("networks", [])
@@ -214,15 +222,24 @@ def write_reports(study_dir: Path, config: Any, state: dict[str, Any]) -> None:
     ]
     for entry in shares:
         entry.pop("round")
-    write_csv(study_dir / "fooling_shares.csv", shares)
-    atomic_write_bytes(study_dir / "report.md", markdown(config, state, rows).encode("utf-8"))
-    plot_studies(
-        [(f"{config.encoding['name']} encoding", config.threshold, rows)], study_dir / "rounds.png"
-    )
+    plot = plot_png([(f"{config.encoding['name']} encoding", config.threshold, rows)])
+    return {
+        study_dir / "report.md": markdown(config, state, rows).encode("utf-8"),
+        study_dir / "rounds.csv": csv_bytes(rows),
+        study_dir / "fooling_shares.csv": csv_bytes(shares),
+        study_dir / "rounds.png": plot,
+    }
 
 
 def plot_studies(studies: list[tuple[str, float, list[dict[str, Any]]]], out_file: Path) -> Path:
-    """Confidence, effort and detection per network, one line style per study (encoding)."""
+    """:func:`plot_png` written to ``out_file``."""
+    atomic_write_bytes(out_file, plot_png(studies))
+    return out_file
+
+
+def plot_png(studies: list[tuple[str, float, list[dict[str, Any]]]]) -> bytes:
+    """Confidence, effort and detection per network, one line style per study (encoding), as
+    PNG bytes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -277,18 +294,17 @@ def plot_studies(studies: list[tuple[str, float, list[dict[str, Any]]]], out_fil
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    atomic_write_bytes(out_file, buffer.getvalue())
-    return out_file
+    return buffer.getvalue()
 
 
 def plot_study_dirs(study_dirs: list[Path], out_file: Path) -> Path:
-    """One figure for several studies (e.g. the direct and the CPPN encoding), from their files."""
-    import json
+    """One figure for several studies (e.g. the direct and the CPPN encoding), from their files
+    (read and checked as ``--resume`` reads them, all before the figure is written)."""
+    from fooling.studies.retrain import Study
 
     studies = []
     for study_dir in map(Path, study_dirs):
-        config = json.loads((study_dir / "study.json").read_text(encoding="utf-8"))
-        state = json.loads((study_dir / "state.json").read_text(encoding="utf-8"))
-        label = f"{config['encoding']['name']} ({study_dir.name})"
-        studies.append((label, config["threshold"], network_rows(state)))
+        study = Study.resume(study_dir)
+        label = f"{study.config.encoding['name']} ({study_dir.name})"
+        studies.append((label, study.config.threshold, network_rows(study.state)))
     return plot_studies(studies, out_file)

@@ -30,8 +30,8 @@ from fooling.reports.retrain import (
     describe,
     network_rows,
     phase_line,
+    render_reports,
     round_table,
-    write_reports,
 )
 from fooling.studies.fooling_set import FoolingSet
 from fooling.studies.retrain import FOOLING_FILE, Study
@@ -41,12 +41,11 @@ from fooling.studies.retrain import FOOLING_FILE, Study
 SAMPLE = 12
 
 
-def rewrite_text_reports(study_dir: Path) -> list[Path]:
-    """rounds.csv, fooling_shares.csv, report.md and rounds.png again, from state.json."""
+def render_text_reports(study_dir: Path) -> dict[Path, bytes]:
+    """report.md, rounds.csv, fooling_shares.csv and rounds.png again, from state.json, in
+    memory (:func:`fooling.reports.study_report.write_study_report` writes them)."""
     study = Study.resume(study_dir)
-    write_reports(study.dir, study.config, study.state)
-    names = ("report.md", "rounds.csv", "fooling_shares.csv", "rounds.png")
-    return [study.dir / name for name in names]
+    return render_reports(study.dir, study.config, study.state)
 
 
 def build_report(study_dir: Path, images: ImageFiles) -> Report:
@@ -66,7 +65,7 @@ def build_report(study_dir: Path, images: ImageFiles) -> Report:
     if (study.dir / "rounds.png").is_file():
         caption = "Evolution against each network, and how each network labels fooling images"
         sections.append(Section("Plots", [Figure("../rounds.png", caption)]))
-    sections.append(Section("Galleries", gallery_links(study, config.threshold)))
+    sections.append(Section("Galleries", gallery_links(study, config.threshold, images)))
     sections.append(Section("Fooling images and the next network", fooling_blocks(study, images)))
     title = (
         f"Retraining study: {config.target.get('target')}, {config.encoding['name']} encoding "
@@ -75,8 +74,8 @@ def build_report(study_dir: Path, images: ImageFiles) -> Report:
     return Report(title, [setup], sections)
 
 
-def gallery_links(study: Study, threshold: float) -> list[Any]:
-    """A link to each round's gallery page (written here from its gallery.json)."""
+def gallery_links(study: Study, threshold: float, files: ImageFiles) -> list[Any]:
+    """A link to each round's gallery page (written with ``files`` from its gallery.json)."""
     links = []
     for record in study.state.get("rounds", []):
         index = record["round"]
@@ -84,7 +83,7 @@ def gallery_links(study: Study, threshold: float) -> list[Any]:
         if not (gallery / "gallery.json").is_file():
             continue
         data = read_gallery(gallery)
-        write_gallery_html(gallery, data)
+        files.later(lambda gallery=gallery, data=data: write_gallery_html(gallery, data))
         fooled = sum(c["confidence_png"] >= threshold for c in data["cells"])
         links.append(
             (

@@ -39,15 +39,24 @@ def read_study(study_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                     row[key] = int(row[key]) if key == "samples" else float(row[key])
     except (OSError, ValueError, KeyError) as exc:
         raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+    try:  # every field the report and the page read, read once here
+        markdown(rows, data["runs"], data)
+        for run in data["runs"]:
+            if not (
+                isinstance(run["run"], str)
+                and isinstance(run["evolved_with"], str)
+                and isinstance(run["threshold"], int | float)
+            ):
+                raise ValueError("each run needs a run name, evolved_with and a threshold")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise RunError(f"{study_dir / JSON_FILE} is corrupt ({exc})") from None
     return rows, data
 
 
-def rewrite_text_reports(study_dir: Path) -> list[Path]:
-    """robustness.md again from robustness.json and robustness.csv."""
+def render_text_reports(study_dir: Path) -> dict[Path, bytes]:
+    """robustness.md again from robustness.json and robustness.csv, in memory."""
     rows, data = read_study(study_dir)
-    path = study_dir / MARKDOWN_FILE
-    path.write_text(markdown(rows, data["runs"], data), encoding="utf-8")
-    return [path]
+    return {study_dir / MARKDOWN_FILE: markdown(rows, data["runs"], data).encode("utf-8")}
 
 
 def build_report(study_dir: Path, images: ImageFiles) -> Report:

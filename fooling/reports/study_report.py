@@ -8,14 +8,14 @@ command and the same page.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from archives.atomic import atomic_write_bytes
 from evolve.errors import RunError
 from fooling.reports import retrain_page, robustness_page
-from fooling.reports.document import IMAGES_DIR, ImageFiles, Report, write_report
+from fooling.reports.document import ImageFiles, Report, write_report
 from fooling.studies.retrain import STUDY_FILE, STUDY_FORMAT
 from fooling.studies.robustness import ROBUSTNESS_FORMAT
 from fooling.studies.study import read_json
@@ -27,14 +27,14 @@ REPORT_DIR = "report"
 class StudyReport:
     """How one kind of study reports itself."""
 
-    rewrite_files: Callable[[Path], list[Path]]  # its text/CSV/PNG reports, from its state
+    render_files: Callable[[Path], dict[Path, bytes]]  # its text/CSV/PNG reports, from its state
     build_page: Callable[[Path, ImageFiles], Report]  # its HTML page's content
 
 
 STUDY_REPORTS: dict[str, StudyReport] = {
-    STUDY_FORMAT: StudyReport(retrain_page.rewrite_text_reports, retrain_page.build_report),
+    STUDY_FORMAT: StudyReport(retrain_page.render_text_reports, retrain_page.build_report),
     ROBUSTNESS_FORMAT: StudyReport(
-        robustness_page.rewrite_text_reports, robustness_page.build_report
+        robustness_page.render_text_reports, robustness_page.build_report
     ),
 }
 
@@ -49,13 +49,18 @@ def study_report(study_dir: Path) -> StudyReport:
 
 def write_study_report(study_dir: Path, *, html: bool) -> list[Path]:
     """Rewrite the study's report files, and with ``html`` its page in ``STUDY_DIR/report/``;
-    return the paths written."""
+    return the paths written. Everything is made in memory first: inputs that cannot be read
+    (a damaged state.json) leave every earlier report file as it was."""
     study_dir = Path(study_dir)
     report = study_report(study_dir)
-    written = report.rewrite_files(study_dir)
-    if html:
-        out_dir = study_dir / REPORT_DIR
-        # Images of an earlier report (sampled from rounds that may since have changed) go.
-        shutil.rmtree(out_dir / IMAGES_DIR, ignore_errors=True)
-        written.append(write_report(report.build_page(study_dir, ImageFiles(out_dir)), out_dir))
+    files = report.render_files(study_dir)
+    out_dir = study_dir / REPORT_DIR
+    images = ImageFiles(out_dir)
+    page = report.build_page(study_dir, images) if html else None
+    for path, content in files.items():
+        atomic_write_bytes(path, content)
+    written = list(files)
+    if page is not None:
+        images.write()
+        written.append(write_report(page, out_dir))
     return written

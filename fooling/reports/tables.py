@@ -14,7 +14,12 @@ from archives.atomic import atomic_write_bytes
 def write_csv(
     path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
 ) -> None:
-    """Write ``rows`` atomically as CSV with a header, floats with all their digits.
+    """Write ``rows`` atomically as CSV (:func:`csv_bytes`)."""
+    atomic_write_bytes(path, csv_bytes(rows, columns))
+
+
+def csv_bytes(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> bytes:
+    """``rows`` as CSV with a header, floats with all their digits, UTF-8.
 
     ``columns`` orders (and limits) the columns; None takes the union of the rows' keys in
     first-seen order. A missing value or None is an empty cell.
@@ -30,4 +35,4 @@ def write_csv(
     )
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+    return buffer.getvalue().encode("utf-8")

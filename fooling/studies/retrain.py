@@ -36,9 +36,16 @@ from typing import Any
 import numpy as np
 
 from archives.atomic import atomic_write_json
-from evolve.config import DEFAULT_THRESHOLD, RunConfig, StopConditions
+from evolve.config import (
+    DEFAULT_THRESHOLD,
+    RunConfig,
+    StopConditions,
+    foreign_file,
+    new_run_id,
+)
 from evolve.encodings import build_encoding
 from evolve.errors import RunError
+from evolve.memory import check_fits, generation_bytes
 from evolve.run_dir import ELITE_LOG_FILE
 from fitness.loading import TargetOptions, load_target
 from fitness.retrainable import (
@@ -51,6 +58,15 @@ from fitness.retrainable import (
 )
 from fitness.target import Target, TargetError
 from fooling.studies.fooling_set import FoolingSet, collect, image_digests, pool_from_logs
+from fooling.studies.retrain_state import (
+    DIGESTS,
+    check_files,
+    config_problem,
+    digests_of,
+    file_digest,
+    network_files,
+    state_problem,
+)
 from fooling.studies.study import (
     STATE_FILE,
     StudyState,
@@ -117,6 +133,9 @@ class StudyConfig:
     # What makes each run's children (evolve.emitters settings); None (studies made before
     # emitters): the paper's operators.
     emitters: list[dict[str, Any]] | None = None
+    # Written at creation into study.json and state.json, which must agree (None: a study made
+    # before study ids).
+    study_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, tagged with the format and version."""
@@ -136,9 +155,17 @@ class StudyConfig:
         try:
             data["stop"] = StopConditions(**data.get("stop", {}))
             data["train"] = TrainSettings(**data.get("train", {}))
-            return cls(**data)
+            config = cls(**data)
         except TypeError as exc:
             raise RunError(f"{where} is corrupt ({exc})") from None
+        problem = config.problem()
+        if problem is not None:
+            raise RunError(f"{where}: {problem}")
+        return config
+
+    def problem(self) -> str | None:
+        """What is wrong with a study.json's values (:func:`config_problem`), or None."""
+        return config_problem(self)
 
 
 # Purposes of derived seeds, after the round number.
@@ -182,6 +209,7 @@ class Study(StudyState):
         study_dir = Path(study_dir)
         prepare_study_dir(study_dir, STUDY_FILE, overwrite)
         study = cls(study_dir, config, {}, log=log, progress=progress)
+        study.check_generation_fits()
         data = study.training_data()
         counts = data.class_counts()
         if config.per_round is None:
@@ -191,10 +219,12 @@ class Study(StudyState):
         if overwrite:
             remove_study(study_dir, STUDY_ARTIFACTS)
         study_dir.mkdir(parents=True, exist_ok=True)
+        config.study_id = new_run_id()
         atomic_write_json(study_dir / STUDY_FILE, config.to_dict())
         study.state = {
             "format": STATE_FORMAT,
             "version": VERSION,
+            "study_id": config.study_id,
             "data": {
                 "source": data.source,
                 "classes": data.class_names,
@@ -223,7 +253,35 @@ class Study(StudyState):
             read_json(study_dir / STUDY_FILE, "retraining study"), str(study_dir / STUDY_FILE)
         )
         state = read_state(study_dir, "retraining study", STATE_FORMAT, VERSION)
+        foreign = foreign_file(state.get("study_id"), config.study_id)
+        if foreign is not None:
+            foreign = foreign.replace("run", "study")
+            raise RunError(f"{study_dir / STATE_FILE} is not this study's: {foreign}")
+        problem = state_problem(state, config)
+        if problem is not None:
+            raise RunError(f"{study_dir / STATE_FILE}: {problem}")
         return cls(study_dir, config, state, log=log, progress=progress)
+
+    def check_generation_fits(self) -> None:
+        """Refuse a --batch whose generation cannot fit in memory before the study starts
+        (its first run would only begin after DNN_1 is trained)."""
+        c = self.config
+        spec = self.family.spec
+        needed = generation_bytes(
+            max(c.batch, c.initial_population),
+            int(getattr(build_encoding(c.encoding), "num_genes", 0)),
+            tuple(spec.shape),
+            tuple(spec.shape),
+            max_batch=int(c.target.get("max_batch", 1024)),
+        )
+        option = "--initial-population" if c.initial_population > c.batch else "--batch"
+        population = max(c.batch, c.initial_population)
+        check_fits(needed, f"{option} {population:,} (genomes, images and model inputs)")
+
+    def check_files(self) -> None:
+        """The files the state vouches for are those the study wrote, checked before it writes
+        anything (:func:`fooling.studies.retrain_state.check_files`)."""
+        check_files(self.dir, self.state, self.round_dir, FOOLING_FILE)
 
     def training_data(self) -> TrainingSet:
         """The real classes' train and test data (loaded once)."""
@@ -251,6 +309,7 @@ class Study(StudyState):
     # ------------------------------------------------------------------------------ the loop
     def run(self) -> dict[str, Any]:
         """Run (or continue) the study to its end with ``config.threads`` CPU threads."""
+        self.check_files()
         with fixed_threads(self.config.threads):
             return self._run()
 
@@ -308,8 +367,14 @@ class Study(StudyState):
                 "fooling_in_training": 0,
                 "history": history,
             }
+        target = options.to_dict()
         self.state["networks"].append(
-            {"network": 1, "target": options.to_dict(), "training": training}
+            {
+                "network": 1,
+                "target": target,
+                "training": training,
+                DIGESTS: digests_of(network_files(target)),
+            }
         )
         self.save_state()
         self.evaluate(1)
@@ -407,7 +472,11 @@ class Study(StudyState):
         rng = np.random.default_rng(derived_seed(c.seed, index, SEED_COLLECT))
         chosen, counts = collect(pool, c.per_round, c.held_out, rng, seen)
         chosen.save(folder / FOOLING_FILE)
-        record["collection"] = {**counts, "seconds": time.perf_counter() - started}
+        record["collection"] = {
+            **counts,
+            "seconds": time.perf_counter() - started,
+            DIGESTS: file_digest(folder / FOOLING_FILE),
+        }
         self.save_state()
         self.log(
             f"round {index}: {counts['train']} fooling images for training and "
@@ -448,10 +517,12 @@ class Study(StudyState):
         options = self.family.save(
             model, fooling_label + 1, self.dir / NETWORKS_DIR / f"dnn_{network:02d}"
         )
+        target = options.to_dict()
         self.state["networks"].append(
             {
                 "network": network,
-                "target": options.to_dict(),
+                "target": target,
+                DIGESTS: digests_of(network_files(target)),
                 "training": {
                     "seconds": time.perf_counter() - started,
                     "train_size": int(len(labels)),

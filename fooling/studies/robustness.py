@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from evolve.config import RunConfig
 from evolve.errors import RunError
+from evolve.memory import check_fits
 from fitness.loading import load_target
 from fitness.robust import RobustScoring
 from fitness.target import Target
@@ -172,6 +173,9 @@ def robustness(
         if target.fingerprint != source.target_fingerprint:
             raise RunError(f"the target's weights differ from those {path} was evolved against")
         loaded.append((source, config, run.summary, target))
+    elites = sum(len(source.classes) for source, *_ in loaded)
+    # Every view's score is kept (float64, [samples, elites] per run) until the report is written.
+    check_fits(8 * samples * elites, f"--samples {samples:,} for {elites:,} elites")
     results, rows, summaries = [], [], []
     for source, config, summary, target in loaded:
         applied = transforms.for_images(source.images.shape[1])

@@ -152,7 +152,9 @@ def run_round(
         target.queries = 0  # an Evolution counts its own run's queries on top of this
         try:
             resuming = (run_dir / CONFIG_FILE).exists()
-            run_config = RunConfig.load(run_dir / CONFIG_FILE) if resuming else make_config(run)
+            run_config = make_config(run)
+            if resuming:
+                run_config = same_run(RunConfig.load(run_dir / CONFIG_FILE), run_config, run_dir)
             evaluator = (
                 None if evaluators is None else evaluators(encoding, target, run_config.chunk)
             )
@@ -183,8 +185,28 @@ def run_round(
             ) from None
         summary["wall_s"] = time.perf_counter() - started
         summary["seed"] = run_config.seed
+        summary["run_id"] = run_config.run_id
         done.append(summary)
         on_run_done(run, summary)
+
+
+#: What a study's run is made of: a run folder that differs in one of these is another run.
+RUN_IDENTITY = ("seed", "batch", "initial_population", "cell_classes", "class_names", "method")
+
+
+def same_run(found: RunConfig, expected: RunConfig, run_dir: Path) -> RunConfig:
+    """``found`` (a run folder's config.json, to resume) if it is the run the study would make
+    there (``expected``); a :class:`RunError` naming the field otherwise (a run folder copied
+    from another study or round)."""
+    for key in (*RUN_IDENTITY, "target_fingerprint"):
+        if getattr(found, key) != getattr(expected, key):
+            raise RunError(
+                f"{run_dir} is not this study's run: its {key} differs from the one the study "
+                "gives it"
+            )
+    if found.encoding.get("name") != expected.encoding.get("name"):
+        raise RunError(f"{run_dir} is not this study's run: its encoding differs")
+    return found
 
 
 def summarise_runs(runs: list[dict[str, Any]], threshold: float) -> dict[str, Any]:

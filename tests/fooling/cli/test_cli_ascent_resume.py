@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 from cli_helpers import assert_one_line_error, run_cli, snapshot, spawn_cli
+from faults import delete_file, edit_json, edit_npz
 
 from archives.elite_archive import read_npz
 from evolve.checkpoint import STATE_ARRAY_PREFIX
@@ -121,6 +122,13 @@ def test_a_run_is_continued_only_by_the_command_that_wrote_it(tmp_path, capsys, 
     assert_one_line_error(code, err, "fooling ascent --resume")
 
 
+def flip_first_bit(images: np.ndarray) -> np.ndarray:
+    """The images with the lowest bit of their first value flipped."""
+    images = images.copy()
+    images.flat[0] ^= 1
+    return images
+
+
 @pytest.mark.parametrize(
     ("damage", "fragments"),
     [
@@ -145,23 +153,18 @@ def test_bad_resume_is_one_line_and_changes_nothing(tmp_path, capsys, lenet_targ
     elif damage == "overwrite":
         extra = ["--overwrite"]
     elif damage == "settings":
-        data = json.loads((run / "ascent.json").read_text())
-        data["settings"]["lr"] = -1.0
-        (run / "ascent.json").write_text(json.dumps(data))
+        edit_json(run / "ascent.json", "settings.lr", -1.0)
     elif damage == "no_settings":
-        (run / "ascent.json").unlink()
+        delete_file(run / "ascent.json")
     elif damage == "starts":
-        starts = read_npz(run / "starts.npz")
-        starts["images"][0, 0, 0, 0] ^= 1
-        np.savez(run / "starts.npz", **starts)
-    elif damage in ("old_checkpoint", "images"):
+        edit_npz(run / "starts.npz", "images", flip_first_bit)
+    elif damage == "old_checkpoint":
         arrays = read_npz(run / "checkpoint.npz")
-        key = STATE_ARRAY_PREFIX + "ascent_images"
-        if damage == "old_checkpoint":
-            del arrays[key]
-        else:
-            arrays[key] = arrays[key][:, :, :14]
+        del arrays[STATE_ARRAY_PREFIX + "ascent_images"]
         np.savez(run / "checkpoint.npz", **arrays)
+    elif damage == "images":
+        edit_npz(run / "checkpoint.npz", STATE_ARRAY_PREFIX + "ascent_images",
+                 lambda images: images[:, :, :14])  # fmt: skip
     elif damage == "not_a_run":
         run = tmp_path / "empty"
         run.mkdir()

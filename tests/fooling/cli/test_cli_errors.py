@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import assert_one_line_error, run_cli, snapshot
+from faults import edit_npz, read_json_field, swap_file, truncate_file
 
 from fitness.builtin import save_state_dict
 
@@ -127,11 +128,16 @@ def test_corrupt_checkpoint(run_copy, capsys):
 
 def test_truncated_checkpoint(run_copy, capsys):
     path = run_copy / "checkpoint.npz"
-    path.write_bytes(path.read_bytes()[:100])
+    truncate_file(path, keep=100 / path.stat().st_size)
     before = snapshot(run_copy)
     code, _, err = run_cli(capsys, "evolve", "--resume", "--out", run_copy)
     assert_one_line_error(code, err, "checkpoint.npz", "corrupt")
     assert snapshot(run_copy) == before
+
+
+def with_run_id(run_state: np.ndarray, run_id: str) -> np.ndarray:
+    """A checkpoint's run state (JSON text) with another run id."""
+    return np.array(json.dumps({**json.loads(str(run_state)), "run_id": run_id}))
 
 
 def test_foreign_checkpoint(run_copy, tmp_path, capsys):
@@ -150,7 +156,16 @@ def test_foreign_checkpoint(run_copy, tmp_path, capsys):
         "-q",
     )
     assert code == 0, err
-    shutil.copy(other / "checkpoint.npz", run_copy / "checkpoint.npz")
+    swap_file(other / "checkpoint.npz", run_copy / "checkpoint.npz")
+    before = snapshot(run_copy)
+    code, _, err = run_cli(
+        capsys, "evolve", "--resume", "--max-generations", "9", "--out", run_copy
+    )
+    assert_one_line_error(code, err, "checkpoint.npz is not this run's", "belongs to run")
+    assert snapshot(run_copy) == before
+    # The same checkpoint claiming this run's id: its classes still give it away.
+    run_id = read_json_field(run_copy / "config.json", "run_id")
+    edit_npz(run_copy / "checkpoint.npz", "run_state", lambda text: with_run_id(text, run_id))
     before = snapshot(run_copy)
     code, _, err = run_cli(
         capsys, "evolve", "--resume", "--max-generations", "9", "--out", run_copy

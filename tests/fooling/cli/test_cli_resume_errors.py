@@ -5,10 +5,9 @@ Each test damages a copy (``run_copy``) of a small finished run of 5 generations
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from cli_helpers import assert_one_line_error, run_cli, snapshot
+from faults import edit_json
 
 from evolve.run_dir import RunDirLock
 
@@ -21,15 +20,8 @@ def assert_refused(capsys, run, *fragments: str) -> None:
 
 
 def edit_config(run, **changes) -> None:
-    path = run / "config.json"
-    data = json.loads(path.read_text())
-    for key, value in changes.items():
-        if "." in key:
-            outer, inner = key.split(".")
-            data[outer][inner] = value
-        else:
-            data[key] = value
-    path.write_text(json.dumps(data))
+    for field, value in changes.items():
+        edit_json(run / "config.json", field, value)
 
 
 @pytest.mark.parametrize(

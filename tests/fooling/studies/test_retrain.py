@@ -23,6 +23,9 @@ from fooling.studies.fooling_set import FoolingSet, collect, image_digests, spre
 from fooling.studies.retrain import Study, StudyConfig
 
 TIMING = ("_s", "seconds", "wall_s", "elapsed_s", "evaluations_per_s")
+#: Identities and file digests: drawn at random for each study and run, or of files whose paths
+#: (and zip timestamps) differ between two studies.
+IDENTITY = ("study_id", "run_id", "sha256")
 
 
 class Crash(Exception):
@@ -30,9 +33,12 @@ class Crash(Exception):
 
 
 def untimed(value):
-    """``value`` without wall-time fields (they differ between two identical studies)."""
+    """``value`` without wall-time, identity and digest fields (they differ between two
+    identical studies)."""
     if isinstance(value, dict):
-        return {k: untimed(v) for k, v in value.items() if not k.endswith(TIMING)}
+        return {
+            k: untimed(v) for k, v in value.items() if not k.endswith(TIMING) and k not in IDENTITY
+        }
     if isinstance(value, list):
         return [untimed(v) for v in value]
     return value
