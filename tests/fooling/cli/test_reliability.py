@@ -226,7 +226,7 @@ def test_oversubscribe_lets_more_workers_than_cpus_through():
 @pytest.mark.parametrize(
     ("bad", "fragment"), [(np.nan, "genes hold NaN"), (1e9, "genes lie outside [0, 1]")]
 )
-@pytest.mark.parametrize("command", ["transfer", "repetition"])
+@pytest.mark.parametrize("command", ["transfer", "repetition", "detect"])
 def test_genes_out_of_range_in_an_archive_are_refused(
     run_copy, tmp_path, capsys, bad, fragment, command
 ):
@@ -236,7 +236,8 @@ def test_genes_out_of_range_in_an_archive_are_refused(
         return genes
 
     edit_npz(run_copy / "archive.npz", "genome/genes", damage)
-    extra = ["--to", "mnist-lenet"] if command == "transfer" else []
+    extra = {"transfer": ["--to", "mnist-lenet"], "detect": ["--target", "mnist-lenet"]}
+    extra = extra.get(command, [])
     args = [command, run_copy, *extra, "--out", tmp_path / "out", "-q"]
     assert_refused(capsys, tmp_path, args, "archive.npz", fragment)
 
@@ -314,6 +315,8 @@ def test_the_same_input_twice_is_refused(run_copy, tmp_path, capsys):
         args = ["transfer", *runs, "--to", "mnist-lenet", *out]
         assert_refused(capsys, tmp_path, args, "is given twice")
         args = ["robustness", *runs, "--transforms", "shift=1", *out]
+        assert_refused(capsys, tmp_path, args, "is given twice")
+        args = ["detect", *runs, "--target", "mnist-lenet", *out]
         assert_refused(capsys, tmp_path, args, "is given twice")
     args = ["transfer", run_copy, "--to", "mnist-lenet", "--to", "mnist-lenet", *out]
     assert_refused(capsys, tmp_path, args, "--to mnist-lenet is given twice")
