@@ -56,7 +56,8 @@ class GridImage:
         grid = np.asarray(samples, dtype=np.float32).reshape(-1, self.grid, self.grid)
         image = self._rows @ grid @ self._columns  # [N * C, H, W]
         np.negative(image, out=image)
-        np.exp(image, out=image)
+        with np.errstate(over="ignore"):  # exp(> 88) is inf in float32: its sigmoid is 0, exactly
+            np.exp(image, out=image)
         image += np.float32(1.0)
         np.reciprocal(image, out=image)  # the sigmoid of the upsampled logits
         return image.reshape(len(samples), -1)
