@@ -127,6 +127,8 @@ def _run(run_dir, target, generations: int, resume: bool = False) -> EliteArchiv
         stop=StopConditions(max_generations=generations),
         checkpoint_every=5,
     )
+    if resume:  # as the command does: the run's own config.json (its run id included)
+        config = RunConfig.load(run_dir / "config.json")
     make = Evolution.resume if resume else Evolution.create
     evolution = make(run_dir, config, target, encoding, progress=False)
     evolution.run()
