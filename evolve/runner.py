@@ -140,7 +140,13 @@ class Evolution:
             self.scheduler = build_scheduler(
                 config.emitters,
                 encoding,
-                RunContext(config.cell_classes, config.threshold, config.batch, target),
+                RunContext(
+                    config.cell_classes,
+                    config.threshold,
+                    config.batch,
+                    target,
+                    robust=config.robust is not None,
+                ),
             )
         except EmitterError as exc:
             raise RunError(str(exc)) from None

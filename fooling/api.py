@@ -24,7 +24,7 @@ import numpy as np
 from archives import DEFAULT_THRESHOLD, EliteArchive
 from archives.export import as_numpy
 from evolve.config import RunConfig, stop_conditions
-from evolve.emitters import emitter_settings
+from evolve.emitters import emitter_settings, with_gradients
 from evolve.encodings import build_encoding
 from evolve.encodings.base import Encoding
 from evolve.errors import RunError
@@ -104,6 +104,7 @@ def evolve(
     robust_elites: str = DEFAULT_ELITES,
     emitter: str = "paper",
     emitter_setting: Sequence[str] = (),
+    gradients: bool = False,
     initial_population: int | None = None,
     **encoding_options: Any,
 ) -> Run:
@@ -120,6 +121,8 @@ def evolve(
     as ``--robust``. ``emitter``: what makes the children, as ``--emitter`` (``"paper"``, the
     default, or ``"cma"``; ``"cma:3,paper:1"`` splits each batch); ``emitter_setting``: its
     ``NAME.KEY=VALUE`` settings, as ``--emitter-setting`` (e.g. ``["cma.sigma=1.5"]``).
+    ``gradients``: as ``--gradients``, the grad emitter (white-box gradient ascent per class;
+    ``emitter`` must then be the default or name ``grad``).
     ``initial_population``: random genomes in generation 0 (default: ``batch``).
     ``encoding_options``: the encoding's
     settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
@@ -133,7 +136,7 @@ def evolve(
     if unknown:
         raise TypeError(f"unknown encoding option(s): {', '.join(sorted(unknown))}")
     stop = stop_conditions(encoding, max_generations, max_evaluations, time_limit, until)
-    emitters = emitter_settings(emitter, emitter_setting)
+    emitters = emitter_settings(with_gradients(emitter) if gradients else emitter, emitter_setting)
     built = build_encoding(
         encoding_config(encoding, target.image_shape, target.options.device, encoding_options)
     )

@@ -35,7 +35,7 @@ from bench_results import machine_info, write_result
 import fooling
 
 #: Per emitter: batch and initial population (the paper's: the batch for both, as its code).
-SIZES = {"paper": (200, 200), "cma": (100, 10)}
+SIZES = {"paper": (200, 200), "cma": (100, 10), "grad": (10, 10)}
 DEFAULT_EMITTERS = {
     "mnist": ["direct/paper", "direct/cma", "cppn/paper", "cppn/cma:1,paper:1"],
     "imagenet": ["cppn/paper", "direct/cma"],
@@ -88,6 +88,8 @@ def one_run(target: Any, entry: str, seed: int, args: argparse.Namespace, **stop
         "best_confidence": summary["best_confidence"],
         "reached": reached,
         "emitter_queries": summary.get("emitter_queries", {}),
+        # Evaluations plus the emitters' own forward and backward passes (--gradients).
+        "passes": summary["evaluations"] + sum(summary.get("emitter_queries", {}).values()),
         "wall_s": round(time.perf_counter() - started, 1),
     }
 

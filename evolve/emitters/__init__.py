@@ -22,7 +22,7 @@ from evolve.emitters.scheduler import Scheduler, split_batch
 from evolve.encodings.base import Encoding
 
 #: What ``--emitter`` accepts; ``paper`` is the default.
-EMITTER_NAMES = ("paper", "cma")
+EMITTER_NAMES = ("paper", "cma", "grad")
 DEFAULT_EMITTERS = "paper"
 
 
@@ -80,6 +80,7 @@ class RunContext:
     threshold: float = 0.9999
     batch: int = 1 << 30  # no limit where the batch is not known
     target: Any = None
+    robust: bool = False  # scored under random transformations (--robust)
 
 
 def build_scheduler(
@@ -121,7 +122,36 @@ def _build_emitter(
             unknown = ", ".join(sorted(set(params) - known))
             raise EmitterError(f"the cma emitter has no setting {unknown}")
         return CmaEmitter(encoding, np.asarray(context.cell_classes), context.threshold, **params)
+    if name == "grad":
+        from evolve.emitters.gradient import GradientEmitter
+
+        known = {"lr", "steps", "grid", "objective"}
+        if set(params) - known:
+            unknown = ", ".join(sorted(set(params) - known))
+            raise EmitterError(f"the grad emitter has no setting {unknown}")
+        if context.robust:
+            raise EmitterError(
+                "--gradients (the grad emitter) ascends the clean image's log-probability; it "
+                "does not fit --robust scoring"
+            )
+        return GradientEmitter(
+            encoding, np.asarray(context.cell_classes), context.threshold, context.target, **params
+        )
     raise EmitterError(f"unknown emitter {name!r}: choose from {', '.join(EMITTER_NAMES)}")
+
+
+def with_gradients(spec: str) -> str:
+    """The emitter spec ``--gradients`` makes of ``--emitter SPEC``: ``grad`` in place of the
+    default, the spec itself where it names ``grad``; any other spec raises
+    :class:`EmitterError`."""
+    if spec.strip() == DEFAULT_EMITTERS:
+        return "grad"
+    if any(part.strip().partition(":")[0] == "grad" for part in spec.split(",")):
+        return spec
+    raise EmitterError(
+        f"--gradients is the grad emitter, but --emitter {spec} has none: drop one of them or "
+        "add grad to --emitter"
+    )
 
 
 __all__ = [
@@ -135,4 +165,5 @@ __all__ = [
     "build_scheduler",
     "emitter_settings",
     "parse_emitters",
+    "with_gradients",
 ]

@@ -15,6 +15,7 @@ from evolve.config import (
     StopConditions,
     stop_conditions,
 )
+from evolve.emitters import with_gradients
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
 from evolve.run_dir import CHECKPOINT_FILE, CONFIG_FILE, removed_on_failure
@@ -185,6 +186,13 @@ SCORING_OPTIONS = (
 )
 @emitter_options
 @click.option(
+    "--gradients",
+    is_flag=True,
+    help="White-box: ascend each class's log-odds with the target's gradients (the grad "
+    "emitter, --emitter grad; direct encoding, in this process, not with --robust). Its "
+    "forward and backward passes are counted in summary.json's emitter_queries.",
+)
+@click.option(
     "--checkpoint-every",
     type=click.IntRange(min=1),
     default=100,
@@ -219,7 +227,8 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
     Writes config.json, metrics.jsonl (a line per generation up to 1,000, then thinned: every
     10th up to 10,000, every 100th up to 100,000, ...), summary.json, archive.npz and
     checkpoint.npz. Ctrl-C checkpoints; --resume continues exactly where the run stopped.
-    --emitter cma spends far fewer evaluations than the paper's operators (the default).
+    --emitter cma spends far fewer evaluations than the paper's operators (the default);
+    --gradients uses the model's gradients (white-box).
     """
     run_dir = Path(kwargs.pop("run_dir"))
     progress = not kwargs.pop("quiet")
@@ -280,6 +289,8 @@ def new_run(
 ) -> dict[str, Any]:
     """Validate everything, load the target, then (and only then) create the run directory."""
     robust = robust_from_options(kwargs)
+    if kwargs.pop("gradients"):
+        kwargs["emitter"] = with_gradients(kwargs["emitter"])
     emitters = emitters_from(kwargs)
     options = target_options_from(kwargs)
     stop = stop_from_options(stop_given, kwargs["encoding"])

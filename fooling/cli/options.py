@@ -333,9 +333,10 @@ EMITTER_OPTIONS = [
         "--emitter",
         default="paper",
         show_default=True,
-        help="What makes the children: paper (the 2015 operators, the default) or cma (a "
-        "CMA-ES per class, far fewer evaluations), as NAME[:SHARE][,NAME[:SHARE]] to split each "
-        "batch, e.g. cma:3,paper:1. See docs/emitters.md.",
+        help="What makes the children: paper (the 2015 operators, the default), cma (a "
+        "CMA-ES per class, far fewer evaluations) or grad (white-box gradient ascent per class, "
+        "direct encoding), as NAME[:SHARE][,NAME[:SHARE]] to split each batch, e.g. "
+        "cma:3,paper:1. See docs/emitters.md.",
     ),
     click.option(
         "--emitter-setting",
@@ -343,7 +344,8 @@ EMITTER_OPTIONS = [
         multiple=True,
         metavar="NAME.KEY=VALUE",
         help="An emitter's setting, repeatable: cma.lam, cma.sigma, cma.grid (direct), "
-        "cma.weights (CPPN), cma.covariance (sep or full).",
+        "cma.weights (CPPN), cma.covariance (sep or full); grad.lr, grad.steps, grad.grid "
+        "(full or N), grad.objective (log_odds or log_p).",
     ),
 ]
 

@@ -71,3 +71,19 @@ def softmax_probabilities() -> nn.Module:
 def thousand_classes() -> nn.Module:
     """1000 outputs for 8x8 grey images: an ImageNet-sized archive that is cheap to fill."""
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 1000))
+
+
+def no_gradient() -> nn.Module:
+    """Sound outputs that carry no gradient (its forward pass runs under ``no_grad``), as a
+    model exported for inference only may: ``--gradients`` must refuse it."""
+
+    class Frozen(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(784, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return self.linear(x.flatten(1))
+
+    return Frozen()

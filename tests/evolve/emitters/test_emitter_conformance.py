@@ -30,7 +30,10 @@ EMITTERS = [
     ("direct", "cma:2,paper:1", ["--emitter-setting", "cma.covariance=full", "--emitter-setting",
                                   "cma.grid=4"]),
     ("cppn", "cma:1,paper:1", ["--emitter-setting", "cma.lam=6"]),
+    ("direct", "grad", ["--emitter-setting", "grad.grid=7"]),
 ]  # fmt: skip
+#: Per emitter: an array of its state to damage (by the end of its name) and the error's words.
+DAMAGE = {"cma": ("sigma", "sigma"), "grad": ("v", "v must be >= 0")}
 
 
 def _common(encoding: str, emitter: str, settings: list[str]) -> list[str]:
@@ -66,10 +69,9 @@ def test_emitter_state_round_trips_through_a_checkpoint(
     _, _, extra, arrays = load_checkpoint(run_dir / "checkpoint.npz", built, config)
     values = extra[EMITTER_STATE_KEY]
     own = {k[len(EMITTER_ARRAY_PREFIX) :]: v for k, v in arrays.items()}
-    assert own, "the CMA emitter's strategies are in the checkpoint"
-    scheduler = build_scheduler(
-        config.emitters, built, RunContext(config.cell_classes, config.threshold, config.batch)
-    )
+    assert own, "the emitter's state is in the checkpoint"
+    context = RunContext(config.cell_classes, config.threshold, config.batch, lenet_target)
+    scheduler = build_scheduler(config.emitters, built, context)
     scheduler.load_state(values, own)
     again_values, again = scheduler.state()
     assert again_values == values and again.keys() == own.keys()
@@ -77,9 +79,10 @@ def test_emitter_state_round_trips_through_a_checkpoint(
         np.testing.assert_array_equal(again[name], own[name], err_msg=name)
     # A damaged state is refused by name, before anything is written.
     damaged = dict(own)
-    name = next(k for k in damaged if k.endswith("sigma"))
-    damaged[name] = -damaged[name]
-    with pytest.raises(ValueError, match="sigma"):
+    suffix, words = DAMAGE[emitter.split(":")[0]]
+    name = next(k for k in damaged if k.endswith(suffix))
+    damaged[name] = -np.abs(damaged[name]) - 1
+    with pytest.raises(ValueError, match=words):
         scheduler.load_state(values, damaged)
 
 
@@ -96,6 +99,10 @@ def test_emitter_state_round_trips_through_a_checkpoint(
         (["-e", "cppn", "--emitter", "cma", "--emitter-setting", "cma.grid=4"], "direct-encoding"),
         (["--emitter", "cma", "--batch", "5"], "needs at least 10 children"),
         (["--emitter", "cma:1,paper:9", "--batch", "20"], "needs at least 10 children"),
+        (["--gradients", "--emitter", "cma"], "--emitter cma has none"),
+        (["--emitter", "grad", "--emitter-setting", "grad.grid=99"], "grad grid"),
+        (["-e", "cppn", "--gradients"], "direct encoding only"),
+        (["--gradients", "--robust", "shift=1"], "--robust"),
     ],
 )
 def test_bad_emitter_input_is_one_line_and_writes_nothing(
