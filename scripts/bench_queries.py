@@ -181,7 +181,7 @@ def main() -> None:
     print(f"wrote {path}")
     if args.out:
         raw = {"machine": machine_info(), "settings": vars(args), "runs": runs}
-        Path(args.out).write_text(json.dumps(raw, indent=1) + "\n", encoding="utf-8")
+        Path(args.out).write_text(json.dumps(raw, indent=1, default=str) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ def _run(run_dir, target, generations: int, resume: bool = False) -> EliteArchiv
     )
     if resume:  # as the command does: the run's own config.json (its run id included)
         config = RunConfig.load(run_dir / "config.json")
+        config.stop = StopConditions(max_generations=generations)
     make = Evolution.resume if resume else Evolution.create
     evolution = make(run_dir, config, target, encoding, progress=False)
     evolution.run()
