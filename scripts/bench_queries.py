@@ -27,10 +27,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
-from bench_results import machine_info, write_result
+from bench_results import git_commit, machine_info, write_result
 
 import fooling
 
@@ -123,7 +123,18 @@ def main() -> None:
     parser.add_argument("--label", help="what the result is of, e.g. the model's name")
     parser.add_argument("--out", help="also write every run's figures to this JSON file")
     parser.add_argument("--results-dir", type=Path, help="default: docs/benchmarks/results")
+    parser.add_argument(
+        "--from-raw",
+        nargs="+",
+        type=Path,
+        help="build the table from earlier runs' --out files (e.g. one process per emitter) "
+        "instead of running; their suite, budget and classes must agree",
+    )
     args = parser.parse_args()
+    if args.from_raw:
+        runs, args = runs_from_raw(args)
+        write_table(runs, args)
+        return
     emitters = args.emitters or DEFAULT_EMITTERS[args.suite]
     if args.suite == "mnist":
         target = fooling.load_target("mnist-lenet", weights=args.weights, device=args.device)
@@ -139,6 +150,62 @@ def main() -> None:
         for seed in args.seeds:
             runs.append(one_run(target, entry, seed, args, **stop))
             print(json.dumps({k: runs[-1][k] for k in list(runs[-1])[:10]}), flush=True)
+    write_table(runs, args)
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr and exit status 2, as the tool's own commands fail."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def commit_text() -> str:
+    """This checkout's commit, marked where the work tree had uncommitted changes."""
+    commit, dirty = git_commit()
+    return f"{commit}{' (with uncommitted changes)' if dirty else ''}"
+
+
+#: Settings that make runs comparable: raw files built into one table must agree on them.
+COMPARABLE = ("suite", "threshold", "budget", "class_seed", "weights", "only_classes")
+
+
+def runs_from_raw(args: argparse.Namespace) -> tuple[list[dict], argparse.Namespace]:
+    """The runs of earlier ``--out`` files, and the settings they were made with (this call's
+    ``--name``, ``--label`` and ``--results-dir`` kept); files that do not agree on
+    :data:`COMPARABLE` settings exit with one line."""
+    runs: list[dict] = []
+    machines: list[dict] = []
+    commits: list[str] = []
+    first: dict[str, Any] | None = None
+    for path in args.from_raw:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            settings, part, machine = raw["settings"], raw["runs"], raw["machine"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            fail(f"{path} is not a bench_queries --out file ({exc})")
+        if first is None:
+            first = settings
+        differs = [k for k in COMPARABLE if settings.get(k) != first.get(k)]
+        if differs:
+            fail(f"{path} differs from {args.from_raw[0]} in {', '.join(differs)}")
+        runs.extend(part)
+        machines.append(machine)
+        commits.append(str(raw.get("commit", "unknown")))
+    assert first is not None
+    merged = argparse.Namespace(**{**first, "from_raw": None})
+    for key in ("name", "label", "results_dir", "out"):
+        setattr(merged, key, getattr(args, key))
+    merged.seeds = sorted({r["seed"] for r in runs})
+    here = machine_info()
+    for path, machine in zip(args.from_raw, machines, strict=True):
+        if any(machine.get(k) != here.get(k) for k in ("cpu", "cores", "gpu", "torch")):
+            fail(f"{path} was measured on another machine ({machine.get('cpu')})")
+    merged.made = sorted(set(commits))
+    return runs, merged
+
+
+def write_table(runs: list[dict], args: argparse.Namespace) -> None:
+    """The result file of ``runs`` (and every run's figures in ``--out``, if given)."""
     medians = summarise(runs, "fooled_all_at")
     confidence = summarise(runs, "median_confidence")
     lowest = summarise(runs, "min_confidence")
@@ -156,16 +223,17 @@ def main() -> None:
                 " ".join("-" if v is None else str(v) for v in medians[entry]["values"]),
                 statistics.median(confidence[entry]["values"]),
                 min(lowest[entry]["values"]),
+                statistics.median(r["passes"] for r in own),
             ]
         )
     figures = {
         "columns": [
             "emitter", "batch", "generation 0", "seeds", "seeds fooling all",
             "evaluations to fool all (median)", "per seed", "median confidence",
-            "lowest confidence",
+            "lowest confidence", "passes (median)",
         ],
         "rows": rows,
-        "formats": [None, None, None, None, None, ",.0f", None, ".4f", ".4f"],
+        "formats": [None, None, None, None, None, ",.0f", None, ".4f", ".4f", ",.0f"],
     }  # fmt: skip
     stop = f"until every class >= {args.threshold} or {args.budget:,} evaluations"
     name = args.name or f"queries_{args.suite}"
@@ -175,12 +243,22 @@ def main() -> None:
         title=f"Evaluations per fooled class, {args.suite}"
         + (f" ({args.label})" if args.label else ""),
         command="python scripts/bench_queries.py " + " ".join(sys.argv[1:]),
-        notes=f"{stop}; classes {args.only_classes or 'all'}; seeds {args.seeds}",
+        notes=f"{stop}; classes {args.only_classes or 'all'}; seeds {args.seeds}"
+        + (
+            f"; built from runs made at {', '.join(args.made)}"
+            if getattr(args, "made", None)
+            else ""
+        ),
         **({"results_dir": args.results_dir} if args.results_dir else {}),
     )
     print(f"wrote {path}")
     if args.out:
-        raw = {"machine": machine_info(), "settings": vars(args), "runs": runs}
+        raw = {
+            "machine": machine_info(),
+            "commit": commit_text(),
+            "settings": vars(args),
+            "runs": runs,
+        }
         Path(args.out).write_text(json.dumps(raw, indent=1, default=str) + "\n", encoding="utf-8")
 
 

@@ -217,7 +217,8 @@ SCORING_OPTIONS = (
     "--threads",
     type=click.IntRange(min=1),
     help="CPU threads of torch and Numba in this process (default: torch's choice). Runs "
-    "with the same --threads equal Ray runs with that --worker-threads, bit for bit.",
+    "with the same --threads equal Ray runs with that --worker-threads, bit for bit (with "
+    "--gradients, give the Ray run that --threads too: the grad emitter runs in this process).",
 )
 @ray_options
 @click.pass_context

@@ -42,7 +42,7 @@ from fooling.cli.options import (
 )
 from fooling.cli.param_types import FiniteFloat
 from fooling.cli.resume import given_on_command_line
-from fooling.cli.scoring import refuse_on_ray, scoring
+from fooling.cli.scoring import scoring
 from fooling.studies.retrain import Study, StudyConfig
 
 DEFAULTS = StudyConfig(target={}, encoding={})
@@ -223,12 +223,8 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
                         "(the study reads its configuration from study.json)"
                     )
                 study = Study.resume(study_dir, log=log, progress=kwargs["progress"])
-                if cluster is not None:
-                    refuse_on_ray(study.config.emitters)
             else:
                 config = study_config(kwargs)
-                if cluster is not None:
-                    refuse_on_ray(config.emitters)
                 study = Study.create(
                     study_dir,
                     config,

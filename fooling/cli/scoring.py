@@ -31,8 +31,9 @@ def make_evaluator(evaluators: Any, encoding: Any, target: Any, config: RunConfi
     """The run's evaluator: from the Ray factory, or None for the default in-process one.
 
     Robust scoring (``--robust``) draws its transformations from the run's generator in this
-    process, and the grad emitter (``--gradients``) runs the target's backward pass here, so
-    neither is offered on Ray workers: refused before any cluster starts."""
+    process, so it is not offered on Ray workers: refused before any cluster starts. Emitters
+    run here, the grad emitter's forward and backward passes on this process's copy of the
+    target; the workers only score."""
     if evaluators is None:
         return None
     if config.robust is not None:
@@ -40,15 +41,5 @@ def make_evaluator(evaluators: Any, encoding: Any, target: Any, config: RunConfi
             "--robust runs are scored in this process: drop --workers/--ray-address "
             "(Ray workers do not draw the run's transformations)"
         )
-    refuse_on_ray(config.emitters)
     return evaluators(encoding, target, config.chunk)
 
-
-def refuse_on_ray(emitters: list[dict[str, Any]] | None) -> None:
-    """Raise :class:`RunError` if ``emitters`` (a run's settings) hold the grad emitter, whose
-    forward and backward passes run on the target in this process (call it where Ray scores)."""
-    if any(entry.get("name") == "grad" for entry in emitters or []):
-        raise RunError(
-            "--gradients (the grad emitter) takes its gradients from the target in this "
-            "process: drop --workers/--ray-address"
-        )

@@ -83,12 +83,20 @@ def test_without_ray_installed_is_one_line(lenet_target, tmp_path) -> None:
     assert not run_dir.exists()
 
 
-def test_workers_run_with_the_cma_emitter_equals_in_process_run(lenet_target, tmp_path) -> None:
-    """Emitters run on the driver; Ray workers only score: the same run either way."""
-    common = ["--emitter", "cma:2,paper:1", "--batch", "30", "--initial-population", "10",
+@pytest.mark.parametrize("emitters", ["cma:2,paper:1", "grad:1,paper:2"])
+def test_workers_run_with_each_emitter_equals_in_process_run(
+    lenet_target, tmp_path, emitters
+) -> None:
+    """Emitters run on the driver (the grad emitter with the driver's own copy of the target);
+    Ray workers only score: the same run either way."""
+    common = ["--emitter", emitters, "--batch", "30", "--initial-population", "10",
               "--chunk", "8", "--seed", "4", "--max-generations", "4", "-q"]  # fmt: skip
     ray_run, local = tmp_path / "ray", tmp_path / "local"
-    done = fooling("evolve", *common, "--workers", "2", "--worker-threads", "1", "--out", ray_run)
+    # --threads 1 on the driver too: the grad emitter's backward passes run there.
+    done = fooling(
+        "evolve", *common, "--workers", "2", "--worker-threads", "1", "--threads", "1",
+        "--out", ray_run,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     done = fooling("evolve", *common, "--threads", "1", "--out", local)
     assert done.returncode == 0, done.stderr

@@ -45,3 +45,39 @@ def test_imagenet_classes_are_drawn_by_seed_not_chosen() -> None:
     assert drawn_classes(2026) == drawn_classes(2026)
     assert drawn_classes(2026) != drawn_classes(2027)
     assert len(set(drawn_classes(2026))) == 10 and max(drawn_classes(2026)) < 1000
+
+
+def test_a_table_built_from_runs_of_several_processes(lenet_target, tmp_path) -> None:
+    """--from-raw: one table of emitters run in separate processes; files made with other
+    settings are refused with one line."""
+    outs = []
+    for entry in ("direct/paper", "direct/cma"):
+        outs.append(tmp_path / f"{entry.replace('/', '_')}.json")
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT), "mnist", "--emitters", entry, "--seeds", "0",
+             "--budget", "300", "--out", str(outs[-1]), "--results-dir", str(tmp_path / "each")],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    build = [sys.executable, str(SCRIPT), "mnist", "--results-dir", str(tmp_path / "both"),
+             "--name", "both", "--from-raw", *map(str, outs)]  # fmt: skip
+    done = subprocess.run(build, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    both = json.loads((tmp_path / "both" / "both.json").read_text())
+    rows = {row[0]: row for row in both["figures"]["rows"]}
+    assert list(rows) == ["direct/paper", "direct/cma"]
+    for out in outs:
+        run = json.loads(out.read_text())["runs"][0]
+        row = rows[run["emitter"]]
+        assert row[7] == run["median_confidence"] and row[9] == run["passes"]
+    assert "built from runs made at" in both["notes"]
+    raw = json.loads(outs[1].read_text())
+    raw["settings"]["budget"] = 301
+    outs[1].write_text(json.dumps(raw))
+    done = subprocess.run(build, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip().count("\n") == 0
+        and "differs" in done.stderr
+        and "budget" in done.stderr
+    )
