@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import threading
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
-from evolve.errors import Interrupted, RunError
+from evolve.distributed import leftovers
+from evolve.distributed.signals import signals_end_the_block, sigterm_left_alone
+from evolve.errors import RunError
 
 INSTALL_HINT = "pip install 'fooling[ray]'"
 #: Seconds a chunk may take, from its submission, before its worker counts as hung (default).
@@ -86,16 +87,45 @@ def unreachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str | Non
     return None
 
 
+@contextmanager
+def stderr_discarded() -> Iterator[None]:
+    """File descriptor 2 points at the null device for the ``with`` block and at its old target
+    after it, however the block ends (C++ code writes to the descriptor, not to ``sys.stderr``).
+    Where there is no descriptor 2, this does nothing."""
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _init(ray: ModuleType, **options: Any) -> None:
+    """``ray.init(**options)``, quietly: Ray's notices (token set-up, the log level its C++ core
+    read from RAY_BACKEND_LOG_LEVEL, worker logs) are not the user's business; its errors reach
+    the user as this tool's one-line errors, and its logs stay in its session directory."""
+    with sigterm_left_alone(ray), stderr_discarded():
+        ray.init(logging_level=logging.ERROR, log_to_driver=False, **options)
+
+
 def _connect(ray: ModuleType, settings: ClusterSettings) -> None:
     """Join ``settings.address`` or start a local cluster sized for the workers."""
-    # Ray's own notices (token set-up, worker logs) are not the user's business; errors are.
-    quiet = {"logging_level": logging.ERROR, "log_to_driver": False}
     if settings.address is not None:
         problem = unreachable(settings.address)
         if problem is not None:
             raise RunError(f"cannot reach the Ray cluster at {settings.address}: {problem}")
         try:
-            ray.init(address=settings.address, **quiet)
+            _init(ray, address=settings.address)
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError...: all "cannot reach"
             raise RunError(
                 f"cannot reach the Ray cluster at {settings.address}: {_first_line(exc)}"
@@ -103,11 +133,11 @@ def _connect(ray: ModuleType, settings: ClusterSettings) -> None:
         return
     workers = settings.workers or 1
     # "local" even when RAY_ADDRESS is set: --workers without --ray-address means this machine.
-    ray.init(
+    _init(
+        ray,
         address="local",
         num_cpus=max(1, round(workers * settings.threads)),
         include_dashboard=False,
-        **quiet,
     )
 
 
@@ -135,38 +165,14 @@ def resolve(ray: ModuleType, settings: ClusterSettings) -> ClusterSettings:
 
 
 @contextmanager
-def signals_end_the_block() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise :class:`Interrupted` in the ``with`` block instead of ending the
-    process at once, so that the ``finally`` of :func:`ray_cluster` shuts Ray down: killed
-    outright while workers started, a driver left over a hundred idle Ray workers behind. (The
-    run loop catches these signals itself to checkpoint first, and gives them back after.)
-    Only the main thread can install handlers; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: Any) -> None:
-        raise Interrupted(
-            signum, f"stopped by {signal.Signals(signum).name}; Ray workers shut down"
-        )
-
-    # A signal ignored on purpose (nohup's SIGHUP) stays ignored.
-    caught = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, stop) for sig in caught}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextmanager
 def quiet_ray_backend() -> Iterator[None]:
     """Ray's C++ core prints its ERROR lines to stderr (e.g. a notice about actors whose
     constructor arguments live in the object store, at every run), beside this tool's one-line
     errors; its log level is raised to FATAL for the processes this session starts unless the
-    user set RAY_BACKEND_LOG_LEVEL. Problems with workers reach the user as this tool's own
-    errors (:mod:`evolve.distributed.evaluator`)."""
+    user set RAY_BACKEND_LOG_LEVEL. (Each process's core says so, on stderr, as it starts: the
+    driver's while ``ray.init`` runs, whose stderr is discarded, the others' in their log files.)
+    Problems with workers reach the user as this tool's own errors
+    (:mod:`evolve.distributed.evaluator`)."""
     set_here = LOG_LEVEL_VARIABLE not in os.environ
     if set_here:
         os.environ[LOG_LEVEL_VARIABLE] = "fatal"
@@ -182,17 +188,31 @@ def ray_cluster(settings: ClusterSettings) -> Iterator[ClusterSettings]:
     """Be connected to a Ray cluster for the ``with`` block; yield the resolved settings.
 
     A local cluster started here is shut down on leaving, however the block ends: errors,
-    Ctrl-C, SIGTERM and SIGHUP (:func:`signals_end_the_block`). After kill -9 nothing in this
-    process runs: Ray's own processes notice their driver is gone and exit within about a
+    Ctrl-C, SIGTERM and SIGHUP (:mod:`evolve.distributed.signals`), and what it started is
+    gone a few seconds later (:mod:`evolve.distributed.leftovers`). After kill -9 nothing in
+    this process runs: Ray's own processes notice their driver is gone and exit within about a
     minute (docs/reliability.md).
     """
     ray = require_ray()
     opened_here = not ray.is_initialized()
-    with signals_end_the_block(), quiet_ray_backend():
+    started = leftovers.StartedProcesses()
+    with signals_end_the_block() as stop, quiet_ray_backend():
         try:
             if opened_here:
-                _connect(ray, settings)
+                try:
+                    _connect(ray, settings)
+                finally:
+                    started.note()  # raylet, GCS server...: what ray.init started, if anything
+                stop.install()  # again: ray.init's C++ core put its own SIGTERM handler first
             yield resolve(ray, settings)
+        except KeyboardInterrupt:
+            if not stop.received:  # Ctrl-C: the command's own handling
+                raise
+            raise stop.interrupted() from None
         finally:
             if opened_here:
-                ray.shutdown()
+                processes = started.now()
+                try:
+                    ray.shutdown()
+                finally:
+                    leftovers.end(processes)

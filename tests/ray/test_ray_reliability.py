@@ -10,13 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 RUN = ["--batch", "20", "--workers", "1", "-q"]
-#: Seen on the 2026-12-07 fresh clone (AMD EPYC): Ray prints "Set ray log level from environment
-#: variable RAY_BACKEND_LOG_LEVEL" to stderr, and the exit status after SIGTERM differs. Issue 25
-#: stays open for these two.
-KNOWN_FAILURE = "Ray's own log line on stderr / the SIGTERM exit status (issue 25)"
 
 
 def fooling_process(*args: object) -> subprocess.Popen:
@@ -65,7 +59,6 @@ def alive(pids: set[int]) -> set[int]:
     return {pid for pid in pids if pid in table and table[pid][2] != "Z"}
 
 
-@pytest.mark.xfail(reason=KNOWN_FAILURE, strict=False)
 def test_a_ray_run_writes_nothing_of_rays_own_to_stderr(lenet_target, tmp_path) -> None:
     process = fooling_process("evolve", *RUN, "--max-generations", "1", "--out", tmp_path / "run")
     out, err = process.communicate(timeout=900)
@@ -74,7 +67,6 @@ def test_a_ray_run_writes_nothing_of_rays_own_to_stderr(lenet_target, tmp_path) 
     assert "results in" in out
 
 
-@pytest.mark.xfail(reason=KNOWN_FAILURE, strict=False)
 def test_sigterm_while_workers_start_shuts_the_local_cluster_down(lenet_target, tmp_path) -> None:
     run = tmp_path / "run"
     process = fooling_process("evolve", *RUN, "--max-generations", "100000", "--out", run)
