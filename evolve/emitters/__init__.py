@@ -134,6 +134,13 @@ def _build_emitter(
                 "--gradients (the grad emitter) ascends the clean image's log-probability; it "
                 "does not fit --robust scoring"
             )
+        if encoding.name == "cppn":
+            from evolve.emitters.gradient_cppn import CppnGradientEmitter
+
+            return CppnGradientEmitter(
+                encoding, np.asarray(context.cell_classes), context.threshold, context.target,
+                **params,
+            )  # fmt: skip
         return GradientEmitter(
             encoding, np.asarray(context.cell_classes), context.threshold, context.target, **params
         )

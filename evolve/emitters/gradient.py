@@ -1,5 +1,8 @@
 """The gradient emitter (``--gradients``): white-box gradient ascent per class, on the driver.
 
+This module holds the direct encoding's emitter and what both encodings' share; the CPPN
+encoding's ascends its networks' weights (:mod:`evolve.emitters.gradient_cppn`).
+
 For each class still below the run's threshold (in turn, as :class:`~evolve.emitters.cma.
 CmaEmitter` serves them) the emitter keeps parameters ``theta``: a logit image, at full
 resolution or as a coarse ``channels x g x g`` grid upsampled bilinearly (``grad.grid``), whose
@@ -84,11 +87,71 @@ def check_gradient(target: Any, image_shape: tuple[int, ...], cls: int) -> None:
         )
 
 
-class GradientEmitter:
-    """Per-class Adam ascent on ``log p(class)`` over a logit image (see the module docstring)."""
+def check_settings(lr: Any, steps: Any, objective: Any) -> None:
+    """Raise :class:`EmitterError` for a learning rate, step count or objective that cannot
+    work (the settings both encodings' grad emitters share)."""
+    if isinstance(lr, bool) or not (isinstance(lr, int | float) and 0 < lr < np.inf):
+        raise EmitterError(f"grad lr must be a positive number, got {lr!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise EmitterError(f"grad steps must be an integer >= 1, got {steps!r}")
+    if objective not in OBJECTIVES:
+        raise EmitterError(f"grad objective must be one of {', '.join(OBJECTIVES)}")
+
+
+def class_objective(log_p: torch.Tensor, classes: torch.Tensor, objective: str) -> torch.Tensor:
+    """The sum over images of ``log p(class)`` (``objective`` "log_p"), or of the class's
+    log-odds ``log p - log(1 - p)`` ("log_odds"; ``1 - p`` as the log-sum of the other classes'
+    probabilities, exact near p = 1)."""
+    rows = torch.arange(len(log_p), device=log_p.device)
+    own = log_p[rows, classes]
+    if objective == "log_p":
+        return own.sum()
+    others = log_p.index_put((rows, classes), torch.tensor(-torch.inf, dtype=log_p.dtype))
+    return (own - torch.logsumexp(others, dim=1)).sum()
+
+
+class PerClassAscent:
+    """What both encodings' grad emitters share: classes below the threshold served in turn
+    (a cursor), the objective, the pass counters and the cursor's state checks. Subclasses set
+    ``cell_classes``, ``threshold``, ``objective``, ``cursor`` and ``passes``."""
 
     name = "grad"
     min_children = 1
+    cell_classes: np.ndarray
+    threshold: float
+    objective: str
+    cursor: int
+    passes: dict[str, int]
+
+    def _objective(self, log_p: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """:func:`class_objective` with this emitter's objective."""
+        return class_objective(log_p, classes, self.objective)
+
+    def _cells_in_turn(self, archive: EliteArchive, slots: int) -> np.ndarray:
+        """Up to ``slots`` cells below the threshold (all cells once none is), in turn."""
+        waiting = np.flatnonzero(archive.cell_fitness() < self.threshold)
+        if waiting.size == 0:
+            waiting = np.arange(archive.num_cells)
+        first = np.searchsorted(waiting, self.cursor)
+        chosen = np.roll(waiting, -first)[:slots]
+        self.cursor = int(chosen[-1]) + 1
+        return np.sort(chosen)
+
+    def _checked_cursor(self, values: dict[str, Any]) -> int:
+        """The cursor of a saved state; anything else in ``values`` raises."""
+        num_cells = len(self.cell_classes)
+        cursor = values.get("cursor")
+        if set(values) != {"cursor"} or not isinstance(cursor, int) or not 0 <= cursor <= num_cells:
+            raise EmitterError("grad: its cursor is missing or out of range")
+        return cursor
+
+    def counters(self) -> dict[str, int]:
+        """Images this process passed forward and backward through the target itself."""
+        return dict(self.passes)
+
+
+class GradientEmitter(PerClassAscent):
+    """Per-class Adam ascent on ``log p(class)`` over a logit image (see the module docstring)."""
 
     def __init__(
         self,
@@ -104,20 +167,15 @@ class GradientEmitter:
     ) -> None:
         if encoding.name != "direct":
             raise EmitterError(
-                "the grad emitter (--gradients) works on the direct encoding only; "
-                f"got --encoding {encoding.name}"
+                "this grad emitter works on the direct encoding; CPPNs have "
+                "evolve.emitters.gradient_cppn.CppnGradientEmitter"
             )
         if getattr(encoding, "color", "gray") not in ("gray", "rgb"):
             raise EmitterError(
                 f"the grad emitter needs genes read as pixels (color gray or rgb), got "
                 f"--color {encoding.color}"
             )
-        if isinstance(lr, bool) or not (isinstance(lr, int | float) and 0 < lr < np.inf):
-            raise EmitterError(f"grad lr must be a positive number, got {lr!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise EmitterError(f"grad steps must be an integer >= 1, got {steps!r}")
-        if objective not in OBJECTIVES:
-            raise EmitterError(f"grad objective must be one of {', '.join(OBJECTIVES)}")
+        check_settings(lr, steps, objective)
         channels, height, width = encoding.image_shape
         if grid == "full":
             shape = (channels, height, width)
@@ -217,17 +275,6 @@ class GradientEmitter:
             parts.append(gradient)
         return parts[0] if len(parts) == 1 else torch.cat(parts)
 
-    def _objective(self, log_p: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-        """The sum over images of ``log p(class)``, or of the class's log-odds
-        ``log p - log(1 - p)`` (``1 - p`` as the log-sum of the other classes' probabilities,
-        exact near p = 1)."""
-        rows = torch.arange(len(log_p), device=log_p.device)
-        own = log_p[rows, classes]
-        if self.objective == "log_p":
-            return own.sum()
-        others = log_p.index_put((rows, classes), torch.tensor(-torch.inf, dtype=log_p.dtype))
-        return (own - torch.logsumexp(others, dim=1)).sum()
-
     @torch.no_grad()
     def _adam_step(self, cells: np.ndarray, gradient: torch.Tensor) -> None:
         """One Adam ascent step of ``cells``' parameters (each cell its own step count)."""
@@ -243,16 +290,6 @@ class GradientEmitter:
         step = self.lr * (m / correction1) / ((v / correction2).sqrt() + EPSILON)
         self.m[index], self.v[index] = m, v
         self.theta[index] = self.theta[index] + step
-
-    def _cells_in_turn(self, archive: EliteArchive, slots: int) -> np.ndarray:
-        """Up to ``slots`` cells below the threshold (all cells once none is), in turn."""
-        waiting = np.flatnonzero(archive.cell_fitness() < self.threshold)
-        if waiting.size == 0:
-            waiting = np.arange(archive.num_cells)
-        first = np.searchsorted(waiting, self.cursor)
-        chosen = np.roll(waiting, -first)[:slots]
-        self.cursor = int(chosen[-1]) + 1
-        return np.sort(chosen)
 
     def _start(self, archive: EliteArchive, cells: np.ndarray) -> None:
         """Parameters of ``cells`` from their elites' genes in logit space (pooled to the grid);
@@ -287,9 +324,7 @@ class GradientEmitter:
     def load_state(self, values: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`state`; a damaged or foreign state raises :class:`EmitterError`."""
         num_cells = len(self.cell_classes)
-        cursor = values.get("cursor")
-        if set(values) != {"cursor"} or not isinstance(cursor, int) or not 0 <= cursor <= num_cells:
-            raise EmitterError("grad: its cursor is missing or out of range")
+        cursor = self._checked_cursor(values)
         if set(arrays) != set(ARRAYS):
             raise EmitterError(f"grad: expected the arrays {', '.join(ARRAYS)}")
         shape = (num_cells, *self.shape)
@@ -308,7 +343,3 @@ class GradientEmitter:
             torch.as_tensor(arrays[name].copy(), device=self.device) for name in ("theta", "m", "v")
         )
         self.t, self.started, self.cursor = t.copy(), started.copy(), cursor
-
-    def counters(self) -> dict[str, int]:
-        """Images this process passed forward and backward through the target itself."""
-        return dict(self.passes)

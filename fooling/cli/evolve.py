@@ -189,7 +189,7 @@ SCORING_OPTIONS = (
     "--gradients",
     is_flag=True,
     help="White-box: ascend each class's log-odds with the target's gradients (the grad "
-    "emitter, --emitter grad; direct encoding, in this process, not with --robust). Its "
+    "emitter, --emitter grad; either encoding, in this process, not with --robust). Its "
     "forward and backward passes are counted in summary.json's emitter_queries.",
 )
 @click.option(

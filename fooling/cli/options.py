@@ -345,7 +345,7 @@ EMITTER_OPTIONS = [
         metavar="NAME.KEY=VALUE",
         help="An emitter's setting, repeatable: cma.lam, cma.sigma, cma.grid (direct), "
         "cma.weights (CPPN), cma.covariance (sep or full); grad.lr, grad.steps, grad.grid "
-        "(full or N), grad.objective (log_odds or log_p).",
+        "(direct: full or N), grad.objective (log_odds or log_p).",
     ),
 ]
 

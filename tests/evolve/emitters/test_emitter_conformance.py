@@ -31,6 +31,7 @@ EMITTERS = [
                                   "cma.grid=4"]),
     ("cppn", "cma:1,paper:1", ["--emitter-setting", "cma.lam=6"]),
     ("direct", "grad", ["--emitter-setting", "grad.grid=7"]),
+    ("cppn", "grad", ["--emitter-setting", "grad.steps=2"]),
 ]  # fmt: skip
 #: Per emitter: an array of its state to damage (by the end of its name) and the error's words.
 DAMAGE = {"cma": ("sigma", "sigma"), "grad": ("v", "v must be >= 0")}
@@ -101,7 +102,7 @@ def test_emitter_state_round_trips_through_a_checkpoint(
         (["--emitter", "cma:1,paper:9", "--batch", "20"], "needs at least 10 children"),
         (["--gradients", "--emitter", "cma"], "--emitter cma has none"),
         (["--emitter", "grad", "--emitter-setting", "grad.grid=99"], "grad grid"),
-        (["-e", "cppn", "--gradients"], "direct encoding only"),
+        (["-e", "cppn", "--gradients", "--emitter-setting", "grad.grid=7"], "direct-encoding"),
         (["--gradients", "--robust", "shift=1"], "--robust"),
     ],
 )
