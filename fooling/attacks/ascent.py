@@ -284,11 +284,15 @@ class GradientAscent:
     gradient move follows when the run goes on (:meth:`advance`)."""
 
     def __init__(
-        self, settings: AscentSettings, starts: StartImages, cells: list[int], target: Target
+        self,
+        settings: AscentSettings,
+        starts: StartImages,
+        cell_classes: list[int],
+        target: Target,
     ) -> None:
         self.settings, self.starts, self.target = settings, starts, target
-        self.cells = np.arange(len(cells))
-        self.classes = torch.as_tensor(cells, device=target.device)
+        self.cells = np.arange(len(cell_classes))  # image i competes for cell i only
+        self.classes = torch.as_tensor(cell_classes, device=target.device)
         self.origin = torch.as_tensor(starts.images, device=target.device)
         self.images = self.origin.clone()  # every image at its start, no pass made yet
         self.passes = dict.fromkeys(PASSES, 0)
