@@ -140,7 +140,8 @@ def test_a_python_file_factory_works_as_the_readme_shows(tmp_path, monkeypatch) 
     stored = options.to_dict()
     assert stored["target"] == f"{tmp_path / 'my_models.py'}:build"  # absolute, for --resume
     monkeypatch.chdir(tmp_path.parent)
-    again = load_target(TargetOptions.from_dict(stored))
+    with pytest.warns(FoolingWarning, match="untrained"):
+        again = load_target(TargetOptions.from_dict(stored))
     assert again.fingerprint == target.fingerprint  # seeded: the same untrained network
 
 
