@@ -30,11 +30,6 @@ def to_byte(v):  # noqa: ANN001, ANN201 - scalar or array, NumPy or Numba
     return np.floor(np.minimum(np.abs(v), 1.0) * 255.0)
 
 
-def quantize(v):  # noqa: ANN001, ANN201
-    """Pixel value of an output: to_byte(v) / 255."""
-    return to_byte(v) / 255.0
-
-
 def hls_channel(h_byte, l_byte, s_byte, hue_scale, n):  # noqa: ANN001, ANN201
     """One RGB channel (n = 0 red, 8 green, 4 blue) of an 8-bit HLS colour, in [0, 1].
 

@@ -147,28 +147,6 @@ class PackedPrograms:
         """K, the padded node count."""
         return self.activation.shape[1]
 
-    def dense_links(self) -> tuple[np.ndarray, np.ndarray]:
-        """Links as [N, K, F] (source, weight) with F the largest fan-in; padding has weight 0.
-
-        The GPU renderer evaluates one node of every genome per step with these.
-        """
-        n, k = self.activation.shape
-        fan_in = np.diff(self.link_start, axis=1)
-        width = max(1, int(fan_in.max(initial=0)))
-        source = np.zeros((n, k, width), dtype=np.int64)
-        weight = np.zeros((n, k, width), dtype=np.float64)
-        # Scatter every link at once: its node is the number of the genome's nodes whose links
-        # end at or before it, found by one binary search over every genome's link ends laid
-        # end to end (offset by genome, so they are sorted); its place is what precedes it.
-        g, link = np.nonzero(np.arange(self.link_source.shape[1]) < self.link_start[:, -1:])
-        span = self.link_source.shape[1] + 1
-        ends = (self.link_start[:, 1:].astype(np.int64) + np.arange(n)[:, None] * span).ravel()
-        node = np.searchsorted(ends, link + g * span, side="right") - g * k
-        place = link - self.link_start[g, node]
-        source[g, node, place] = self.link_source[g, link]
-        weight[g, node, place] = self.link_weight[g, link]
-        return source, weight
-
 
 def pack(programs: Sequence[Program]) -> PackedPrograms:
     """Pad and stack programs (all with the same number of outputs)."""

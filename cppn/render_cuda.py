@@ -144,28 +144,6 @@ def _mode(color: str) -> tuple[int, float]:
     return MODE_IDS[color], HUE_SECTORS_PER_BYTE.get(color, 0.0)
 
 
-def render_host(programs: PackedPrograms, grid: np.ndarray, color: str = "raw") -> np.ndarray:
-    """float32 [N, C, P] on the host through the kernel, with Numba's own device arrays.
-
-    ``color`` "raw" gives the raw outputs, else one of cppn.color.COLOR_MODES. For tests and
-    checks (it runs under the CUDA simulator, where torch has no CUDA tensors); renderers use
-    :func:`render`.
-    """
-    mode, hue_scale = _mode(color)
-    out = np.zeros((len(programs), programs.output_slot.shape[1], grid.shape[1]), np.float32)
-    if len(programs):
-        stream = cuda.stream()
-        arrays = tuple(cuda.to_device(a, stream=stream) for a in _program_arrays(programs))
-        grid_d = cuda.to_device(np.ascontiguousarray(grid, dtype=np.float64), stream=stream)
-        out_d = cuda.to_device(out, stream=stream)
-        _, shape = _launch_shape(programs, grid.shape[1])
-        scratch = cuda.device_array(shape, dtype=np.float64, stream=stream)
-        _launch(arrays, grid_d, mode, hue_scale, scratch, out_d, stream)
-        out = out_d.copy_to_host(stream=stream)
-        stream.synchronize()
-    return out
-
-
 def _render_tensor(
     programs: PackedPrograms, grid: np.ndarray, mode: int, hue_scale: float, device: Any
 ) -> Any:

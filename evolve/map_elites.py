@@ -4,21 +4,34 @@
 the children (:mod:`evolve.emitters`; the paper's operators by default), the evaluator expresses
 and scores them (:mod:`evolve.evaluator`).
 Everything that changes lives in :class:`RunState`, the archive and the emitters' state, so a
-checkpoint of the three continues the run exactly.
+checkpoint of the three continues the run exactly. :class:`MapElites` is this step as a run's
+method (:mod:`evolve.method`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from archives import EliteArchive
-from evolve.emitters import Scheduler
+from evolve.emitters import EmitterError, RunContext, Scheduler, build_scheduler
 from evolve.encodings.base import Encoding
+from evolve.errors import RunError
 from evolve.evaluator import Evaluator
 from fitness.scores import Scores
+
+if TYPE_CHECKING:
+    from evolve.config import RunConfig
+    from evolve.runner import Evolution
+    from fitness.target import Target
+
+#: Where a checkpoint keeps the emitters' state: a JSON list in its run state, arrays by prefix.
+EMITTER_STATE_KEY = "emitters"
+EMITTER_COUNTERS_KEY = "emitter_queries"
+EMITTER_ARRAY_PREFIX = "emitter."
 
 
 @dataclass
@@ -111,3 +124,89 @@ def rescore_elites(evaluator: Evaluator, archive: EliteArchive, rng: np.random.G
         average = bool(getattr(evaluator, "averages_elites", False))
         scores = evaluator(archive.genomes[cells], rng)
         archive.rescore(cells, scores.probabilities, log_odds=scores.log_odds, average=average)
+
+
+class MapElites:
+    """MAP-Elites as a run's method (:class:`evolve.method.Method`): generation 0 is the initial
+    population, every later step a generation of ``config.batch`` children that the run's
+    emitters propose (:func:`step`). The emitters' state and their own queries (e.g. the
+    backward passes of ``grad``) are what it keeps in a checkpoint."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.earlier_queries: dict[str, int] = {}  # the emitters' own, in earlier processes
+
+    @classmethod
+    def for_run(cls, config: RunConfig, encoding: Encoding, target: Target) -> MapElites:
+        """The method with the emitters ``config`` names; a :class:`RunError` where they cannot
+        work with this encoding and target."""
+        context = RunContext(
+            config.cell_classes,
+            config.threshold,
+            config.batch,
+            target,
+            robust=config.robust is not None,
+        )
+        try:
+            return cls(build_scheduler(config.emitters, encoding, context))
+        except EmitterError as exc:
+            raise RunError(str(exc)) from None
+
+    def step(self, run: Evolution) -> np.ndarray:
+        """Generation 0 (random genomes) if the run has not started, else one generation."""
+        state = run.state
+        if state.started:
+            return step(state, self.scheduler, run.evaluator, run.archive, run.config.batch)
+        return initialise(
+            state, run.encoding, run.evaluator, run.archive, run.config.initial_population
+        )
+
+    def advance(self, run: Evolution) -> None:
+        """Nothing is due between generations."""
+
+    def queries(self) -> dict[str, int]:
+        """The emitters' own queries beyond the children scored, by kind, over all the run's
+        processes."""
+        total = dict(self.earlier_queries)
+        for kind, count in self.scheduler.counters().items():
+            total[kind] = total.get(kind, 0) + count
+        return total
+
+    def state(self, run: Evolution) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The emitters' state (a JSON list, arrays by emitter) and their own queries."""
+        values, arrays = self.scheduler.state()
+        return (
+            {EMITTER_STATE_KEY: values, EMITTER_COUNTERS_KEY: self.queries()},
+            {EMITTER_ARRAY_PREFIX + name: array for name, array in arrays.items()},
+        )
+
+    def load_state(
+        self, run: Evolution, values: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+    ) -> None:
+        """Take the emitters' state back (a checkpoint written before emitters has none: only
+        stateless emitters can continue it)."""
+        counters = values.get(EMITTER_COUNTERS_KEY, {})
+        own = {
+            name[len(EMITTER_ARRAY_PREFIX) :]: array
+            for name, array in arrays.items()
+            if name.startswith(EMITTER_ARRAY_PREFIX)
+        }
+        try:
+            self.scheduler.load_state(values.get(EMITTER_STATE_KEY), own)
+            if not isinstance(counters, dict) or not all(
+                isinstance(v, int) and v >= 0 for v in counters.values()
+            ):
+                raise EmitterError("its emitter query counters are not counts")
+        except EmitterError as exc:
+            raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None
+        self.earlier_queries = dict(counters)
+
+    def counters(self, run: Evolution) -> dict[str, int]:
+        """None beyond generations and evaluations."""
+        return {}
+
+    def summary(self, run: Evolution) -> dict[str, Any]:
+        """The emitters' own queries, where they made any (e.g. backward passes of
+        ``--gradients``)."""
+        own = self.queries()
+        return {"emitter_queries": own} if own else {}

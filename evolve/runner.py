@@ -1,7 +1,9 @@
-"""A run in its directory: the MAP-Elites step, stop conditions, checkpoints and signals.
+"""A run in its directory: its method's steps, stop conditions, checkpoints and signals.
 
-The loop is the step (:meth:`Evolution.step`) and a stop check; metrics, progress, the elite log
-and periodic checkpoints are observers (:mod:`evolve.observers`). File names and readers are in
+The loop is the step (:meth:`Evolution.step`, the method's: MAP-Elites by default,
+:mod:`evolve.method`), a stop check and periodic checkpoints; metrics, progress, the elite log
+and anything attached from outside are observers (:mod:`evolve.observers`), which see the run
+through a read-only :class:`evolve.view.RunView`. File names and readers are in
 :mod:`evolve.run_dir`.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import gc
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,30 +21,22 @@ import numpy as np
 
 from archives import EliteArchive
 from archives.atomic import atomic_write_json
-from archives.elite_log import EliteLog
 from archives.first_reached import FirstReached
 from evolve.checkpoint import load_checkpoint, save_checkpoint
 from evolve.config import RunConfig
 from evolve.distributed.cluster import WorkersLost
-from evolve.emitters import EmitterError, RunContext, build_scheduler
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.evaluator import Evaluator, LocalEvaluator, evaluator_status
-from evolve.map_elites import RunState, initialise, step
+from evolve.map_elites import MapElites, RunState
 from evolve.memory import check_generation_fits
-from evolve.observers import (
-    EliteLogger,
-    MetricsWriter,
-    Observer,
-    PeriodicCheckpoint,
-    ProgressBar,
-)
+from evolve.method import Method
+from evolve.observers import EliteLogger, MetricsWriter, Observer, ProgressBar
 from evolve.run_dir import (
     ARCHIVE_FILE,
     ARCHIVE_STATS_FILE,
     CHECKPOINT_FILE,
     CONFIG_FILE,
-    ELITE_LOG_FILE,
     METRICS_FILE,
     SUMMARY_FILE,
     RunDirLock,
@@ -52,12 +46,11 @@ from evolve.run_dir import (
     prepare_new_run_dir,
     truncate_metrics,
 )
+from evolve.view import RunView
 from fitness import Target
 
-#: Where a checkpoint keeps the emitters' state: a JSON list in its run state, arrays by prefix.
-EMITTER_STATE_KEY = "emitters"
-EMITTER_COUNTERS_KEY = "emitter_queries"
-EMITTER_ARRAY_PREFIX = "emitter."
+#: What the runner itself keeps in a checkpoint's run state, beside its method's values.
+RUNNER_STATE_KEYS = ("target_queries", "reached", "first_reached")
 
 
 @contextmanager
@@ -106,6 +99,9 @@ class Evolution:
 
     ``evaluator`` scores genomes (default: :class:`evolve.evaluator.LocalEvaluator` over the
     encoding and ``target``); ``target`` is still needed for its identity (fingerprint, shape).
+    ``method`` makes each step (default: :class:`evolve.map_elites.MapElites` with the emitters
+    ``config`` names). ``observers`` are told of the run's progress after the built-in ones
+    (elite log, metrics, progress bar), through a read-only :class:`evolve.view.RunView`.
     """
 
     def __init__(
@@ -117,6 +113,8 @@ class Evolution:
         *,
         progress: bool = True,
         evaluator: Evaluator | None = None,
+        method: Method | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         if target.fingerprint != config.target_fingerprint:
             raise RunError("the target's weights differ from those this run was started with")
@@ -136,27 +134,15 @@ class Evolution:
             if evaluator is not None
             else LocalEvaluator(encoding, target, config.chunk, config.robust_scoring())
         )
-        try:
-            self.scheduler = build_scheduler(
-                config.emitters,
-                encoding,
-                RunContext(
-                    config.cell_classes,
-                    config.threshold,
-                    config.batch,
-                    target,
-                    robust=config.robust is not None,
-                ),
-            )
-        except EmitterError as exc:
-            raise RunError(str(exc)) from None
+        self.method: Method = (
+            method if method is not None else MapElites.for_run(config, encoding, target)
+        )
         self.archive = EliteArchive(
             config.cell_classes, config.class_names, encoding.empty(len(config.cell_classes))
         )
         self.archive.run_id = config.run_id
         self.state = RunState(rng=np.random.default_rng(config.seed))
         self.target_queries = 0  # answered in earlier processes of this run
-        self.emitter_queries: dict[str, int] = {}  # emitters' own queries in earlier processes
         self.reached: dict[str, Any] | None = None  # when every class first met the threshold
         # When each class first met it, to the evaluation (told by the archive's inserts).
         self.first_reached = FirstReached(config.cell_classes, config.threshold)
@@ -164,12 +150,13 @@ class Evolution:
         self.elite_logger = (
             EliteLogger(config.elite_log_min) if config.elite_log_min is not None else None
         )
-        self.observers: list[Observer] = [
+        self.observers: tuple[Observer, ...] = (
             *([self.elite_logger] if self.elite_logger is not None else []),
             MetricsWriter(),
             ProgressBar(progress),
-            PeriodicCheckpoint(config.checkpoint_every),
-        ]
+            *observers,
+        )
+        self.view = RunView(self)
         self._clock_base: tuple[float, float] | None = None  # (elapsed_s, perf_counter) at start
         self.lock = RunDirLock(self.run_dir)
 
@@ -185,6 +172,8 @@ class Evolution:
         overwrite: bool = False,
         progress: bool = True,
         evaluator: Evaluator | None = None,
+        method: Method | None = None,
+        observers: Sequence[Observer] = (),
     ) -> Evolution:
         """A new run: check that a generation fits in memory (before any file or folder is
         made), then lock the directory, prepare it and write config.json."""
@@ -192,7 +181,16 @@ class Evolution:
         samples = robust.samples if robust is not None else 1
         check_generation_fits(config.batch, config.initial_population, encoding, target, samples)
         config.ensure_run_id()
-        evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
+        evolution = cls(
+            run_dir,
+            config,
+            target,
+            encoding,
+            progress=progress,
+            evaluator=evaluator,
+            method=method,
+            observers=observers,
+        )
         with evolution._locked_while_failing():
             prepare_new_run_dir(evolution.run_dir, overwrite)
             config.save(evolution.run_dir / CONFIG_FILE)
@@ -208,35 +206,44 @@ class Evolution:
         *,
         progress: bool = True,
         evaluator: Evaluator | None = None,
+        method: Method | None = None,
+        observers: Sequence[Observer] = (),
     ) -> Evolution:
         """Continue a run from its last checkpoint (from scratch if it had none yet).
 
         Everything is read and checked before anything is written: a resume that fails leaves
         config.json and metrics.jsonl as they were.
         """
-        evolution = cls(run_dir, config, target, encoding, progress=progress, evaluator=evaluator)
+        evolution = cls(
+            run_dir,
+            config,
+            target,
+            encoding,
+            progress=progress,
+            evaluator=evaluator,
+            method=method,
+            observers=observers,
+        )
         with evolution._locked_while_failing():
             evolution._restore(config, encoding)
         return evolution
 
     def _restore(self, config: RunConfig, encoding: Encoding) -> None:
-        """Load the checkpoint and the elite log, cut the metrics back to the checkpoint, and
-        record the (possibly new) stop conditions; every read comes before the first write."""
+        """Load the checkpoint (the method's state too) and the elite log, cut the metrics back
+        to the checkpoint, and record the (possibly new) stop conditions; every read comes
+        before the first write."""
         checkpoint = self.run_dir / CHECKPOINT_FILE
         first_reached = None
         if checkpoint.exists():
             self.archive, self.state, extra, arrays = load_checkpoint(checkpoint, encoding, config)
-            self._restore_emitters(extra, arrays, checkpoint)
+            self.method.load_state(self, extra, arrays, checkpoint)
             self.archive.run_id = config.run_id
             check_metrics_match(self.run_dir / METRICS_FILE, self.state, checkpoint)
             self.target_queries = int(extra.get("target_queries", 0))
             self.reached = extra.get("reached")
             first_reached = self._saved_first_reached(extra, checkpoint)
-            self.restore_run_state(extra, arrays, checkpoint)
-            log_path = self.run_dir / ELITE_LOG_FILE
-            if self.elite_logger is not None and log_path.exists():
-                self.elite_logger.log = EliteLog.load(log_path)
-                self.elite_logger.log.truncate(self.state.generation)
+            if self.elite_logger is not None:
+                self.elite_logger.restore(self.run_dir, self.state.generation)
         truncate_metrics(self.run_dir / METRICS_FILE, self.state.generation)
         if not self.reached or self.reached.get("threshold") != config.threshold:
             # --until may have changed the threshold: when was it first met? Ask the metrics.
@@ -248,28 +255,6 @@ class Evolution:
             )
         self.first_reached = self.archive.first_reached = first_reached
         config.save(self.run_dir / CONFIG_FILE)  # records stop conditions changed on resume
-
-    def _restore_emitters(
-        self, extra: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
-    ) -> None:
-        """Take the emitters' state out of a checkpoint's extras and arrays (a checkpoint written
-        before emitters has none: only stateless emitters can continue it)."""
-        values = extra.pop(EMITTER_STATE_KEY, None)
-        counters = extra.pop(EMITTER_COUNTERS_KEY, {})
-        own = {
-            name[len(EMITTER_ARRAY_PREFIX) :]: arrays.pop(name)
-            for name in list(arrays)
-            if name.startswith(EMITTER_ARRAY_PREFIX)
-        }
-        try:
-            self.scheduler.load_state(values, own)
-            if not isinstance(counters, dict) or not all(
-                isinstance(v, int) and v >= 0 for v in counters.values()
-            ):
-                raise EmitterError("its emitter query counters are not counts")
-        except EmitterError as exc:
-            raise RunError(f"checkpoint {path} is corrupt or foreign: {exc}") from None
-        self.emitter_queries = dict(counters)
 
     def _saved_first_reached(self, extra: dict[str, Any], path: Path) -> FirstReached | None:
         """The checkpoint's :class:`FirstReached` (None in checkpoints written before it)."""
@@ -297,14 +282,6 @@ class Evolution:
     def queries(self) -> int:
         """Images the target has scored for this run, over all its processes."""
         return self.target_queries + self.evaluator.queries
-
-    def own_queries(self) -> dict[str, int]:
-        """The emitters' own queries beyond the children scored (e.g. backward passes), by kind,
-        over all the run's processes."""
-        total = dict(self.emitter_queries)
-        for kind, count in self.scheduler.counters().items():
-            total[kind] = total.get(kind, 0) + count
-        return total
 
     def summary(self, stop_reason: str) -> dict[str, Any]:
         """The run's headline figures (summary.json)."""
@@ -334,8 +311,7 @@ class Evolution:
             "coverage": stats["coverage"],
             "qd_score": stats["qd_score"],
             "target_queries": self.queries,
-            # Queries the emitters made themselves (e.g. backward passes of --gradients).
-            **({"emitter_queries": own} if (own := self.own_queries()) else {}),
+            **self.method.summary(self),
         }
 
     def _all_at_threshold(self) -> dict[str, Any] | None:
@@ -358,47 +334,33 @@ class Evolution:
             "min": stats["min"],
             "median": stats["median"],
             **evaluator_status(self.evaluator),
+            **self.method.counters(self),
         }
 
     def checkpoint(self, stop_reason: str) -> None:
         """Let observers save what a resume relies on, then write checkpoint and summary
         atomically."""
         for observer in self.observers:
-            observer.saving(self)
-        extra, arrays = self.run_state_to_save()
-        emitter_values, emitter_arrays = self.scheduler.state()
-        arrays = {
-            **arrays,
-            **{EMITTER_ARRAY_PREFIX + name: a for name, a in emitter_arrays.items()},
-        }
+            observer.saving(self.view)
+        values, arrays = self.method.state(self)
+        clash = set(values) & set(RUNNER_STATE_KEYS)
+        if clash:
+            raise ValueError(f"the method's state may not use the runner's keys {sorted(clash)}")
         save_checkpoint(
             self.run_dir / CHECKPOINT_FILE,
             self.archive,
             self.encoding,
             self.state,
             {
-                **extra,
+                **values,
                 "target_queries": self.queries,
                 "reached": self.reached,
                 "first_reached": self.first_reached.to_dict(),
-                EMITTER_STATE_KEY: emitter_values,
-                EMITTER_COUNTERS_KEY: self.own_queries(),
             },
             arrays,
             run_id=self.config.run_id,
         )
         atomic_write_json(self.run_dir / SUMMARY_FILE, self.summary(stop_reason))
-
-    def run_state_to_save(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """What a kind of run keeps in its checkpoint beyond the archive and the counters:
-        JSON-able values and arrays (none for evolution; a gradient ascent's images)."""
-        return {}, {}
-
-    def restore_run_state(
-        self, extra: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
-    ) -> None:
-        """Take back what :meth:`run_state_to_save` saved (``path``: the checkpoint, to name
-        in errors); raise :class:`RunError` if it is missing or damaged."""
 
     def save_archive(self) -> None:
         """Write the archive and its statistics (archive.npz, archive.json)."""
@@ -433,19 +395,17 @@ class Evolution:
         return None
 
     def step(self) -> np.ndarray:
-        """One generation (generation 0: the initial population); return the improved cells.
+        """One step of the method (generation 0: the initial population); return the improved
+        cells.
 
-        Updates the run's clock and notes when every class first reaches the threshold.
+        Updates the run's clock, notes when every class first reaches the threshold and, unless
+        a stop condition now holds, lets the method do what is due before its next step.
         """
-        state = self.state
         self._start_clock()
-        if state.started:
-            improved = step(state, self.scheduler, self.evaluator, self.archive, self.config.batch)
-        else:
-            improved = initialise(
-                state, self.encoding, self.evaluator, self.archive, self.config.initial_population
-            )
+        improved = self.method.step(self)
         self._end_generation()
+        if self.stop_reason() is None:
+            self.method.advance(self)
         return improved
 
     def _start_clock(self) -> None:
@@ -463,13 +423,9 @@ class Evolution:
                 "threshold": self.config.threshold,
                 "generation": state.generation,
                 "evaluations": state.evaluations,
-                **self._extra_counters(),
+                **self.method.counters(self),
                 "elapsed_s": state.elapsed_s,
             }
-
-    def _extra_counters(self) -> dict[str, Any]:
-        """Counters beyond generations and evaluations that a run reports when it is fooled."""
-        return {}
 
     def _step_or_checkpoint(self) -> np.ndarray:
         """:meth:`step`; if the evaluator has lost every worker, put the run back to before the
@@ -498,28 +454,33 @@ class Evolution:
             ) from None
 
     def run(self) -> dict[str, Any]:
-        """Evolve until a stop condition holds; checkpoint periodically and on SIGINT/SIGTERM.
+        """Step until a stop condition holds; checkpoint every ``config.checkpoint_every``
+        generations, at the end and on SIGINT/SIGTERM.
 
         Raises :class:`Interrupted` after checkpointing when a signal arrives.
         """
         self.lock.acquire()
         try:
-            return self._run()
+            return self._loop()
         finally:
             self.lock.release()
 
-    def _run(self) -> dict[str, Any]:
+    def _loop(self) -> dict[str, Any]:
         reason = self.stop_reason()
+        if reason is None:
+            self.method.advance(self)  # e.g. a step a stopped process left to its successor
         completed = False
         with signals_caught() as received, young_objects_only_collected():
             for observer in self.observers:
-                observer.started(self)
+                observer.started(self.view)
             try:
                 while reason is None:
                     improved = self._step_or_checkpoint()
                     for observer in self.observers:
-                        observer.generation_done(self, improved)
+                        observer.generation_done(self.view, improved)
                     reason = self.stop_reason()
+                    if reason is None and self.state.generation % self.config.checkpoint_every == 0:
+                        self.checkpoint("running")
                     if received:
                         self.checkpoint("interrupted")
                         self.save_archive()
@@ -533,6 +494,6 @@ class Evolution:
                 completed = True
             finally:
                 for observer in self.observers:
-                    observer.finished(self, reason if completed else None)
+                    observer.finished(self.view, reason if completed else None)
         self.save_archive()
         return self.summary(reason)

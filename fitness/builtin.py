@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from archives.atomic import atomic_write_bytes, atomic_write_json
 from fitness.adversarial import PgdAttack, pgd_trained_lenet
 from fitness.cache import fooling_home, settings_key
 from fitness.digits import DigitData, bundled_digits, idx_digits
-from fitness.errors import first_line
+from fitness.errors import FoolingWarning, first_line
 from fitness.lenet import LeNet
 from fitness.model_files import weights_error
 from fitness.target import InputSpec, TargetError
@@ -157,7 +156,11 @@ def trained_lenet(
             load_state_dict(model, weights_path)
             return model.eval(), json.loads(info_path.read_text())
         except (TargetError, ValueError):
-            print(f"warning: cached weights {weights_path} unreadable; retraining", file=sys.stderr)
+            warnings.warn(
+                f"cached weights {weights_path} unreadable; retraining",
+                FoolingWarning,
+                stacklevel=2,
+            )
     if settings.adversarial == "pgd":
         model, extra = pgd_trained_lenet(
             data,

@@ -1,4 +1,11 @@
-"""The error every part of target loading and scoring raises for bad input (exit status 2)."""
+"""The error every part of target loading and scoring raises for bad input (exit status 2), and
+the project's one warning class."""
+
+
+class FoolingWarning(UserWarning):
+    """Something the user may want to fix that does not stop the work (an untrained factory
+    model, an unreadable cache file). Raised through :mod:`warnings`, so a program can filter or
+    turn it into an error; the ``fooling`` command prints each as one ``warning:`` line."""
 
 
 class TargetError(ValueError):

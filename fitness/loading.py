@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from fitness.builtin import (
 )
 from fitness.class_names import class_names_problem
 from fitness.devices import resolve_device
+from fitness.errors import FoolingWarning
 from fitness.factories import absolute_factory, build_seeded, import_factory, is_factory_target
 from fitness.imagenet import IMAGENET_TARGETS, efficientnet_lite
 from fitness.model_files import load_model_file
@@ -134,14 +135,16 @@ def _factory_model(options: TargetOptions) -> torch.nn.Module:
 
 
 def warn_if_untrained(options: TargetOptions) -> None:
-    """One line on stderr for a factory model without --weights, unless --random-weights says
-    that is intended (said once the target loaded: a target that fails shows only its error)."""
+    """A :class:`fitness.errors.FoolingWarning` for a factory model without --weights, unless
+    --random-weights says that is intended (said once the target loaded: a target that fails
+    shows only its error)."""
     if is_factory_target(options.target) and options.weights is None:
         if not options.random_weights:
-            print(
-                f"warning: {options.target} has no --weights, so it is untrained (random "
+            warnings.warn(
+                f"{options.target} has no --weights, so it is untrained (random "
                 "weights); give --weights FILE, or --random-weights if that is intended",
-                file=sys.stderr,
+                FoolingWarning,
+                stacklevel=3,
             )
 
 

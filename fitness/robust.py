@@ -85,21 +85,6 @@ class RobustScoring:
             "elites": self.elites,
         }
 
-    def sample_probabilities(
-        self,
-        target: Target,
-        images: Any,
-        rng: np.random.Generator,
-        samples: int | None = None,
-        shared: bool = False,
-    ) -> np.ndarray:
-        """Probabilities ``[samples, N, num_classes]`` of ``samples`` random views of each image
-        (default :attr:`samples`; ``shared``: the same views for all, see :meth:`views`), scored
-        in one call to the target."""
-        samples = self.samples if samples is None else samples
-        views = self.views(images, rng, samples, shared)
-        return target.probabilities(views).reshape(samples, len(views) // samples, -1)
-
     @property
     def shared_views(self) -> bool:
         """Whether the fitness shows all images of a call the same K views

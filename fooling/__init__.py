@@ -11,8 +11,24 @@ The Python API (the ``fooling`` command does the same from the shell)::
     images = run.images()                  # float32 [10, 1, 28, 28]
 
 :func:`read_run` opens a run directory written by ``fooling evolve`` (or ``evolve(out=...)``).
+``evolve(..., observers=[...])`` takes :class:`Observer` objects that watch the run through a
+read-only :class:`RunView`, e.g. a :class:`TensorBoardLog`; :class:`FoolingWarning` is the
+class of every warning the library gives.
 """
 
+from evolve.observers import Observer
+from evolve.tensorboard import TensorBoardLog
+from evolve.view import RunView
+from fitness.errors import FoolingWarning
 from fooling.api import Run, evolve, load_target, read_run
 
-__all__ = ["Run", "evolve", "load_target", "read_run"]
+__all__ = [
+    "FoolingWarning",
+    "Observer",
+    "Run",
+    "RunView",
+    "TensorBoardLog",
+    "evolve",
+    "load_target",
+    "read_run",
+]

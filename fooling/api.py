@@ -28,6 +28,7 @@ from evolve.emitters import emitter_settings, with_gradients
 from evolve.encodings import build_encoding
 from evolve.encodings.base import Encoding
 from evolve.errors import RunError
+from evolve.observers import Observer
 from evolve.run_dir import CONFIG_FILE, SUMMARY_FILE, load_run_archive
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions
@@ -106,6 +107,7 @@ def evolve(
     emitter_setting: Sequence[str] = (),
     gradients: bool = False,
     initial_population: int | None = None,
+    observers: Sequence[Observer] = (),
     **encoding_options: Any,
 ) -> Run:
     """Evolve one fooling image per class, as ``fooling evolve`` does.
@@ -124,6 +126,9 @@ def evolve(
     ``gradients``: as ``--gradients``, the grad emitter (white-box gradient ascent per class;
     ``emitter`` must then be the default or name ``grad``).
     ``initial_population``: random genomes in generation 0 (default: ``batch``).
+    ``observers``: :class:`evolve.observers.Observer` objects told of the run's progress (e.g.
+    a notebook callback, or :class:`evolve.tensorboard.TensorBoardLog` to watch it in
+    TensorBoard).
     ``encoding_options``: the encoding's
     settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
     command's options of the same names.
@@ -159,12 +164,20 @@ def evolve(
     )
     if out is not None:
         evolution = Evolution.create(
-            Path(out), config, target, built, overwrite=overwrite, progress=progress
+            Path(out),
+            config,
+            target,
+            built,
+            overwrite=overwrite,
+            progress=progress,
+            observers=observers,
         )
         summary = evolution.run()
         return Run(config, summary, evolution.archive, built, Path(out))
     with tempfile.TemporaryDirectory(prefix="fooling-") as folder:
-        evolution = Evolution.create(Path(folder), config, target, built, progress=progress)
+        evolution = Evolution.create(
+            Path(folder), config, target, built, progress=progress, observers=observers
+        )
         summary = evolution.run()
     return Run(config, summary, evolution.archive, built)
 

@@ -17,10 +17,26 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from fitness.robust import RobustScoring
+from fitness.target import Target
 from fooling.api import load_target, read_run
+
+
+def sample_probabilities(
+    scoring: RobustScoring,
+    target: Target,
+    images: Any,
+    rng: np.random.Generator,
+    shared: bool = False,
+) -> np.ndarray:
+    """Probabilities ``[K, N, num_classes]`` of the K random views of each image that
+    ``scoring`` draws (``shared``: the same views for all), scored in one call to the target."""
+    views = scoring.views(images, rng, scoring.samples, shared)
+    return target.probabilities(views).reshape(scoring.samples, len(views) // scoring.samples, -1)
 
 
 def main() -> None:
@@ -53,9 +69,7 @@ def main() -> None:
         for shared in (False, True):
             draws = np.array(
                 [
-                    scoring.sample_probabilities(target, images, rng, shared=shared).mean(axis=0)[
-                        :, cls
-                    ]
+                    sample_probabilities(scoring, target, images, rng, shared).mean(axis=0)[:, cls]
                     for _ in range(args.draws)
                 ]
             )  # [draws, 1 + children]

@@ -1,12 +1,13 @@
 """Gradient ascent on each class's log-probability, all classes in one batch; from test images
 with an epsilon it is targeted PGD (one step: FGSM).
 
-The run is a :class:`evolve.runner.Evolution` whose step is a gradient step instead of a
-generation, so it writes the same run directory (config.json, metrics.jsonl per step,
-summary.json, archive.npz with direct-encoding genes) with the same observers, stop conditions,
-checkpoints and signal handling. Image ``i`` is optimised for cell ``i`` and competes only for it;
-the model always scores the 8-bit image that is saved (straight-through quantisation), so the
-archive's confidences are those of the PNG files.
+The run is a :class:`evolve.runner.Evolution` whose method (:class:`GradientAscent`, see
+:mod:`evolve.method`) takes gradient steps instead of generations, so it writes the same run
+directory (config.json, metrics.jsonl per step, summary.json, archive.npz with direct-encoding
+genes) with the same observers, stop conditions, checkpoints and signal handling. Image ``i`` is
+optimised for cell ``i`` and competes only for it; the model always scores the 8-bit image that
+is saved (straight-through quantisation), so the archive's confidences are those of the PNG
+files.
 
 Each step: one forward pass over the batch (scores every image), then, unless the run stops
 there, one backward pass; the objective is ``log p(class | x) - l2 * ||model input||^2``. The
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,10 @@ from archives import ArchiveError
 from archives.atomic import atomic_save_npz, atomic_write_json
 from archives.elite_archive import read_npz
 from evolve.config import RunConfig, StopConditions, foreign_file
+from evolve.encodings.base import Encoding
 from evolve.encodings.direct import DirectEncoding
 from evolve.errors import RunError
+from evolve.observers import Observer
 from evolve.run_dir import ASCENT_FILE, STARTS_FILE
 from evolve.runner import Evolution
 from fitness.devices import genome_device
@@ -186,102 +189,132 @@ def start_images(
     return StartImages(images, labels[indices], indices, source)
 
 
-class AscentRun(Evolution):
-    """A gradient-ascent run in a run directory (see the module docstring). Made by
-    :meth:`start`; ``settings`` and ``starts`` are set there."""
+def start_ascent(
+    run_dir: Path,
+    target: Target,
+    settings: AscentSettings,
+    *,
+    cells: list[int],
+    seed: int,
+    stop: StopConditions,
+    threshold: float,
+    checkpoint_every: int = 100,
+    overwrite: bool = False,
+    progress: bool = True,
+    observers: Sequence[Observer] = (),
+) -> Evolution:
+    """A new ascent run: pick the start images, then create the run directory (config.json,
+    ascent.json, starts.npz). Images are stored as direct-encoding genes."""
+    encoding = DirectEncoding(*target.image_shape, device=genome_device(str(target.device)))
+    config = RunConfig.for_target(
+        target,
+        encoding,
+        cells,
+        batch=len(cells),
+        seed=seed,
+        stop=stop,
+        checkpoint_every=checkpoint_every,
+        threshold=threshold,
+    )
+    config.method = "ascent"
+    starts = start_images(settings, target, cells, np.random.default_rng(seed))
+    run = Evolution.create(
+        run_dir,
+        config,
+        target,
+        encoding,
+        overwrite=overwrite,
+        progress=progress,
+        method=GradientAscent(settings, starts, cells, target),
+        observers=observers,
+    )
+    atomic_write_json(
+        run.run_dir / ASCENT_FILE, {"settings": asdict(settings), "run_id": config.run_id}
+    )
+    arrays = {"images": np.rint(starts.images * 255.0).astype(np.uint8)}
+    if starts.labels is not None and starts.indices is not None:
+        arrays.update({"labels": starts.labels, "indices": starts.indices})
+    atomic_save_npz(run.run_dir / STARTS_FILE, arrays)
+    return run
 
-    settings: AscentSettings
-    starts: StartImages
 
-    @classmethod
-    def start(
-        cls,
-        run_dir: Path,
-        target: Target,
+def resume_ascent(
+    run_dir: Path,
+    config: RunConfig,
+    target: Target,
+    encoding: Encoding,
+    *,
+    progress: bool = True,
+    observers: Sequence[Observer] = (),
+) -> Evolution:
+    """Continue an ascent run: read ascent.json, draw the start images again from the seed
+    (they must be those in starts.npz), then restore the archive, counters and images from the
+    checkpoint (:meth:`evolve.runner.Evolution.resume`). Nothing is written before all is
+    read."""
+    run_dir = Path(run_dir)
+    settings = read_settings(run_dir / ASCENT_FILE, config.run_id, tuple(target.image_shape))
+    starts = start_images(
+        settings, target, list(config.cell_classes), np.random.default_rng(config.seed)
+    )
+    path = run_dir / STARTS_FILE
+    try:
+        saved = read_npz(path)
+    except ArchiveError as exc:
+        raise RunError(str(exc)) from None
+    eight_bit = np.rint(starts.images * 255.0).astype(np.uint8)
+    if not np.array_equal(saved.get("images"), eight_bit):
+        raise RunError(
+            f"{path}: the run's start images differ from those its seed and test images "
+            "give now (were --test-dir's files changed?)"
+        )
+    return Evolution.resume(
+        run_dir,
+        config,
+        target,
+        encoding,
+        progress=progress,
+        method=GradientAscent(settings, starts, list(config.cell_classes), target),
+        observers=observers,
+    )
+
+
+class GradientAscent:
+    """Gradient ascent as a run's method (:class:`evolve.method.Method`; see the module
+    docstring): every step scores the current images and inserts each for its own class; the
+    gradient move follows when the run goes on (:meth:`advance`)."""
+
+    def __init__(
+        self,
         settings: AscentSettings,
-        *,
-        cells: list[int],
-        seed: int,
-        stop: StopConditions,
-        threshold: float,
-        checkpoint_every: int = 100,
-        overwrite: bool = False,
-        progress: bool = True,
-    ) -> AscentRun:
-        """A new run: pick the start images, then create the run directory (config.json,
-        ascent.json, starts.npz). Images are stored as direct-encoding genes."""
-        encoding = DirectEncoding(*target.image_shape, device=genome_device(str(target.device)))
-        config = RunConfig.for_target(
-            target,
-            encoding,
-            cells,
-            batch=len(cells),
-            seed=seed,
-            stop=stop,
-            checkpoint_every=checkpoint_every,
-            threshold=threshold,
-        )
-        config.method = "ascent"
-        starts = start_images(settings, target, cells, np.random.default_rng(seed))
-        run = cls.create(run_dir, config, target, encoding, overwrite=overwrite, progress=progress)
-        run._begin(settings, starts)
-        atomic_write_json(
-            run.run_dir / ASCENT_FILE, {"settings": asdict(settings), "run_id": config.run_id}
-        )
-        arrays = {"images": np.rint(starts.images * 255.0).astype(np.uint8)}
-        if starts.labels is not None and starts.indices is not None:
-            arrays.update({"labels": starts.labels, "indices": starts.indices})
-        atomic_save_npz(run.run_dir / STARTS_FILE, arrays)
-        return run
-
-    def _begin(self, settings: AscentSettings, starts: StartImages) -> None:
-        """Every image at its start, no pass made yet."""
-        self.settings, self.starts = settings, starts
-        self.cells = np.arange(len(self.config.cell_classes))
-        self.classes = torch.as_tensor(self.config.cell_classes, device=self.target.device)
-        self.origin = torch.as_tensor(starts.images, device=self.target.device)
-        self.images = self.origin.clone()
+        starts: StartImages,
+        cell_classes: list[int],
+        target: Target,
+    ) -> None:
+        self.settings, self.starts, self.target = settings, starts, target
+        self.cells = np.arange(len(cell_classes))  # image i competes for cell i only
+        self.classes = torch.as_tensor(cell_classes, device=target.device)
+        self.origin = torch.as_tensor(starts.images, device=target.device)
+        self.images = self.origin.clone()  # every image at its start, no pass made yet
         self.passes = dict.fromkeys(PASSES, 0)
         self.moved_at = -1  # the step after whose scoring the images last moved
-        self.pending_move = False  # a continued run that stopped before its gradient step
+        # The gradient of the step just scored, until it is taken (None: none kept, e.g. in a
+        # resumed run whose last process stopped after scoring).
+        self._gradient_of: Callable[[], torch.Tensor] | None = None
 
-    # ------------------------------------------------------------------------------ resuming
-    def _restore(self, config: RunConfig, encoding: Any) -> None:
-        """Read ascent.json, draw the start images again from the seed (they must be those in
-        starts.npz), then restore the archive, counters and images from the checkpoint."""
-        settings = read_settings(
-            self.run_dir / ASCENT_FILE, config.run_id, tuple(self.target.image_shape)
-        )
-        starts = start_images(
-            settings, self.target, list(config.cell_classes), np.random.default_rng(config.seed)
-        )
-        path = self.run_dir / STARTS_FILE
-        try:
-            saved = read_npz(path)
-        except ArchiveError as exc:
-            raise RunError(str(exc)) from None
-        eight_bit = np.rint(starts.images * 255.0).astype(np.uint8)
-        if not np.array_equal(saved.get("images"), eight_bit):
-            raise RunError(
-                f"{path}: the run's start images differ from those its seed and test images "
-                "give now (were --test-dir's files changed?)"
-            )
-        self._begin(settings, starts)
-        super()._restore(config, encoding)
-
-    def run_state_to_save(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    # ------------------------------------------------------------------------------ checkpoints
+    def state(self, run: Evolution) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The pass counts, whether the images took the last step's move, and the images."""
-        moved = self.moved_at == self.state.generation and not self.pending_move
+        moved = self.moved_at == run.state.generation
         return (
             {"ascent": {**self.passes, "moved": moved}},
             {IMAGES_STATE: self.images.detach().cpu().numpy()},
         )
 
-    def restore_run_state(
-        self, extra: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
+    def load_state(
+        self, run: Evolution, values: dict[str, Any], arrays: dict[str, np.ndarray], path: Path
     ) -> None:
-        """Take back the images and pass counts (:meth:`run_state_to_save`), checked."""
-        saved, images = extra.get("ascent"), arrays.get(IMAGES_STATE)
+        """Take back the images and pass counts (:meth:`state`), checked."""
+        saved, images = values.get("ascent"), arrays.get(IMAGES_STATE)
         if not isinstance(saved, dict) or images is None:
             raise RunError(
                 f"checkpoint {path} holds no ascent state (written before ascent runs could "
@@ -299,46 +332,49 @@ class AscentRun(Evolution):
             raise RunError(f"checkpoint {path}: ascent images must lie in [0, 1]")
         self.images = torch.as_tensor(images, device=self.target.device)
         self.passes = dict(zip(PASSES, counts, strict=True))
-        self.moved_at = self.state.generation if saved["moved"] else -1
-        self.pending_move = not saved["moved"]
+        self.moved_at = run.state.generation if saved["moved"] else -1
+        self._gradient_of = None
 
-    def _run(self) -> dict[str, Any]:
-        if self.pending_move and self.stop_reason() is None:
-            self._catch_up()
-        return super()._run()
+    def advance(self, run: Evolution) -> None:
+        """Take the gradient step of the images last scored, if they have not moved since.
 
-    def _catch_up(self) -> None:
-        """The gradient step the last process did not take because the run stopped after
-        scoring: taken now, before the next step, so that a continued run follows the path of
-        an uninterrupted one. Its forward and backward pass count like any other."""
+        In a process that continues a run stopped after scoring, before its gradient step,
+        there is no gradient kept: the images are scored again and the step taken before the
+        next one, so that the continued run follows the path of an uninterrupted one. That
+        forward and backward pass count like any other.
+        """
+        state = run.state
+        if self.moved_at == state.generation:  # moved already (or nothing scored yet)
+            return
+        if self._gradient_of is not None:
+            gradient_of, self._gradient_of = self._gradient_of, None
+            self._move(gradient_of(), state.generation)
+            return
         started = time.perf_counter()
         codes = eight_bit_codes(self.images, self._origin_if_bounded())
         _, gradient_of = self._score(codes, with_gradient=True)
         if gradient_of is not None:  # always, with with_gradient=True
-            self._move(gradient_of(), self.state.generation)
-        self.state.evaluations += len(self.cells)
-        self.state.elapsed_s += time.perf_counter() - started
-        self.pending_move = False
+            self._move(gradient_of(), state.generation)
+        state.evaluations += len(self.cells)
+        state.elapsed_s += time.perf_counter() - started
 
     # ------------------------------------------------------------------------------ one step
     def _origin_if_bounded(self) -> torch.Tensor | None:
         return self.origin if self.settings.epsilon is not None else None
 
-    def step(self) -> np.ndarray:
-        """Score the current 8-bit images (one forward pass), insert each for its own class,
-        then, unless the run stops here, take one gradient step (one backward pass)."""
-        state = self.state
-        self._start_clock()
+    def step(self, run: Evolution) -> np.ndarray:
+        """Score the current 8-bit images (one forward pass) and insert each for its own class;
+        the gradient step (one backward pass) follows in :meth:`advance` unless the run stops
+        here."""
+        state = run.state
         state.generation += 1
-        last = (
-            self.config.stop.max_generations is not None
-            and state.generation >= self.config.stop.max_generations
-        )
+        stop = run.config.stop
+        last = stop.max_generations is not None and state.generation >= stop.max_generations
         codes = eight_bit_codes(self.images, self._origin_if_bounded())
-        scores, gradient_of = self._score(codes, with_gradient=not last)
+        scores, self._gradient_of = self._score(codes, with_gradient=not last)
         genes = (codes.flatten(1) + 0.5) / 255.0  # the direct encoding's floor(gene * 255)
-        genomes = genes if self.encoding.on_device else genes.cpu().numpy().astype(np.float32)
-        improved = self.archive.insert_assigned(
+        genomes = genes if run.encoding.on_device else genes.cpu().numpy().astype(np.float32)
+        improved = run.archive.insert_assigned(
             genomes,
             scores.probabilities,
             self.cells,
@@ -347,14 +383,7 @@ class AscentRun(Evolution):
             log_odds=scores.log_odds,
         )
         state.evaluations += len(self.cells)
-        self._end_generation()
-        if gradient_of is not None and self.stop_reason() is None:
-            self._move(gradient_of(), state.generation)
         return improved
-
-    def _extra_counters(self) -> dict[str, Any]:
-        """Ascent also counts the backward passes it took to fool every class."""
-        return {"backward_evaluations": self.passes["backward_evaluations"]}
 
     def _score(
         self, codes: torch.Tensor, with_gradient: bool
@@ -423,19 +452,16 @@ class AscentRun(Evolution):
         self.moved_at = step
 
     # ------------------------------------------------------------------------------ reporting
-    def metrics_record(self) -> dict[str, Any]:
-        """evolve's line per step, plus the backward passes so far (images)."""
-        return {
-            **super().metrics_record(),
-            "backward_evaluations": self.passes["backward_evaluations"],
-        }
+    def counters(self, run: Evolution) -> dict[str, int]:
+        """The backward passes so far (images): in each metrics line, and in the record of
+        when every class was first fooled."""
+        return {"backward_evaluations": self.passes["backward_evaluations"]}
 
-    def summary(self, stop_reason: str) -> dict[str, Any]:
-        """evolve's summary, plus the method and the forward and backward passes."""
+    def summary(self, run: Evolution) -> dict[str, Any]:
+        """The method and the forward and backward passes."""
         return {
-            **super().summary(stop_reason),
             "method": "pgd" if self.settings.epsilon is not None else "ascent",
-            "steps": max(self.state.generation, 0),
-            "forward_evaluations": self.state.evaluations,
+            "steps": max(run.state.generation, 0),
+            "forward_evaluations": run.state.evaluations,
             **self.passes,
         }

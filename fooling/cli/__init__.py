@@ -2,16 +2,20 @@
 
 Every command has ``--help``. Errors that are the user's to fix
 (:data:`fooling.cli.errors.USER_ERRORS`) print one line and exit with status 2, here in
-:func:`main` and nowhere else.
+:func:`main` and nowhere else; the library's warnings (:class:`fitness.errors.FoolingWarning`)
+print one ``warning:`` line each.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import Any
 
 import click
 
 from evolve.errors import Interrupted
+from fitness.errors import FoolingWarning
 from fooling.cli.errors import USER_ERRORS
 
 
@@ -56,7 +60,23 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors print one line and exit with status 2."""
+    """Console entry point: user errors print one line and exit with status 2, the library's
+    warnings one line each."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FoolingWarning)
+        others = warnings.showwarning
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, FoolingWarning):
+                click.echo(f"warning: {message}", err=True)
+            else:
+                others(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="fooling", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -122,7 +122,7 @@ def ascent(ctx: click.Context, **kwargs: Any) -> None:
     forward and backward passes, archive.npz) plus ascent.json and starts.npz; gallery, plot
     and transfer work on it. Ctrl-C checkpoints; --resume continues exactly where it stopped.
     """
-    from fooling.attacks.ascent import AscentRun
+    from fooling.attacks.ascent import resume_ascent
 
     run_dir = Path(kwargs.pop("run_dir"))
     progress = not kwargs.pop("quiet")
@@ -136,7 +136,7 @@ def ascent(ctx: click.Context, **kwargs: Any) -> None:
             config.stop = stop_conditions(kwargs["steps"], kwargs["time_limit"], given.get("until"))
         if "until" in given:
             config.threshold = given["until"]
-        run = AscentRun.resume(run_dir, config, target, encoding, progress=progress)
+        run = resume_ascent(run_dir, config, target, encoding, progress=progress)
         report(run.run(), run_dir)
         return
     # A run that fails before its first checkpoint leaves no folder it created behind.
@@ -165,7 +165,7 @@ def step_length(lr: float | None, epsilon: float | None, steps: int) -> float:
 def new_run(run_dir: Path, kwargs: dict[str, Any], progress: bool) -> Any:
     """Check the settings, load the target, then (and only then) create the run directory."""
     from fitness.loading import load_target
-    from fooling.attacks.ascent import AscentRun, AscentSettings
+    from fooling.attacks.ascent import AscentSettings, start_ascent
 
     options = target_options_from(kwargs)
     settings = AscentSettings(
@@ -190,7 +190,7 @@ def new_run(run_dir: Path, kwargs: dict[str, Any], progress: bool) -> Any:
     problem = settings.problem(target.image_shape)  # an L2 --lr or --epsilon past the images
     if problem is not None:
         raise click.UsageError(problem)
-    return AscentRun.start(
+    return start_ascent(
         run_dir,
         target,
         settings,

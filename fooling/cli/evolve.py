@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from evolve.config import (
 from evolve.emitters import with_gradients
 from evolve.encodings import ENCODING_NAMES, build_encoding
 from evolve.errors import RunError
+from evolve.observers import Observer
 from evolve.run_dir import CHECKPOINT_FILE, CONFIG_FILE, removed_on_failure
 from evolve.runner import Evolution
 from fitness.loading import load_target
@@ -34,6 +36,8 @@ from fooling.cli.options import (
     select_cells,
     target_options,
     target_options_from,
+    tensorboard_logs,
+    tensorboard_option,
 )
 from fooling.cli.param_types import FiniteFloat, TransformSpecParam
 from fooling.cli.resume import given_on_command_line, load_for_resume, refuse_other_options
@@ -221,6 +225,7 @@ SCORING_OPTIONS = (
     "--gradients, give the Ray run that --threads too: the grad emitter runs in this process).",
 )
 @ray_options
+@tensorboard_option
 @click.pass_context
 def evolve(ctx: click.Context, **kwargs: Any) -> None:
     """Evolve one fooling image per class with MAP-Elites and write them to --out.
@@ -237,17 +242,22 @@ def evolve(ctx: click.Context, **kwargs: Any) -> None:
     threads = kwargs.pop("threads")
     check_threads(threads, kwargs.pop("oversubscribe"))
     stop_given = {name: kwargs[name] for name in given_on_command_line(ctx, STOP_OPTIONS)}
+    tensorboard = kwargs.pop("tensorboard")
     if kwargs.pop("resume"):
         refuse_other_options(
-            ctx, {*STOP_OPTIONS, *SCORING_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
+            ctx,
+            {*STOP_OPTIONS, *SCORING_OPTIONS, "resume", "run_dir", "quiet", "overwrite"}
+            | {"tensorboard"},
         )
         if kwargs["overwrite"]:
             raise click.UsageError("--resume and --overwrite exclude each other")
+        observers = tensorboard_logs(tensorboard, new=False, overwrite=False)(Path())
         with scoring(cluster, threads) as evaluators:
-            summary = resume_run(run_dir, stop_given, progress, evaluators)
+            summary = resume_run(run_dir, stop_given, progress, evaluators, observers)
     else:
+        observers = tensorboard_logs(tensorboard, new=True, overwrite=kwargs["overwrite"])(Path())
         with scoring(cluster, threads) as evaluators:
-            summary = new_run(run_dir, kwargs, stop_given, progress, evaluators)
+            summary = new_run(run_dir, kwargs, stop_given, progress, evaluators, observers)
     report(summary, run_dir)
 
 
@@ -287,6 +297,7 @@ def new_run(
     stop_given: dict[str, Any],
     progress: bool,
     evaluators: Any = None,
+    observers: Sequence[Observer] = (),
 ) -> dict[str, Any]:
     """Validate everything, load the target, then (and only then) create the run directory."""
     robust = robust_from_options(kwargs)
@@ -336,12 +347,17 @@ def new_run(
             overwrite=kwargs["overwrite"],
             progress=progress,
             evaluator=make_evaluator(evaluators, encoding, target, config),
+            observers=observers,
         )
         return evolution.run()
 
 
 def resume_run(
-    run_dir: Path, stop_given: dict[str, Any], progress: bool, evaluators: Any = None
+    run_dir: Path,
+    stop_given: dict[str, Any],
+    progress: bool,
+    evaluators: Any = None,
+    observers: Sequence[Observer] = (),
 ) -> dict[str, Any]:
     """Continue a run from its own config.json and checkpoint (one `fooling evolve` wrote)."""
     config, target, encoding = load_for_resume(run_dir, "evolve", progress)
@@ -353,7 +369,13 @@ def resume_run(
         config.threshold = stop_given["until"]
     evaluator = make_evaluator(evaluators, encoding, target, config)
     return Evolution.resume(
-        run_dir, config, target, encoding, progress=progress, evaluator=evaluator
+        run_dir,
+        config,
+        target,
+        encoding,
+        progress=progress,
+        evaluator=evaluator,
+        observers=observers,
     ).run()
 
 

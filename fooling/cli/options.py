@@ -409,3 +409,38 @@ def check_threads(threads: int | None, oversubscribe: bool) -> None:
     """Refuse ``--threads`` beyond this machine's CPUs unless ``--oversubscribe``."""
     if threads is not None:
         check_cpus(threads, f"--threads {threads}", oversubscribe)
+
+
+#: ``--tensorboard DIR`` of the commands that run evolutions (evolve, retrain).
+TENSORBOARD_OPTION = click.option(
+    "--tensorboard",
+    "tensorboard",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Also write the run's progress (best confidence per class, coverage, evaluations/s, "
+    "the elites' images) as a TensorBoard log in DIR, to watch with tensorboard --logdir DIR; "
+    "--resume continues it. Needs the tensorboard extra: pip install 'fooling[tensorboard]'.",
+)
+
+
+def tensorboard_option(func: Any) -> Any:
+    """Decorate a command with :data:`TENSORBOARD_OPTION`."""
+    return TENSORBOARD_OPTION(func)
+
+
+def tensorboard_logs(
+    log_dir: str | None, *, new: bool, overwrite: bool, recursive: bool = False
+) -> Callable[[Path], list[Any]]:
+    """``--tensorboard DIR`` as a function of a run's path (relative to the command's output)
+    to the observers its run gets: none without DIR; else a log in DIR (below it, at the run's
+    relative path, for a study's runs). Checked now, before anything is written: the
+    tensorboard package, and for a ``new`` run or study a DIR without an earlier log unless
+    ``overwrite``."""
+    if log_dir is None:
+        return lambda relative: []
+    from evolve.tensorboard import TensorBoardLog, check_log_dir, summary_writer_class
+
+    summary_writer_class()
+    if new:
+        check_log_dir(Path(log_dir), overwrite, recursive)
+    return lambda relative: [TensorBoardLog(Path(log_dir) / relative)]

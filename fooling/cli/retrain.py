@@ -17,6 +17,7 @@ folder layout.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ from fooling.cli.options import (
     emitters_from,
     encoding_config,
     ray_options,
+    tensorboard_logs,
+    tensorboard_option,
 )
 from fooling.cli.param_types import FiniteFloat
 from fooling.cli.resume import given_on_command_line
@@ -55,6 +58,7 @@ RESUME_OPTIONS = {
     "resume",
     "quiet",
     "progress",
+    "tensorboard",
     *(name for name in SCORING_OPTIONS if name != "threads"),
 }
 
@@ -183,6 +187,7 @@ def model_options(func: Any) -> Any:
 )
 @emitter_options
 @ray_options
+@tensorboard_option
 @click.option("--no-gallery", is_flag=True, help="Skip each round's gallery.")
 @click.option(
     "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Study folder."
@@ -222,9 +227,13 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
                         f"--{given[0].replace('_', '-')} cannot be given with --resume "
                         "(the study reads its configuration from study.json)"
                     )
+                logs = tensorboard_runs(kwargs["tensorboard"], new=False, overwrite=False)
                 study = Study.resume(study_dir, log=log, progress=kwargs["progress"])
             else:
                 config = study_config(kwargs)
+                logs = tensorboard_runs(
+                    kwargs["tensorboard"], new=True, overwrite=kwargs["overwrite"]
+                )
                 study = Study.create(
                     study_dir,
                     config,
@@ -232,7 +241,13 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
                     log=log,
                     progress=kwargs["progress"],
                 )
+                if logs is not None and kwargs["overwrite"]:  # the earlier study's log goes too
+                    from evolve.tensorboard import truncate_events
+
+                    truncate_events(Path(kwargs["tensorboard"]), -1, recursive=True)
             studies.append(study)
+            if logs is not None:
+                study.observers = lambda run_dir: logs(run_dir.relative_to(study_dir))
             with scoring(cluster, None) as evaluators:  # the study fixes its own --threads
                 study.evaluators = evaluators
                 state = study.run()
@@ -250,6 +265,16 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
         f"{study.config.threshold}, median best {last['median_confidence']:.6f}"
     )
     click.echo(f"results in {study_dir}/ (report.md, rounds.csv, rounds.png)")
+
+
+def tensorboard_runs(
+    log_dir: str | None, *, new: bool, overwrite: bool
+) -> Callable[[Path], list[Any]] | None:
+    """``--tensorboard DIR``: each run's TensorBoard log at its place in the study
+    (DIR/round_NN/run_N), checked now; None without it."""
+    if log_dir is None:
+        return None
+    return tensorboard_logs(log_dir, new=new, overwrite=overwrite, recursive=True)
 
 
 def study_config(kwargs: dict[str, Any]) -> StudyConfig:

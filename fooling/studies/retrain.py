@@ -28,7 +28,7 @@ one (on the same machine and thread count; wall times differ).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from evolve.config import (
 from evolve.encodings import build_encoding
 from evolve.errors import RunError
 from evolve.memory import check_fits, generation_bytes
+from evolve.observers import Observer
 from evolve.run_dir import ELITE_LOG_FILE
 from fitness.loading import TargetOptions, load_target
 from fitness.retrainable import (
@@ -191,6 +192,8 @@ class Study(StudyState):
         # Makes each run's evaluator (encoding, target, chunk): Ray workers with --workers;
         # None scores in this process.
         self.evaluators: Callable[[Any, Target, int | None], Any] | None = None
+        # What each run reports to beyond its folder (run folder -> observers; --tensorboard).
+        self.observers: Callable[[Path], Sequence[Observer]] | None = None
         self.family = retrainable(TargetOptions.from_dict(config.target), config.train_dir)
         self.data: TrainingSet | None = None
 
@@ -424,6 +427,7 @@ class Study(StudyState):
             resume_command=f"fooling retrain --resume --out {self.dir}",
             on_run_done=run_done,
             evaluators=self.evaluators,
+            observers=self.observers,
         )
         started = time.perf_counter()
         record["evolution"] = summarise_runs(record["runs"], config.threshold)

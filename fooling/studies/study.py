@@ -25,6 +25,7 @@ from evolve.config import RunConfig
 from evolve.distributed.cluster import WorkersLost
 from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
+from evolve.observers import Observer
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.target import Target
@@ -138,13 +139,15 @@ def run_round(
     resume_command: str,
     on_run_done: Callable[[int, dict[str, Any]], None],
     evaluators: Callable[[Encoding, Target, int | None], Any] | None = None,
+    observers: Callable[[Path], Sequence[Observer]] | None = None,
 ) -> None:
     """Runs ``len(done) + 1 .. runs`` of a round in ``folder/run_N``, each resumed from its own
     checkpoint where it had started. ``done`` holds the finished runs' summaries (with wall_s and
     seed added), and ``on_run_done(run, summary)`` is called after each is appended (save the
     state there). A signal re-raises :class:`Interrupted`, and a run that lost its Ray workers
     :class:`WorkersLost`, each saying ``where`` (with ``{run}`` filled in) it stopped and the
-    ``resume_command`` that continues the study."""
+    ``resume_command`` that continues the study. ``observers(run_dir)``: what each run reports
+    to beyond its own files (e.g. a TensorBoard log)."""
     folder.mkdir(exist_ok=True)
     for run in range(len(done) + 1, runs + 1):
         started = time.perf_counter()
@@ -158,9 +161,16 @@ def run_round(
             evaluator = (
                 None if evaluators is None else evaluators(encoding, target, run_config.chunk)
             )
+            watchers = () if observers is None else observers(run_dir)
             if resuming:
                 evolution = Evolution.resume(
-                    run_dir, run_config, target, encoding, progress=progress, evaluator=evaluator
+                    run_dir,
+                    run_config,
+                    target,
+                    encoding,
+                    progress=progress,
+                    evaluator=evaluator,
+                    observers=watchers,
                 )
             else:
                 evolution = Evolution.create(
@@ -171,6 +181,7 @@ def run_round(
                     overwrite=True,
                     progress=progress,
                     evaluator=evaluator,
+                    observers=watchers,
                 )
             summary = evolution.run()
         except Interrupted as exc:

@@ -4,6 +4,7 @@ import colorsys
 
 import numpy as np
 import pytest
+from cppn_layout import dense_links
 from neat.nn import FeedForwardNetwork
 
 from cppn import activations, image, render_numba, render_numpy
@@ -191,7 +192,7 @@ def test_raw_coordinates_are_pixel_indices_of_the_native_size():
 def test_dense_links_lay_out_each_nodes_links_in_order(populations):
     for profile, genomes in populations.values():
         programs = compile_population(genomes, profile.genome_config)
-        source, weight = programs.dense_links()
+        source, weight = dense_links(programs)
         fan_in = np.diff(programs.link_start, axis=1)
         assert source.shape[2] == max(1, fan_in.max())
         for g in range(len(programs)):

@@ -36,9 +36,10 @@ def test_hooks_see_every_generation_and_checkpoint(lenet_target, tmp_path) -> No
         lenet_target, encoding, list(range(10)), batch=20, seed=0,
         stop=StopConditions(max_generations=4), checkpoint_every=2,
     )  # fmt: skip
-    evolution = Evolution.create(tmp_path / "run", config, lenet_target, encoding, progress=False)
     recorder = Recorder()
-    evolution.observers.insert(0, recorder)
+    evolution = Evolution.create(
+        tmp_path / "run", config, lenet_target, encoding, progress=False, observers=[recorder]
+    )
     summary = evolution.run()
     assert summary["generations"] == 4
     assert recorder.calls == [

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from tolerances import ACROSS_BATCHES
 
 from fitness.builtin import save_state_dict
+from fitness.errors import FoolingWarning
 from fitness.lenet import LeNet
 from fitness.loading import TargetOptions, load_target
 from fitness.target import TargetError
@@ -127,26 +130,31 @@ def build():
 """
 
 
-def test_a_python_file_factory_works_as_the_readme_shows(tmp_path, monkeypatch, capsys) -> None:
+def test_a_python_file_factory_works_as_the_readme_shows(tmp_path, monkeypatch) -> None:
     (tmp_path / "my_models.py").write_text(MY_MODELS)
     monkeypatch.chdir(tmp_path)
     options = TargetOptions(target="my_models.py:build", input_shape=(3, 8, 8), device="cpu")
-    target = load_target(options)
+    with pytest.warns(FoolingWarning, match="untrained"):
+        target = load_target(options)
     assert target.class_names == ["0", "1", "2", "3"]
-    assert "untrained" in capsys.readouterr().err
     stored = options.to_dict()
     assert stored["target"] == f"{tmp_path / 'my_models.py'}:build"  # absolute, for --resume
     monkeypatch.chdir(tmp_path.parent)
-    again = load_target(TargetOptions.from_dict(stored))
+    with pytest.warns(FoolingWarning, match="untrained"):
+        again = load_target(TargetOptions.from_dict(stored))
     assert again.fingerprint == target.fingerprint  # seeded: the same untrained network
 
 
 def test_a_factory_without_weights_warns_once_unless_random_weights(capsys) -> None:
     options = TargetOptions(target="model_factories:lenet", input_shape=(1, 28, 28), device="cpu")
-    load_target(options)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("warning: model_factories:lenet has no --weights")
-    load_target(TargetOptions(**{**options.__dict__, "random_weights": True}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_target(options)
+    said = [str(w.message) for w in caught if issubclass(w.category, FoolingWarning)]
+    assert len(said) == 1 and said[0].startswith("model_factories:lenet has no --weights")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FoolingWarning)  # no warning at all with random_weights
+        load_target(TargetOptions(**{**options.__dict__, "random_weights": True}))
     assert capsys.readouterr().err == ""
     data = TargetOptions(**{**options.__dict__, "random_weights": True}).to_dict()
     assert TargetOptions.from_dict(data).random_weights is True

@@ -41,12 +41,12 @@ def programs(tmp_path_factory):
 @pytest.mark.parametrize("kind", ["default", "deep", "wide"])
 @pytest.mark.parametrize("coordinates", ["normalized", "raw"])
 def test_cuda_kernel_raw_outputs_match_the_cpu_renderer(programs, kind, coordinates):
-    from cppn import render_cuda
+    from cuda_host import render_host
 
     if kind == "deep":
         assert programs[kind].max_nodes > 20
     grid = image.input_grid(5, 6, coordinates)
-    got = render_cuda.render_host(programs[kind], grid, "raw")
+    got = render_host(programs[kind], grid, "raw")
     expected = render_numba.render_outputs(programs[kind], grid)
     assert got.shape == expected.shape and got.dtype == np.float32
     # The CPU renderer is held to neat-python at 1e-5; the kernel is held to it at the same.
@@ -55,10 +55,10 @@ def test_cuda_kernel_raw_outputs_match_the_cpu_renderer(programs, kind, coordina
 
 @pytest.mark.parametrize("color", ["gray", "hls", "hls_full"])
 def test_cuda_kernel_images_match_the_cpu_renderer(programs, color):
-    from cppn import render_cuda
+    from cuda_host import render_host
 
     kind = "wide" if color == "gray" else "default"
     grid = image.input_grid(7, 4)
-    got = render_cuda.render_host(programs[kind], grid, color)
+    got = render_host(programs[kind], grid, color)
     expected = render_numba.render(programs[kind], grid, 7, 4, color).reshape(got.shape)
     assert_same_8bit_images(got, expected)

@@ -21,7 +21,7 @@ from evolve.checkpoint import load_checkpoint
 from evolve.config import RunConfig
 from evolve.emitters import RunContext, build_scheduler
 from evolve.encodings import build_encoding
-from evolve.runner import EMITTER_ARRAY_PREFIX, EMITTER_STATE_KEY
+from evolve.map_elites import EMITTER_ARRAY_PREFIX, EMITTER_STATE_KEY
 
 #: (encoding, --emitter, settings): each emitter on the encodings it supports.
 EMITTERS = [
