@@ -42,4 +42,3 @@ def make_evaluator(evaluators: Any, encoding: Any, target: Any, config: RunConfi
             "(Ray workers do not draw the run's transformations)"
         )
     return evaluators(encoding, target, config.chunk)
-
