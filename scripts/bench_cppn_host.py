@@ -7,9 +7,12 @@ again and again: the array path (:class:`cppn.breeder.ArrayBreeder` then
 :func:`cppn.program_arrays.compile_arrays`) and the neat-python reference
 (:class:`cppn.genomes.CppnBreeder` then :func:`cppn.program.compile_population`), in the same
 process, medians of ``--repeats``. Numba kernels are compiled before any clock starts.
+Records the table as ``docs/benchmarks/results/NAME.json`` (``--name``, default
+``cppn_host_path``; with the machine, date and commit, :mod:`bench_results`), shown by
+docs/benchmarks/cppn.md.
 
     python scripts/bench_cppn_host.py [--hidden 30 100 300] [--population 400] [--channels 3]
-        [--repeats 15] [--json PATH]
+        [--repeats 15] [--json PATH] [--name NAME] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ from typing import Any
 
 import numba
 import numpy as np
+from bench_results import (
+    add_result_options,
+    command_line,
+    load_average,
+    load_conditions,
+    write_result,
+)
 
 from cppn.breeder import ArrayBreeder
 from cppn.convert import to_neat
@@ -119,7 +129,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--neat-repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
+    add_result_options(parser, "cppn_host_path")
     args = parser.parse_args()
+    load_before = load_average()
     rows = [measure(hidden, args) for hidden in args.hidden]  # compiles the kernels first
     print(f"{args.population} genomes, {args.channels} outputs; ms per generation (median)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -139,8 +151,43 @@ def main() -> None:
         print(" | ".join(f"{v:>10.1f}" for v in values))
     if args.json is not None:
         args.json.write_text(
-            json.dumps({"args": vars(args) | {"json": str(args.json)}, "rows": rows}, indent=2)
+            json.dumps(
+                {"args": vars(args) | {"json": str(args.json)}, "rows": rows}, indent=2, default=str
+            )
         )
+    path = write_result(
+        args.name,
+        figures(rows),
+        title=f"CPPN host path, ms per generation of {args.population} genomes (median wall)",
+        command=command_line(),
+        conditions=load_conditions(load_before),
+        notes=f"{args.channels} outputs; medians of {args.repeats} (array path) and "
+        f"{args.neat_repeats} (neat-python) generations; {numba.get_num_threads()} Numba threads.",
+        label=args.label,
+        results_dir=args.results_dir,
+    )
+    print(f"wrote {path}")
+
+
+def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The table docs/benchmarks/cppn.md shows: wall ms of each path, and the speed-up."""
+    return {
+        "columns": [
+            "hidden nodes (links)", "array: breed", "compile + pack",
+            "total (goal <= 4 ms at ~100)", "neat-python: breed", "compile", "total",
+            "speed-up (goal >= 40x)",
+        ],
+        "rows": [
+            [
+                f"{r['hidden_nodes']:.0f} ({r['links']:.0f})", round(r["array_breed_ms"], 2),
+                round(r["array_compile_ms"], 2), round(r["array_total_ms"], 2),
+                round(r["neat_breed_ms"], 1), round(r["neat_compile_ms"], 1),
+                round(r["neat_total_ms"], 1), f"{r['speedup']:.0f}x",
+            ]
+            for r in rows
+        ],
+        "formats": [None, ",.2f", ",.2f", ",.2f", ",.1f", ",.1f", ",.1f", None],
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,9 +30,14 @@ renderer compiled before any clock starts:
 
 The machine is shared: timings are noisy, so medians are reported.
 
+Records the convergence and efficiency figures as ``docs/benchmarks/results/NAME.json``
+(``--name``, default ``cppn_mnist_loop``) and the phases as ``PHASES_NAME.json``
+(``--phases-name``, default ``cppn_mnist_generation``), with the machine, date and commit
+(:mod:`bench_results`); docs/benchmarks/cppn.md shows them.
+
     python scripts/bench_cppn_mnist.py [--seeds 1 2 3 4 5] [--max-generations 300] [--json PATH]
         [--coordinates raw|normalized] [--cppn-config PATH] [--batches 200] [--skip-convergence]
-        [--channels-last]
+        [--channels-last] [--name NAME] [--phases-name NAME] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_results import add_result_options, command_line, write_result
 
 from archives import EliteArchive
 from evolve.config import RunConfig, StopConditions
@@ -336,6 +342,10 @@ def main() -> None:
     )
     parser.add_argument("--skip-convergence", action="store_true")
     parser.add_argument("--skip-efficiency", action="store_true")
+    add_result_options(parser, "cppn_mnist_loop")
+    parser.add_argument(
+        "--phases-name", default="cppn_mnist_generation", help="the phases table's result name"
+    )
     args = parser.parse_args()
 
     if args.torch_threads is not None:
@@ -398,6 +408,109 @@ def main() -> None:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1))
         print(f"wrote {args.json}")
+    write_results(args, results, len(target.class_names))
+
+
+def layout(args: argparse.Namespace) -> str:
+    """The target's memory layout, as the tables name it."""
+    return "`--channels-last`" if args.channels_last else "default layout (NCHW)"
+
+
+def loop_rows(results: dict[str, Any], num_classes: int) -> list[list[Any]]:
+    """Convergence and efficiency, a measure a row, as docs/benchmarks/cppn.md shows them."""
+    rows: list[list[Any]] = []
+    if "convergence" in results:
+        c = results["convergence"]
+        runs = ", ".join(
+            f"{r['generation']} / {r['seconds']:.2f} s" if r["reached"] else "not reached"
+            for r in c["runs"]
+        )
+        median = (
+            f"median {c['median_generation']:g} generations, {c['median_seconds']:.2f} s"
+            if c["median_generation"] is not None
+            else "median not reached"
+        )
+        rows.append(
+            [
+                f"all {num_classes} classes >= {c['until']} (seeds "
+                f"{', '.join(str(r['seed']) for r in c['runs'])}, at most "
+                f"{c['max_generations']} generations)",
+                f"{c['reached']} of {len(c['runs'])}, {median} ({runs})",
+            ]
+        )
+    for e in results.get("efficiency", []):
+        shares = [r["scoring_share"] for r in e["rounds"]]
+        last = e["generations"]
+        rows += [
+            [
+                f"loop efficiency at batch {e['batch']} (goal >= 0.90), median of "
+                f"{len(e['rounds'])} round(s)",
+                round(e["efficiency"], 4),
+            ],
+            [f"the same, generations 2-{last} only (no generation 0, no checkpoint)",
+             round(e["efficiency_steady"], 4)],
+            ["the same against one fixed batch of flat images",
+             round(e["efficiency_fixed_images"], 4)],
+            ["scoring share, median", round(e["scoring_share"], 4)],
+            ["scoring share, lowest round", round(min(shares), 4)],
+            [f"scoring share, generations 2-{last}", round(e["scoring_share_steady"], 4)],
+            ["whole loop, evaluations/s", round(e["loop_evals_per_s"])],
+        ]  # fmt: skip
+    return rows
+
+
+def phase_rows(phases: list[dict[str, Any]]) -> list[list[Any]]:
+    """Mean ms per generation of each step, a row per step (and batch, if several)."""
+    steps = [
+        ("vary_ms", "parent sampling and variation"),
+        ("express_ms", "expression (compile and render)"),
+        ("forward_ms", "forward pass and the scoring around it"),
+        ("insert_ms", "archive insertion"),
+    ]
+    rows: list[list[Any]] = []
+    for p in phases:
+        suffix = f", batch {p['batch']}" if len(phases) > 1 else ""
+        rows += [[label + suffix, round(p[key], 3)] for key, label in steps]
+        rows.append(["these four" + suffix, round(sum(p[key] for key, _ in steps), 3)])
+    return rows
+
+
+def write_results(args: argparse.Namespace, results: dict[str, Any], num_classes: int) -> None:
+    """The loop table and the phases table as result files (each where it was measured)."""
+    load = results["machine"]["load_average"][0], results["machine"]["load_average_end"][0]
+    common = {
+        "command": command_line(),
+        "conditions": f"1-minute load average {load[0]:.1f} before, {load[1]:.1f} after",
+        "label": args.label,
+        "results_dir": args.results_dir,
+    }
+    rows = loop_rows(results, num_classes)
+    if rows:
+        path = write_result(
+            args.name,
+            {"columns": ["measure", layout(args)], "rows": rows, "formats": [None, ",.3f"]},
+            title="MNIST with CPPNs",
+            notes=f"Efficiency: {args.efficiency_generations}-generation runs; "
+            f"{results['machine']['torch_threads']} torch threads.",
+            **common,
+        )
+        print(f"wrote {path}")
+    if results.get("phases"):
+        p = results["phases"][0]
+        path = write_result(
+            args.phases_name,
+            {
+                "columns": ["step", f"{layout(args)}, ms"],
+                "rows": phase_rows(results["phases"]),
+                "formats": [None, ",.2f"],
+            },
+            title="Where a generation goes",
+            notes=f"Mean of {p['generations']} generations after 5 of warm-up; "
+            f"{p['mean_nodes']:.1f} program nodes and {p['mean_connections']:.1f} connections "
+            "a genome on average.",
+            **common,
+        )
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,18 @@ For each target and batch size, in one process:
 
 It also measures how far reduced precision moves the confidences: probabilities of the same
 images (CPPN colour images and two photographs from scikit-image) in bf16 and fp16
-against fp32. Runs on CUDA when available (``--device``), else on the CPU.
+against fp32. Runs on CUDA when available (``--device``), else on the CPU. ``--precision``
+takes several precisions: each is measured on the same loaded target, a row each.
+
+Records the table (a row per target, precision and batch) as
+``docs/benchmarks/results/NAME.json`` (``--name``, default ``imagenet_cpu_forward`` on the CPU,
+``imagenet_gpu_forward`` on a GPU; with the machine, date and commit, :mod:`bench_results`),
+with the reduced-precision differences in its notes; docs/benchmarks/imagenet-cpu.md and
+docs/benchmarks/gpu.md show them.
 
     python scripts/bench_imagenet.py [--targets lite0 lite1 lite2] [--batches 16 64]
-        [--generations 3] [--genome-size 256 --crops ten] [--precision bf16] [--channels-last]
-        [--json PATH]
+        [--generations 3] [--genome-size 256 --crops ten] [--precision fp32 bf16]
+        [--channels-last] [--json PATH] [--name NAME] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from bench_results import add_result_options, command_line, write_result
 
 from archives import EliteArchive
 from evolve.emitters import build_scheduler
@@ -145,7 +153,7 @@ def bench_target(name: str, args: argparse.Namespace, device: str) -> dict[str, 
             max_batch=args.max_batch,
             image_size=args.genome_size,
             crops=args.crops,
-            precision=args.precision,
+            precision=args.precision[0],
             channels_last=args.channels_last,
         ),
         progress=False,
@@ -157,21 +165,24 @@ def bench_target(name: str, args: argparse.Namespace, device: str) -> dict[str, 
     cppn = CppnEncoding(channels, height, width, color="hls", renderer="auto")
     rng = np.random.default_rng(0)
     rows = []
-    for batch in args.batches:
-        images = torch.rand(
-            (batch, *target.image_shape), generator=torch.Generator().manual_seed(0)
-        )
-        images = images.to(target.device)
-        row: dict[str, Any] = {"target": name, "batch": batch}
-        row["forward_images_per_s"] = forward_images_per_s(target, images, args.repeats)
-        row["scoring_images_per_s"] = batch / best_time(
-            lambda x=images: target.probabilities(x), args.repeats, target.device
-        )
-        for label, encoding in (("direct", direct), ("cppn", cppn)):
-            rate = loop_evaluations_per_s(target, encoding, batch, args.generations)
-            row[f"{label}_loop_evaluations_per_s"] = rate
-            row[f"{label}_loop_efficiency"] = rate / row["forward_images_per_s"]
-        rows.append(row)
+    for precision in args.precision:
+        target.precision = precision
+        for batch in args.batches:
+            images = torch.rand(
+                (batch, *target.image_shape), generator=torch.Generator().manual_seed(0)
+            )
+            images = images.to(target.device)
+            row: dict[str, Any] = {"target": name, "precision": precision, "batch": batch}
+            row["forward_images_per_s"] = forward_images_per_s(target, images, args.repeats)
+            row["scoring_images_per_s"] = batch / best_time(
+                lambda x=images: target.probabilities(x), args.repeats, target.device
+            )
+            for label, encoding in (("direct", direct), ("cppn", cppn)):
+                rate = loop_evaluations_per_s(target, encoding, batch, args.generations)
+                row[f"{label}_loop_evaluations_per_s"] = rate
+                row[f"{label}_loop_efficiency"] = rate / row["forward_images_per_s"]
+            rows.append(row)
+    target.precision = args.precision[0]
 
     samples = cppn.express(cppn.random(max(args.batches), rng))
     photos = photographs_or_none(target)
@@ -196,14 +207,15 @@ def bench_target(name: str, args: argparse.Namespace, device: str) -> dict[str, 
 def print_tables(results: list[dict[str, Any]]) -> None:
     """Throughput and loop-efficiency table, then the precision differences."""
     header = (
-        f"{'target':<28} {'batch':>5} {'forward':>9} {'scoring':>9} "
+        f"{'target':<28} {'prec':>4} {'batch':>5} {'forward':>9} {'scoring':>9} "
         f"{'direct':>9} {'eff':>5} {'cppn':>9} {'eff':>5}"
     )
     print(header + "\n" + "-" * len(header))
     for result in results:
         for r in result["rows"]:
             print(
-                f"{r['target']:<28} {r['batch']:>5} {r['forward_images_per_s']:9.1f} "
+                f"{r['target']:<28} {r['precision']:>4} {r['batch']:>5} "
+                f"{r['forward_images_per_s']:9.1f} "
                 f"{r['scoring_images_per_s']:9.1f} {r['direct_loop_evaluations_per_s']:9.1f} "
                 f"{r['direct_loop_efficiency']:5.2f} {r['cppn_loop_evaluations_per_s']:9.1f} "
                 f"{r['cppn_loop_efficiency']:5.2f}"
@@ -241,10 +253,14 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=1024)
     parser.add_argument("--genome-size", type=int, nargs=2, metavar=("H", "W"))
     parser.add_argument("--crops", default="resize", choices=["resize", "center", "ten"])
-    parser.add_argument("--precision", default="fp32", choices=list(PRECISIONS))
+    parser.add_argument(
+        "--precision", nargs="+", default=["fp32"], choices=list(PRECISIONS), help="one or more"
+    )
     parser.add_argument("--channels-last", action="store_true")
+    add_result_options(parser, None)
     args = parser.parse_args()
     device = resolve_device(args.device)
+    args.name = args.name or f"imagenet_{'cpu' if device == 'cpu' else 'gpu'}_forward"
 
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     results = [bench_target(f"imagenet-efficientnet-{t}", args, device) for t in args.targets]
@@ -270,7 +286,9 @@ def main() -> None:
                     "machine": platform.processor() or platform.machine(),
                     "torch": torch.__version__,
                     "settings": {
-                        key: value for key, value in vars(args).items() if key not in ("json",)
+                        key: value
+                        for key, value in vars(args).items()
+                        if key not in ("json", "results_dir")
                     },
                     "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
                     "seconds": time.perf_counter() - started,
@@ -279,6 +297,68 @@ def main() -> None:
                 indent=1,
             )
         )
+    gpu = f" ({torch.cuda.get_device_name(device)})" if device.startswith("cuda") else ""
+    path = write_result(
+        args.name,
+        figures(results, args),
+        title=f"ImageNet targets on {device}{gpu}: forward pass and MAP-Elites loop",
+        command=command_line(),
+        conditions=f"1-minute load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} "
+        "after",
+        notes=precision_notes(results)
+        + f" Loop: colour MAP-Elites over all 1,000 classes, {args.generations} timed "
+        f"generations after one warm-up; crops {args.crops}; "
+        f"{torch.get_num_threads()} torch threads.",
+        label=args.label,
+        results_dir=args.results_dir,
+    )
+    print(f"wrote {path}")
+
+
+def figures(results: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """The throughput table: a row per target, precision and batch (images/s, evaluations/s)."""
+    layout = ", channels_last" if args.channels_last else ""
+    return {
+        "columns": [
+            "target", "precision", "batch", "forward (images/s)", "scoring (images/s)",
+            "direct loop (evals/s)", "direct efficiency", "CPPN loop (evals/s)", "CPPN efficiency",
+        ],
+        "rows": [
+            [
+                r["target"].removeprefix("imagenet-"), r["precision"] + layout, r["batch"],
+                round(r["forward_images_per_s"], 1), round(r["scoring_images_per_s"], 1),
+                round(r["direct_loop_evaluations_per_s"], 1),
+                round(r["direct_loop_efficiency"], 3),
+                round(r["cppn_loop_evaluations_per_s"], 1), round(r["cppn_loop_efficiency"], 3),
+            ]
+            for result in results
+            for r in result["rows"]
+        ],
+        "formats": [None, None, None, ",.1f", ",.1f", ",.1f", ",.2f", ",.1f", ",.2f"],
+    }  # fmt: skip
+
+
+def precision_notes(results: list[dict[str, Any]]) -> str:
+    """How bf16 and fp16 move the probabilities against fp32, per target, in words."""
+    parts = []
+    for result in results:
+        target = result["target"].removeprefix("imagenet-")
+        for precision, sets in result["precision_vs_fp32"].items():
+            d = sets["cppn_images"]
+            text = (
+                f"{target} {precision} against fp32 on {d['images']} CPPN images: largest "
+                f"probability change {d['max_abs_probability_difference']:.4f}, mean top-1 "
+                f"change {d['mean_abs_top1_confidence_difference']:.4f}, top-1 agreement "
+                f"{d['top1_agreement']:.0%}"
+            )
+            if "photographs" in sets:
+                photos = sets["photographs"]
+                text += (
+                    f"; on the two photographs {photos['top1_agreement']:.0%} (largest change "
+                    f"{photos['max_abs_probability_difference']:.4f})"
+                )
+            parts.append(text)
+    return ". ".join(parts) + "."
 
 
 if __name__ == "__main__":

@@ -7,9 +7,16 @@
 2. The driver's ceiling: whole MAP-Elites generations (sample, vary, compile and pack, dispatch,
    insert) of ``--ceiling-batch`` (400) CPPN genomes over 1000 cells, with a null scorer (random
    probabilities, nothing rendered or scored) on 2 Ray workers, and in this process for
-   comparison; evaluations/s and bytes sent per generation (payloads out, probabilities back).
+   comparison; evaluations/s and bytes sent per generation (payloads out, scores back:
+   probabilities and log-odds, float64).
 
-    python scripts/bench_ray.py [--batch 32] [--generations 5] [--json PATH]
+``--runs N`` repeats both N times in one Ray session, a column per run. Records the two tables
+as ``docs/benchmarks/results/NAME.json`` (``--name``, default ``ray_throughput``) and
+``CEILING_NAME.json`` (``--ceiling-name``, default ``ray_ceiling``), with the machine, date and
+commit (:mod:`bench_results`); docs/benchmarks/ray.md shows them.
+
+    python scripts/bench_ray.py [--batch 32] [--generations 5] [--runs 3] [--json PATH]
+        [--name NAME] [--ceiling-name NAME] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from bench_results import add_result_options, command_line, write_result
 
 from evolve.config import RunConfig, StopConditions
 from evolve.distributed.evaluator import RayEvaluator, payload_bytes
@@ -33,22 +42,29 @@ from evolve.encodings.cppn import CppnEncoding
 from evolve.evaluator import LocalEvaluator
 from evolve.runner import Evolution
 from fitness.loading import TargetOptions, load_target
+from fitness.scores import Scores, log_odds_from_log_probabilities
 
 SCRIPTS = Path(__file__).resolve().parent
 
 
+def random_scores(count: int, num_classes: int, seed: int) -> Scores:
+    """Random distributions and their log-odds: what a real scorer sends back, in size."""
+    p = np.random.default_rng(seed).random((count, num_classes))
+    p /= p.sum(axis=1, keepdims=True)
+    log_odds = log_odds_from_log_probabilities(torch.from_numpy(np.log(p))).numpy()
+    return Scores(p, log_odds)
+
+
 class NullWorker(ScoringWorker):
-    """A worker that scores nothing: random probabilities for each chunk (the driver's ceiling)."""
+    """A worker that scores nothing: random scores for each chunk (the driver's ceiling)."""
 
     def __init__(self, spec: Any, weights: Any, encoding_config: Any, threads: int) -> None:
         set_threads(threads)
         self.num_classes = len(spec.class_names)
 
-    def score(self, index: int, payload: Any) -> tuple[int, np.ndarray]:
-        """Random distributions, one per genome of the chunk."""
-        rng = np.random.default_rng(index)
-        p = rng.random((len(payload), self.num_classes))
-        return index, p / p.sum(axis=1, keepdims=True)
+    def score(self, index: int, payload: Any) -> tuple[int, Scores]:
+        """Random scores, one row per genome of the chunk."""
+        return index, random_scores(len(payload), self.num_classes, index)
 
 
 class NullEvaluator:
@@ -58,14 +74,13 @@ class NullEvaluator:
     def __init__(self, encoding: CppnEncoding, num_classes: int, chunk: int) -> None:
         self.encoding, self.num_classes, self.chunk, self.queries = encoding, num_classes, chunk, 0
 
-    def __call__(self, genomes: Any, rng: Any = None) -> np.ndarray:
+    def __call__(self, genomes: Any, rng: Any = None) -> Scores:
         parts = []
         for index, start in enumerate(range(0, len(genomes), self.chunk)):
             payload = self.encoding.payload(genomes[start : start + self.chunk])
-            p = np.random.default_rng(index).random((len(payload), self.num_classes))
-            parts.append(p / p.sum(axis=1, keepdims=True))
+            parts.append(random_scores(len(payload), self.num_classes, index))
         self.queries += len(genomes)
-        return np.concatenate(parts)
+        return Scores.concatenate(parts)
 
 
 def grown_population(encoding: CppnEncoding, n: int, rounds: int) -> Any:
@@ -152,7 +167,8 @@ def ceiling(args: argparse.Namespace) -> dict[str, Any]:
         if mode == "ray":
             out = (evaluator.bytes_sent - sent) / args.ceiling_generations
             entry["payload_bytes_per_generation"] = out
-            entry["probability_bytes_per_generation"] = args.ceiling_batch * 1000 * 8
+            # probabilities and log-odds, float64, 1000 classes
+            entry["scores_bytes_per_generation"] = args.ceiling_batch * 1000 * 8 * 2
             entry["payload_bytes_per_genome"] = out / args.ceiling_batch
             evaluator.close()
         else:
@@ -172,7 +188,10 @@ def main() -> None:
     parser.add_argument("--ceiling-generations", type=int, default=10)
     parser.add_argument("--scratch", default="/tmp/bench_ray")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--runs", type=int, default=1, help="repeat both parts, a column each")
     parser.add_argument("--json", type=Path)
+    add_result_options(parser, "ray_throughput")
+    parser.add_argument("--ceiling-name", default="ray_ceiling", help="the ceiling's result name")
     args = parser.parse_args()
     import ray
 
@@ -189,17 +208,94 @@ def main() -> None:
         report: dict[str, Any] = {
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "load_before": os.getloadavg(),
+            "runs": [],
         }
-        if not args.skip_throughput:
-            report["throughput"] = throughput(args, ray)
-            print(json.dumps(report["throughput"], indent=1), flush=True)
-        report["ceiling"] = ceiling(args)
-        print(json.dumps(report["ceiling"], indent=1), flush=True)
+        for _ in range(args.runs):
+            run: dict[str, Any] = {}
+            if not args.skip_throughput:
+                run["throughput"] = throughput(args, ray)
+                print(json.dumps(run["throughput"], indent=1), flush=True)
+            run["ceiling"] = ceiling(args)
+            print(json.dumps(run["ceiling"], indent=1), flush=True)
+            report["runs"].append(run)
+            report.update(run)  # "throughput" and "ceiling": the last run's, as before --runs
         report["load_after"] = os.getloadavg()
     finally:
         ray.shutdown()
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=1))
+    write_results(args, report)
+
+
+def write_results(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    """The throughput table (unless skipped) and the ceiling table, a column per run."""
+    runs = report["runs"]
+    common = {
+        "command": command_line(),
+        "conditions": "1-minute load average "
+        f"{report['load_before'][0]:.1f} before, {report['load_after'][0]:.1f} after",
+        "label": args.label,
+        "results_dir": args.results_dir,
+    }
+    if not args.skip_throughput:
+        first = runs[0]["throughput"]
+        rows = [
+            [f"in process, torch and Numba on 2 threads, one chunk of {args.batch}"]
+            + [round(r["throughput"]["in_process_2_threads_evals_per_s"], 1) for r in runs],
+            [f"2 Ray workers of 1 thread, chunks of {first['ray_chunk']} (one per worker)"]
+            + [round(r["throughput"]["ray_2_workers_1_thread_evals_per_s"], 1) for r in runs],
+            ["ratio Ray / in process (goal >= 0.85)"]
+            + [round(r["throughput"]["ratio"], 3) for r in runs],
+        ]
+        path = write_result(
+            args.name,
+            {
+                "columns": [f"EfficientNet-Lite0, CPPN 3x224x224 HLS, batch {args.batch}"]
+                + [f"run {i + 1}" for i in range(len(runs))],
+                "rows": rows,
+            },
+            title="Ray against in-process scoring, evaluations/s",
+            notes=f"Genomes varied {args.grow} times: {first['hidden_nodes_mean']:.1f} hidden "
+            f"nodes on average; {args.generations} generations after one warm-up. The ratio's "
+            "goal is >= 0.85.",
+            **common,
+        )
+        print(f"wrote {path}")
+    ceilings = [r["ceiling"] for r in runs]
+
+    def span(mode: str) -> str | float:
+        times = [c[mode]["ms_per_generation"] for c in ceilings]
+        return round(times[0], 1) if len(times) == 1 else f"{min(times):.1f}-{max(times):.1f}"
+
+    rows = [
+        ["2 Ray workers (null), this driver"]
+        + [round(c["ray"]["evals_per_s"]) for c in ceilings]
+        + [span("ray")],
+        ["the same loop in process (null scorer, chunks still compiled and packed)"]
+        + [round(c["in_process"]["evals_per_s"]) for c in ceilings]
+        + [span("in_process")],
+    ]
+    ray = ceilings[0]["ray"]
+    path = write_result(
+        args.ceiling_name,
+        {
+            "columns": [
+                f"driver loop, {args.ceiling_batch} CPPN genomes (3x224x224), chunks of "
+                f"{args.ceiling_chunk}",
+                "run 1, evaluations/s",
+            ]
+            + [f"run {i + 1}" for i in range(1, len(runs))]
+            + ["ms per generation"],
+            "rows": rows,
+        },
+        title="The driver's ceiling (null scorer)",
+        notes=f"{args.ceiling_generations} generations after generation 0, 1,000 cells. Per "
+        f"generation of {args.ceiling_batch}: {ray['payload_bytes_per_generation'] / 1e3:,.0f} KB "
+        f"of payload out ({ray['payload_bytes_per_genome']:,.0f} bytes a genome), "
+        f"{ray['scores_bytes_per_generation'] / 1e6:.1f} MB of probabilities and log-odds back.",
+        **common,
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

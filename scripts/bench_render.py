@@ -9,7 +9,13 @@ with libm sin/exp calls, which do not vectorise), alternating the two so that bo
 machine load; both after a warm-up call (JIT compile excluded). The GPU kernel (cppn.render_cuda,
 one launch) runs only when torch sees CUDA, else its column reads "not measured".
 
+Records the CPU table as ``docs/benchmarks/results/NAME.json`` (``--name``, default
+``render_cpu``) and, where CUDA runs, the GPU kernel beside the new CPU kernel as
+``GPU_NAME.json`` (``--gpu-name``, default ``render_gpu``), with the machine, date and commit
+(:mod:`bench_results`); docs/benchmarks/cppn.md shows them.
+
     python scripts/bench_render.py [--json PATH] [--sizes 28 64 256] [--population 400]
+        [--name NAME] [--gpu-name NAME] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +31,13 @@ from typing import Any
 
 import numba
 import numpy as np
+from bench_results import (
+    add_result_options,
+    command_line,
+    load_average,
+    load_conditions,
+    write_result,
+)
 from neat.nn import FeedForwardNetwork
 from numba import prange
 
@@ -197,8 +210,11 @@ def main() -> None:
         default=40,
         help="genomes timed with the NumPy reference (it is slow)",
     )
+    add_result_options(parser, "render_cpu")
+    parser.add_argument("--gpu-name", default="render_gpu", help="the GPU table's result name")
     args = parser.parse_args()
 
+    load_before = load_average()
     profile, pop = grow_population(args.population, hidden=20)
     gc = profile.genome_config
     hidden = np.mean([len(g.nodes) - 1 for g in pop])
@@ -303,6 +319,77 @@ def main() -> None:
                 indent=1,
             )
         )
+    write_results(args, rows, len(pop), hidden, conns, neat_px, len(subset), load_before)
+
+
+def size_label(size: int) -> str:
+    """A row's size as the tables show it: ``28x28``."""
+    return f"{size}x{size}"
+
+
+def write_results(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    population: int,
+    hidden: float,
+    connections: float,
+    neat_px: float,
+    numpy_genomes: int,
+    load_before: float | None,
+) -> None:
+    """The CPU table (and the GPU table where CUDA ran) as result files."""
+    population_note = (
+        f"{population} grayscale genomes, {hidden:.1f} hidden nodes and {connections:.1f} "
+        f"connections on average; {numba.get_num_threads()} Numba threads. neat-python: "
+        f"extrapolated from 3 genomes at 28x28 ({1e6 * neat_px:.1f} us a pixel); NumPy: "
+        f"{numpy_genomes} genomes. Previous: the Numba kernel before the vectorised one "
+        "(kept in the script), run alternately with the new one."
+    )
+    cpu = {
+        "columns": [
+            "size", "neat-python", "NumPy", "Numba, previous", "Numba, new",
+            "new / previous (goal >= 4x)", "new / neat-python",
+        ],
+        "rows": [
+            [
+                size_label(r["size"]), round(r["neat_images_per_s"], 3),
+                round(r["numpy_images_per_s"], 1), round(r["previous_numba_images_per_s"], 1),
+                round(r["numba_images_per_s"]), f"{r['numba_speedup']:.2f}x",
+                f"{r['numba_vs_neat']:,.0f}x",
+            ]
+            for r in rows
+        ],
+        "formats": [None, None, ",.1f", ",.1f", None, None, None],
+    }  # fmt: skip
+    title = f"CPPN rendering, images/s ({population} genomes of {hidden:.0f} hidden nodes)"
+    common = {
+        "command": command_line(),
+        "conditions": load_conditions(load_before),
+        "label": args.label,
+        "results_dir": args.results_dir,
+    }
+    path = write_result(args.name, cpu, title=title, notes=population_note, **common)
+    print(f"wrote {path}")
+    if not all(isinstance(r["gpu_images_per_s"], float) for r in rows):
+        return
+    gpu = {
+        "columns": [
+            "size", f"GPU kernel, {population} genomes, one launch (images/s)",
+            f"{os.cpu_count()} CPUs, new CPU kernel (images/s)",
+        ],
+        "rows": [
+            [size_label(r["size"]), round(r["gpu_images_per_s"]), round(r["numba_images_per_s"])]
+            for r in rows
+        ],
+    }  # fmt: skip
+    path = write_result(
+        args.gpu_name,
+        gpu,
+        title="CPPN rendering on the GPU machine",
+        notes=population_note + " Programs uploaded each call.",
+        **common,
+    )
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

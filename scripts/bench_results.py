@@ -16,11 +16,14 @@ by :func:`check_result`, which the documentation build and the tests both call.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import re
+import shlex
 import subprocess
+import sys
 from datetime import UTC, datetime
 from numbers import Real
 from pathlib import Path
@@ -109,18 +112,21 @@ def write_result(
     figures: dict[str, Any],
     *,
     title: str | None = None,
+    label: str | None = None,
     command: str | None = None,
     conditions: str | None = None,
     notes: str | None = None,
-    results_dir: Path = RESULTS_DIR,
+    results_dir: Path | None = None,
 ) -> Path:
     """Write ``results_dir/NAME.json``: ``figures`` with this machine, the UTC time and commit.
 
     ``figures`` is a table (``{"columns": [...], "rows": [[...], ...]}``, optionally
     ``"formats"``: a format spec per column, e.g. ``",.0f"``) or a flat mapping of figure name to
-    value. ``conditions`` says what else ran (load average, other jobs): a timing measured on a
+    value. ``label`` names the result in a table that merges several (else its date does).
+    ``conditions`` says what else ran (load average, other jobs): a timing measured on a
     loaded machine is not comparable with one measured idle. The file is checked before it is
     written, so a malformed result fails in the benchmark that made it, not in the docs build.
+    ``results_dir`` None: ``docs/benchmarks/results``.
     """
     commit, dirty = git_commit()
     result = {
@@ -136,13 +142,61 @@ def write_result(
         "figures": figures,
         "notes": notes,
     }
+    if label is not None:
+        result["label"] = label
     check_result(result, name)
+    results_dir = RESULTS_DIR if results_dir is None else results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}.json"
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", "utf-8")
     temporary.replace(path)  # a killed benchmark leaves the previous result, never half of one
     return path
+
+
+def add_result_options(parser: argparse.ArgumentParser, name: str | None) -> None:
+    """The options every benchmark script takes for its results: ``--name`` (the result's name,
+    which is its file's and the pages' ``<!-- results: NAME -->``; default ``name``),
+    ``--label`` (how a table that merges several results names this one's rows; default its
+    date) and ``--results-dir`` (default ``docs/benchmarks/results``)."""
+    parser.add_argument("--name", default=name, help=f"result name (default: {name})")
+    parser.add_argument("--label", help="its rows' name where a table merges results")
+    parser.add_argument(
+        "--results-dir", type=Path, help="where NAME.json goes (default: docs/benchmarks/results)"
+    )
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the platform has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def load_conditions(before: float | None) -> str | None:
+    """A result's ``conditions`` from the load average ``before`` the measurement and now: on a
+    shared machine the figures fall with the load."""
+    after = load_average()
+    if before is None or after is None:
+        return None
+    return f"1-minute load average {before:.1f} before, {after:.1f} after"
+
+
+#: Options that say where output goes, not what is measured: left out of a result's command.
+OUTPUT_OPTIONS = ("--results-dir", "--json", "--out")
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that ran this script, as ``python scripts/NAME.py ARGS`` (shell-quoted),
+    without the options that only say where output goes (:data:`OUTPUT_OPTIONS`)."""
+    args = list(sys.argv if argv is None else argv)
+    kept, skip = [], False
+    for arg in args[1:]:
+        if skip:
+            skip = False
+        elif arg in OUTPUT_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(f"{option}=" for option in OUTPUT_OPTIONS)):
+            kept.append(arg)
+    return shlex.join(["python", f"scripts/{Path(args[0]).name}", *kept])
 
 
 class ResultError(ValueError):

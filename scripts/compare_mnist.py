@@ -8,9 +8,12 @@ scored forward) and backward passes (images) when all ten digits first reached t
 and the wall seconds of the search itself (target loaded). Then ``fooling transfer`` scores
 every elite with an independently trained LeNet (``--other WEIGHTS``, e.g. from
 ``fooling train-target mnist-lenet --seed 1 --out FILE``), and the elites are drawn in one
-picture, a row per method.
+picture, a row per method. Records the table as ``docs/benchmarks/results/NAME.json``
+(``--name``, default ``compare_mnist``; with the machine, date and commit, :mod:`bench_results`),
+shown by docs/studies/gradient.md.
 
     python scripts/compare_mnist.py --other lenet_seed1.pt --out runs/compare [--json PATH]
+        [--until 0.9999] [--name NAME] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -23,18 +26,33 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from bench_results import add_result_options, command_line, write_result
 
 UNTIL = "0.9999"
-METHODS: dict[str, list[str]] = {
-    "evolution, direct encoding": ["evolve", "--until", UNTIL],
-    "evolution, CPPN": ["evolve", "--encoding", "cppn", "--until", UNTIL],
-    "gradient ascent from noise": ["ascent", "--until", UNTIL, "--steps", "1000"],
-    "gradient ascent, L2 1e-4": ["ascent", "--until", UNTIL, "--steps", "1000", "--l2", "0.0001"],
-    "targeted PGD, test digits, L-inf 0.3": [
-        "ascent", "--start", "test-images", "--epsilon", "0.3", "--lr", "0.005",
-        "--until", UNTIL, "--steps", "500",
-    ],
-}  # fmt: skip
+
+
+def methods(until: str = UNTIL) -> dict[str, tuple[str, list[str]]]:
+    """Each method by its key: its name in the table and its ``fooling`` command (without seed
+    and output), until ``until``."""
+    return {
+        "direct": ("evolution, direct encoding", ["evolve", "--until", until]),
+        "cppn": ("evolution, CPPN", ["evolve", "--encoding", "cppn", "--until", until]),
+        "ascent": (
+            "gradient ascent from noise", ["ascent", "--until", until, "--steps", "1000"],
+        ),
+        "l2": (
+            "gradient ascent, L2 1e-4",
+            ["ascent", "--until", until, "--steps", "1000", "--l2", "0.0001"],
+        ),
+        "pgd": (
+            "targeted PGD, test digits, L-inf 0.3",
+            ["ascent", "--start", "test-images", "--epsilon", "0.3", "--lr", "0.005",
+             "--until", until, "--steps", "500"],
+        ),
+    }  # fmt: skip
+
+
+METHODS = methods()
 
 
 def run_method(name: str, args: list[str], out: Path) -> dict[str, Any]:
@@ -56,6 +74,8 @@ def run_method(name: str, args: list[str], out: Path) -> dict[str, Any]:
         "reached": reached is not None,
         "model_calls": reached["evaluations"] if reached else None,
         "backward": reached.get("backward_evaluations", 0) if reached else None,
+        "evaluations": summary["evaluations"],
+        "backward_in_all": summary.get("backward_evaluations", 0),
         "wall_s": reached["elapsed_s"] if reached else summary["elapsed_s"],
         "min_confidence": summary["min_confidence"],
         # The machine is shared: wall times mean little without the load they were taken at.
@@ -64,14 +84,16 @@ def run_method(name: str, args: list[str], out: Path) -> dict[str, Any]:
     }
 
 
-def transfer(rows: list[dict[str, Any]], other: str, out: Path) -> None:
-    """Score every method's elites with the other LeNet; add median and share fooled."""
+def transfer(rows: list[dict[str, Any]], other: str, out: Path, threshold: str = UNTIL) -> None:
+    """Score every method's elites with the other LeNet; add median and share fooled (at
+    ``threshold``)."""
     from fooling.cli import main
 
     runs = [row["run_dir"] for row in rows]
     main(
-        ["transfer", *runs, "--to", f"mnist-lenet={other}", "--out", str(out), "--overwrite", "-q"]
-    )
+        ["transfer", *runs, "--to", f"mnist-lenet={other}", "--threshold", threshold,
+         "--out", str(out), "--overwrite", "-q"]
+    )  # fmt: skip
     pairs = json.loads((out / "transfer.json").read_text())["pairs"]
     by_run = {pair["run"]: pair for pair in pairs}
     for row in rows:
@@ -115,17 +137,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/compare"))
     parser.add_argument("--picture", type=Path, help="PNG of the elites (default OUT/compare.png).")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--until", default=UNTIL, help="every method's threshold (and transfer's)")
+    parser.add_argument(
+        "--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="default: all"
+    )
+    add_result_options(parser, "compare_mnist")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for index, (name, command) in enumerate(METHODS.items()):
+    chosen = {key: value for key, value in methods(args.until).items() if key in args.methods}
+    for index, (name, command) in enumerate(chosen.values()):
         rows.append(run_method(name, command, args.out / f"{index}_{command[0]}"))
         print(json.dumps(rows[-1]), flush=True)
-    transfer(rows, args.other, args.out / "transfer")
+    transfer(rows, args.other, args.out / "transfer", args.until)
     picture(rows, args.picture or args.out / "compare.png")
     print(
         "| method | model calls (images) | backward passes (images) | wall s (1-min load) | "
-        "other LeNet: median / >= 0.9999 / top-1 |"
+        f"other LeNet: median / >= {args.until} / top-1 |"
     )
     print("| --- | --- | --- | --- | --- |")
     for row in rows:
@@ -150,6 +178,47 @@ def main() -> None:
     print(json.dumps(machine))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
+    path = write_result(
+        args.name,
+        figures(rows, args.until),
+        title="Fooling images against gradient attacks on MNIST",
+        command=command_line(),
+        notes=f"Seed 0 for every method, until all ten digits are >= {args.until}; wall "
+        "seconds of the search itself (target loaded), with the 1-minute load average before "
+        "and after each method: on a shared machine they depend on the load.",
+        label=args.label,
+        results_dir=args.results_dir,
+    )
+    print(f"wrote {path}")
+
+
+def figures(rows: list[dict[str, Any]], until: str) -> dict[str, Any]:
+    """The table of docs/studies/gradient.md: a row per method."""
+    table = []
+    for row in rows:
+        reached = row["reached"]
+        table.append(
+            [
+                row["method"],
+                f"`{row['command']}`",
+                row["model_calls"]
+                if reached
+                else f"not reached: {row['min_confidence']:.5f} after "
+                f"{row['evaluations']:,} images",
+                row["backward"] if reached else f"({row['backward_in_all']:,} in all)",
+                f"{row['wall_s']:.1f} ({row['load_average_before'][0]:.1f}-"
+                f"{row['load_average_after'][0]:.1f})",
+                f"{row['transfer_median']:.4f} / {row['transfer_fooled']} of 10 / "
+                f"{row['transfer_top1']:.0%}",
+            ]
+        )
+    return {
+        "columns": [
+            "method", "command", "model calls (images)", "backward (images)",
+            "wall s (1-minute load before-after)", f"other LeNet: median / >= {until} / top-1",
+        ],
+        "rows": table,
+    }  # fmt: skip
 
 
 if __name__ == "__main__":

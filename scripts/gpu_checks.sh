@@ -10,29 +10,48 @@
 #   5. the paper's ImageNet run, 5000 generations of 400 CPPNs on Lite0, for whatever time is left
 #      (stopped with Ctrl-C if it runs out: the run checkpoints and summary.json says how far it got).
 # Usage: bash scripts/gpu_checks.sh OUT_DIR [SECONDS]   (default 540 s in all)
-# Results: OUT_DIR/log.txt (everything printed), OUT_DIR/*.json, OUT_DIR/runs/ (run directories).
+# Results: OUT_DIR/results/*.json, the result files for docs/benchmarks/results (small: bring them
+# back and copy them there), named after the GPU (TAG, e.g. h200): render_gpu_TAG and
+# render_cpu_TAG (scripts/bench_render.py), gpu_lite0_TAG (scripts/bench_imagenet.py) and
+# gpu_checks_TAG (tests, demo runs, the paper's run: scripts/gpu_summary.py); besides,
+# OUT_DIR/log.txt (everything printed), OUT_DIR/*.json (each script's own --json),
+# OUT_DIR/gpu_tests.xml, OUT_DIR/runs/ (run directories).
 # SMALL=1 shrinks every step so that the script itself can be checked on a CPU in a minute or two.
+# STEPS="render imagenet" runs only those steps (default: tests render imagenet demo robust
+# robustness paper); TAG=NAME names the results (default: from the GPU's name, "cpu" without one).
 set -uo pipefail
 OUT=${1:?usage: gpu_checks.sh OUT_DIR [SECONDS]}
 BUDGET=${2:-540}
 SMALL=${SMALL:-0}
-mkdir -p "$OUT/runs"
+STEPS=${STEPS:-tests render imagenet demo robust robustness paper}
+mkdir -p "$OUT/runs" "$OUT/results"
+exec > >(tee "$OUT/log.txt") 2>&1
 export PYTHONUNBUFFERED=1
+TAG=${TAG:-$(python -c '
+import re, torch
+name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w and w != "nvidia"]
+print(next((w for w in words if re.search(r"\d", w)), words[0] if words else "gpu"))')}
+RESULTS=(--results-dir "$OUT/results")
 FOOLING=(python -m fooling)
 SPEC="shift=2,rotate=10,scale=0.9:1.1,noise=0.02,jpeg=60:95"
 CLASSES="king penguin,starfish,baseball,electric guitar,remote control"
 DEMO=(--target imagenet-efficientnet-lite0 --encoding cppn --only-classes "$CLASSES" --batch 32
       --initial-population 64 --max-generations 120 --channels-last --seed 0 --quiet)
 SIZES=(28 64 256); BATCHES=(100 400); GENERATIONS=20; LONG=5000; LONG_BATCH=400; SAMPLES=100
+REPEATS=5; GENOME=()
 if [[ $SMALL == 1 ]]; then
-    SIZES=(28); BATCHES=(4); GENERATIONS=2; LONG=3; LONG_BATCH=4; SAMPLES=2
+    SIZES=(28); BATCHES=(4); GENERATIONS=2; LONG=3; LONG_BATCH=4; SAMPLES=2; REPEATS=1
+    GENOME=(--genome-size 32 32)
     DEMO=(--target imagenet-efficientnet-lite0 --encoding cppn --only-classes "$CLASSES" --batch 4
           --initial-population 4 --max-generations 2 --seed 0 --quiet)
 fi
 
 left() { echo $((BUDGET - SECONDS)); }
-step() {  # step CAP_SECONDS NAME COMMAND...: run with a time cap, never past the budget
-    local cap=$1 name=$2; shift 2
+want() { [[ " $STEPS " == *" $1 "* ]]; }
+step() {  # step KEY CAP_SECONDS NAME COMMAND...: run with a time cap, never past the budget
+    local key=$1 cap=$2 name=$3; shift 3
+    if ! want "$key"; then echo "=== $name: not in STEPS"; return; fi
     local allowed=$(( $(left) < cap ? $(left) : cap ))
     if (( allowed < 5 )); then echo "=== $name: skipped, no time left"; return; fi
     echo "=== $name ($(date -u +%T), ${allowed} s allowed, $(left) s left)"
@@ -41,7 +60,7 @@ step() {  # step CAP_SECONDS NAME COMMAND...: run with a time cap, never past th
     echo "=== $name: exit $? after $((SECONDS - start)) s"
 }
 
-echo "=== machine"
+echo "=== machine (results tagged $TAG)"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 python - <<'EOF'
 import importlib.metadata as m, os, platform, torch
@@ -54,45 +73,36 @@ for name in ("numba", "numba-cuda", "numpy", "neat-python", "pillow"):
         print(name, "missing")
 EOF
 
-step 240 "GPU tests" python -m pytest -q -p no:cacheprovider -rs tests/gpu
-step 150 "render throughput" python scripts/bench_render.py --sizes "${SIZES[@]}" \
-    --population "$LONG_BATCH" --json "$OUT/render.json"
-for precision in fp32 bf16; do
-    step 150 "ImageNet throughput $precision" python scripts/bench_imagenet.py --targets lite0 \
-        --batches "${BATCHES[@]}" --generations "$GENERATIONS" --repeats 5 --channels-last \
-        --precision "$precision" --json "$OUT/imagenet_$precision.json"
-done
-step 120 "demo run, standard" "${FOOLING[@]}" evolve "${DEMO[@]}" --out "$OUT/runs/inet_cppn"
+step tests 240 "GPU tests" python -m pytest -q -p no:cacheprovider -rs tests/gpu \
+    --junitxml "$OUT/gpu_tests.xml"
+step render 150 "render throughput" python scripts/bench_render.py --sizes "${SIZES[@]}" \
+    --population "$LONG_BATCH" --json "$OUT/render.json" --name "render_cpu_$TAG" \
+    --gpu-name "render_gpu_$TAG" "${RESULTS[@]}"
+step imagenet 300 "ImageNet throughput, fp32 and bf16" python scripts/bench_imagenet.py \
+    --targets lite0 --batches "${BATCHES[@]}" --generations "$GENERATIONS" --repeats "$REPEATS" \
+    --channels-last --precision fp32 bf16 "${GENOME[@]}" --json "$OUT/imagenet.json" \
+    --name "gpu_lite0_$TAG" "${RESULTS[@]}"
+step demo 120 "demo run, standard" "${FOOLING[@]}" evolve "${DEMO[@]}" --out "$OUT/runs/inet_cppn"
 # rescore: the documented row (measured before paired became the default); paired: the default now.
 for elites in rescore paired; do
-    step 180 "demo run, --robust, elites $elites" "${FOOLING[@]}" evolve "${DEMO[@]}" \
+    step robust 180 "demo run, --robust, elites $elites" "${FOOLING[@]}" evolve "${DEMO[@]}" \
         --robust "$SPEC" --robust-samples 8 --robust-elites "$elites" \
         --out "$OUT/runs/inet_cppn_robust_$elites"
 done
 for preset in print-photo "$SPEC"; do
     name=$([[ $preset == print-photo ]] && echo print_photo || echo spec)
-    step 90 "robustness $name" "${FOOLING[@]}" robustness "$OUT"/runs/inet_cppn* --transforms "$preset" --samples "$SAMPLES" --seed 1 \
-        --quiet --out "$OUT/runs/scores_$name"
+    step robustness 90 "robustness $name" "${FOOLING[@]}" robustness "$OUT"/runs/inet_cppn* \
+        --transforms "$preset" --samples "$SAMPLES" --seed 1 --quiet --out "$OUT/runs/scores_$name"
 done
 # The long run gets what is left (its gallery is made afterwards, anywhere: the run directory holds
 # the genomes).
-step $(( $(left) - 10 )) "paper run, $LONG x $LONG_BATCH" "${FOOLING[@]}" evolve \
+step paper $(( $(left) - 10 )) "paper run, $LONG x $LONG_BATCH" "${FOOLING[@]}" evolve \
     --target imagenet-efficientnet-lite0 --encoding cppn --batch "$LONG_BATCH" \
     --max-generations "$LONG" --channels-last --seed 0 --quiet --out "$OUT/runs/inet_long"
 # Everything worth reading, into the log too: run summaries and robustness tables (the run
-# directories can be too large to copy back from a lent machine).
+# directories can be too large to copy back from a lent machine), and the session's figures.
 echo "=== results"
-python - "$OUT/runs" <<'PY'
-import json, sys
-from pathlib import Path
-for summary in sorted(Path(sys.argv[1]).glob("*/summary.json")):
-    data = json.loads(summary.read_text())
-    keys = ("stop_reason", "generations", "evaluations", "target_queries", "elapsed_s",
-            "evaluations_per_s", "classes_at_threshold", "median_confidence", "min_confidence")
-    print(summary.parent.name, {k: data[k] for k in keys if k in data})
-    best = sorted(data.get("best_confidence", {}).items(), key=lambda kv: -kv[1])
-    print("  best:", ", ".join(f"{k} {v:.4f}" for k, v in best[:10]), "..." * (len(best) > 10))
-for table in sorted(Path(sys.argv[1]).glob("scores_*/robustness.md")):
-    print(f"--- {table}\n{table.read_text()}")
-PY
-echo "=== done after $SECONDS s"
+python scripts/gpu_summary.py "$OUT" --session-seconds "$SECONDS" --name "gpu_checks_$TAG" \
+    --command "bash scripts/gpu_checks.sh OUT $BUDGET" "${RESULTS[@]}"
+echo "=== done after $SECONDS s; result files:"
+ls "$OUT/results"

@@ -18,8 +18,10 @@ from doc_blocks import ROOT, pages
 sys.path.insert(0, str(ROOT / "scripts"))
 from bench_results import (  # noqa: E402
     ResultError,
+    add_result_options,
     all_results,
     check_result,
+    command_line,
     load_result,
     machine_info,
     write_result,
@@ -105,9 +107,14 @@ def test_the_schema_names_what_is_wrong() -> None:
 
 def test_write_result_records_machine_date_and_commit(tmp_path: Path) -> None:
     table = {"columns": ["batch", "evals/s"], "rows": [[200, 10067.5]]}
-    path = write_result("a_bench", table, command="python scripts/x.py", results_dir=tmp_path)
+    path = write_result(
+        "a_bench", table, command="python scripts/x.py", label="idle", results_dir=tmp_path
+    )
     assert path == tmp_path / "a_bench.json"
     result = check_result(json.loads(path.read_text()), "a_bench")
+    assert result["label"] == "idle"
+    unlabelled = write_result("b_bench", table, results_dir=tmp_path)
+    assert "label" not in json.loads(unlabelled.read_text())  # a merged table shows its date
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -118,6 +125,18 @@ def test_write_result_records_machine_date_and_commit(tmp_path: Path) -> None:
     with pytest.raises(ResultError):
         write_result("bad_bench", {"columns": ["a"], "rows": [[]]}, results_dir=tmp_path)
     assert not (tmp_path / "bad_bench.json").exists()
+
+
+def test_the_result_options_and_the_recorded_command() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_result_options(parser, "a_bench")
+    args = parser.parse_args(["--results-dir", "out"])
+    assert (args.name, args.label, args.results_dir) == ("a_bench", None, Path("out"))
+    argv = ["/somewhere/scripts/a.py", "--batch", "20", "--results-dir", "/tmp/r", "--json=x.json",
+            "--out", "runs/x", "--label", "two words", "--name", "b"]  # fmt: skip
+    assert command_line(argv) == "python scripts/a.py --batch 20 --label 'two words' --name b"
 
 
 def minutes(seconds: int) -> str:

@@ -133,5 +133,11 @@ def parse_fooling(args: list[str]) -> None:
 
 
 def script_options(script: Path) -> set[str]:
-    """The ``--options`` a script under scripts/ names (argparse or a shell ``case``)."""
-    return set(re.findall(r"""["'(|\s](--[a-z][a-z0-9-]*)""", script.read_text(encoding="utf-8")))
+    """The ``--options`` a script under scripts/ names (argparse or a shell ``case``), with
+    those it takes from ``bench_results.add_result_options`` (``--name``, ``--label``,
+    ``--results-dir``)."""
+    text = script.read_text(encoding="utf-8")
+    options = set(re.findall(r"""["'(|\s](--[a-z][a-z0-9-]*)""", text))
+    if "add_result_options(" in text:
+        options |= {"--name", "--label", "--results-dir"}
+    return options
