@@ -25,6 +25,17 @@ def send(signum: int) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_raises_keyboard_interrupt_once_and_is_noted(signum) -> None:
+    # Default disposition first: under nohup SIGHUP arrives ignored, and an ignored signal
+    # stays ignored (the next test).
+    found = signal.signal(signum, signal.SIG_DFL)
+    try:
+        raised_once(signum)
+    finally:
+        signal.signal(signum, found)
+
+
+def raised_once(signum: int) -> None:
+    """The body of the test above, with ``signum`` at its default disposition."""
     with signals_end_the_block() as stop:
         with pytest.raises(KeyboardInterrupt):
             send(signum)

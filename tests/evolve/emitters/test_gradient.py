@@ -120,7 +120,6 @@ def test_a_checkpointed_and_resumed_run_equals_an_uninterrupted_one(tmp_path, ca
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["--workers", "2"], ("drop --workers",)),
         (["--emitter-setting", "grad.lr=-1"], ("grad lr",)),
         (
             ["--target", "model_factories:no_gradient", "--input-shape", "1,28,28",

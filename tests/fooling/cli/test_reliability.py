@@ -253,7 +253,7 @@ def test_a_damaged_robustness_study_is_refused_by_report(finished_run, tmp_path,
 
 # ------------------------------------------------------------------------------ partial output
 def test_a_failing_command_leaves_no_folder_it_created(run_copy, tmp_path, capsys, monkeypatch):
-    import evolve.runner
+    import evolve.map_elites
     import fooling.reports.gallery
     import fooling.reports.transfer
     from fitness.target import TargetError
@@ -273,7 +273,7 @@ def test_a_failing_command_leaves_no_folder_it_created(run_copy, tmp_path, capsy
     def broken_model(*args, **kwargs):
         raise TargetError("the model returned NaN or inf")
 
-    monkeypatch.setattr(evolve.runner, "initialise", broken_model)
+    monkeypatch.setattr(evolve.map_elites, "initialise", broken_model)
     run = tmp_path / "new_run"
     args = ["evolve", "--max-generations", "2", "--out", run, "-q"]
     assert_refused(capsys, tmp_path, args, "returned NaN")

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-import evolve.runner
+import evolve.map_elites
 import fitness.retrainable
 from archives import EliteArchive
 from evolve.config import RunConfig
@@ -123,7 +123,7 @@ def test_retrained_network_has_the_extra_class_and_fitness_counts_real_classes(t
 def test_resume_after_crashes_equals_uninterrupted(tiny_study, tmp_path, monkeypatch):
     config = StudyConfig.from_dict(json.loads((tiny_study / "study.json").read_text()))
     study_dir = tmp_path / "interrupted"
-    real_step, real_train = evolve.runner.step, fitness.retrainable.train_classifier
+    real_step, real_train = evolve.map_elites.step, fitness.retrainable.train_classifier
     trainings = []
 
     def crashing_step(state, scheduler, evaluator, archive, batch):
@@ -137,7 +137,7 @@ def test_resume_after_crashes_equals_uninterrupted(tiny_study, tmp_path, monkeyp
             raise Crash
         return real_train(model, *args, **kwargs)
 
-    monkeypatch.setattr(evolve.runner, "step", crashing_step)
+    monkeypatch.setattr(evolve.map_elites, "step", crashing_step)
     with pytest.raises(Crash):
         Study.create(study_dir, config).run()
     state = json.loads((study_dir / "state.json").read_text())
@@ -149,7 +149,7 @@ def test_resume_after_crashes_equals_uninterrupted(tiny_study, tmp_path, monkeyp
         for p in [study_dir / "networks" / "dnn_02.pt", study_dir / "round_01" / "fooling.npz"]
     }
 
-    monkeypatch.setattr(evolve.runner, "step", real_step)
+    monkeypatch.setattr(evolve.map_elites, "step", real_step)
     monkeypatch.setattr(fitness.retrainable, "train_classifier", crashing_train)
     with pytest.raises(Crash):
         Study.resume(study_dir).run()
