@@ -95,16 +95,22 @@ def one_run(target: Any, entry: str, seed: int, args: argparse.Namespace, **stop
 
 
 def summarise(runs: list[dict], key: str) -> dict[str, dict]:
-    """Per emitter: the median over seeds of ``key`` (None where a seed never got there)."""
+    """Per emitter: the median over seeds of ``key``, and each seed's value (None where a seed
+    never got there). A seed that never got there counts as more than any that did, so the
+    median is known while fewer than half of the seeds fell short; otherwise it is None."""
     table: dict[str, dict] = {}
     for entry in dict.fromkeys(r["emitter"] for r in runs):
         values = [r[key] for r in runs if r["emitter"] == entry]
-        done = [v for v in values if v is not None]
-        table[entry] = {
-            "median": statistics.median(done) if len(done) == len(values) else None,
-            "values": values,
-        }
+        table[entry] = {"median": censored_median(values), "values": values}
     return table
+
+
+def censored_median(values: list) -> float | None:
+    """The median of ``values`` where None means "above every number here" (a run that ran out
+    of budget): None when the median itself falls among the Nones."""
+    ranked = sorted(values, key=lambda v: (v is None, v if v is not None else 0))
+    middle = ranked[(len(ranked) - 1) // 2 : len(ranked) // 2 + 1]
+    return None if None in middle else statistics.median(middle)
 
 
 def main() -> None:

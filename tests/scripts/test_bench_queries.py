@@ -81,3 +81,16 @@ def test_a_table_built_from_runs_of_several_processes(lenet_target, tmp_path) ->
         and "differs" in done.stderr
         and "budget" in done.stderr
     )
+
+
+def test_the_median_counts_a_run_out_of_budget_as_above_every_other() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from bench_queries import censored_median
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert censored_median([3308, 3626, 3710, None, 2073]) == 3626
+    assert censored_median([4, 2]) == 3
+    assert censored_median([1, 2, None]) == 2
+    assert censored_median([1, 3, None, None]) is None  # the middle pair includes a None
+    assert censored_median([None]) is None
