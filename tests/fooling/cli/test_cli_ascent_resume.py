@@ -92,6 +92,26 @@ def test_a_stopped_ascent_continues_on_the_uninterrupted_path(tmp_path, capsys, 
     assert left["steps"] == right["steps"] == 20
 
 
+def with_old_emitter_entries(run_state_array: np.ndarray) -> np.ndarray:
+    """The run state as ascent checkpoints before the Method seam (95a738f) wrote it: the
+    paper emitter's (empty) state and query counters beside the ascent's own."""
+    state = json.loads(str(run_state_array))
+    return np.array(json.dumps({**state, "emitters": [{}], "emitter_queries": {}}))
+
+
+def test_an_ascent_checkpoint_from_before_the_method_seam_resumes(tmp_path, capsys, lenet_target):
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    code, _, err = run_cli(capsys, "ascent", "--steps", "16", "--out", whole, *COMMON)
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "ascent", "--steps", "8", "--out", stopped, *COMMON)
+    assert code == 0, err
+    edit_npz(stopped / "checkpoint.npz", "run_state", with_old_emitter_entries)
+    assert run_state(stopped)["emitters"] == [{}]
+    code, _, err = run_cli(capsys, "ascent", "--resume", "--steps", "16", "--out", stopped)
+    assert code == 0, err
+    assert_same_path(stopped, whole)
+
+
 def test_a_run_is_continued_only_by_the_command_that_wrote_it(tmp_path, capsys, finished_run):
     ascent_run = tmp_path / "ascent"
     code, _, err = run_cli(capsys, "ascent", "--steps", "3", "--out", ascent_run, "-q")
