@@ -228,3 +228,17 @@ def test_the_readme_quotes_its_set_up_figures_as_measured() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quoted = readme.split("<!-- setup-figures", 1)[1].split("<!-- /setup-figures -->", 1)[0]
     assert expected in quoted
+
+
+def about(value: float) -> str:
+    """``value`` to two significant figures, as the README quotes counts: ``~570``, ``~31,000``."""
+    return f"~{float(f'{value:.2g}'):,.0f}"
+
+
+def test_the_readme_quotes_the_cma_emitter_s_evaluations_as_measured() -> None:
+    figures = load_result("queries_mnist")["figures"]
+    median = figures["columns"].index("evaluations to fool all (median)")
+    rows = {row[0]: row[median] for row in figures["rows"]}
+    assert (about(566), about(30_632)) == ("~570", "~31,000")
+    quoted = f"# {about(rows['direct/cma'])} images, not {about(rows['direct/paper'])}"
+    assert quoted in (ROOT / "README.md").read_text(encoding="utf-8")
