@@ -10,7 +10,9 @@ Suites (each run in memory through the Python API, so every figure is a run's ow
   and lowest best confidence per emitter.
 
 An emitter is given as ``ENCODING/SPEC[/SETTING...]``, e.g. ``direct/cma``, ``cppn/paper``,
-``cppn/cma:1,paper:1``, ``direct/cma/cma.sigma=1``. Batch and initial population per emitter
+``cppn/cma:1,paper:1``, ``direct/cma/cma.sigma=1``; a SETTING without a dot in its name is the
+encoding's option of that name (``direct/paper/crossover_rate=0.5``: the original code's SBX
+crossover), as ``fooling evolve --crossover-rate 0.5``. Batch and initial population per emitter
 are ``--batch`` and ``--initial-population`` (the paper's operators use their batch for both).
 Records the table as ``docs/benchmarks/results/NAME.json`` (``--name``; with the machine, date and
 commit, :mod:`bench_results`), and every run's figures in ``--out`` if given.
@@ -22,6 +24,7 @@ commit, :mod:`bench_results`), and every run's figures in ``--out`` if given.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import statistics
 import sys
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
-from bench_results import git_commit, machine_info, write_result
+from bench_results import command_line, git_commit, machine_info, write_result
 
 import fooling
 
@@ -53,16 +56,34 @@ def sizes(spec: str, args: argparse.Namespace) -> tuple[int, int]:
     return args.batch or batch, args.initial_population or initial
 
 
+def split_settings(settings: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """An entry's settings: the emitters' (``NAME.KEY=VALUE``, passed on as written) and the
+    encoding's options (``KEY=VALUE``, the value read as a Python literal where it is one)."""
+    emitter_settings, encoding_options = [], {}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        if "." in key:
+            emitter_settings.append(setting)
+            continue
+        try:
+            encoding_options[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            encoding_options[key] = value
+    return emitter_settings, encoding_options
+
+
 def one_run(target: Any, entry: str, seed: int, args: argparse.Namespace, **stop: Any) -> dict:
     """One run of ``entry`` (``ENCODING/SPEC[/SETTING...]``): its summary's figures."""
     encoding, spec, *settings = entry.split("/")
+    emitter_settings, encoding_options = split_settings(settings)
     batch, initial = sizes(spec, args)
     started = time.perf_counter()
     run = fooling.evolve(
         target,
         encoding=encoding,
         emitter=spec,
-        emitter_setting=settings,
+        emitter_setting=emitter_settings,
+        **encoding_options,
         batch=batch,
         initial_population=initial,
         seed=seed,
@@ -76,6 +97,7 @@ def one_run(target: Any, entry: str, seed: int, args: argparse.Namespace, **stop
     all_at = summary["all_at_threshold"]
     return {
         "emitter": entry,
+        "encoding_options": encoding_options,
         "seed": seed,
         "batch": batch,
         "initial_population": initial,
@@ -248,7 +270,7 @@ def write_table(runs: list[dict], args: argparse.Namespace) -> None:
         figures,
         title=f"Evaluations per fooled class, {args.suite}"
         + (f" ({args.label})" if args.label else ""),
-        command="python scripts/bench_queries.py " + " ".join(sys.argv[1:]),
+        command=command_line(),
         notes=f"{stop}; classes {args.only_classes or 'all'}; seeds {args.seeds}"
         + (
             f"; built from runs made at {', '.join(args.made)}"

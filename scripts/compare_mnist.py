@@ -10,10 +10,13 @@ every elite with an independently trained LeNet (``--other WEIGHTS``, e.g. from
 ``fooling train-target mnist-lenet --seed 1 --out FILE``), and the elites are drawn in one
 picture, a row per method. Records the table as ``docs/benchmarks/results/NAME.json``
 (``--name``, default ``compare_mnist``; with the machine, date and commit, :mod:`bench_results`),
-shown by docs/studies/gradient.md.
+shown by docs/studies/gradient.md. ``--wall-name NAME`` also records the wall times alone (a
+method and its seconds a row, labelled by ``--label``): the page keeps earlier measurements'
+wall times beside each other in that form (``compare_mnist_wall_*``), since on a shared machine
+they vary with the load while every other figure stays the same.
 
     python scripts/compare_mnist.py --other lenet_seed1.pt --out runs/compare [--json PATH]
-        [--until 0.9999] [--name NAME] [--results-dir DIR]
+        [--until 0.9999] [--name NAME] [--wall-name NAME] [--label LABEL] [--results-dir DIR]
 """
 
 from __future__ import annotations
@@ -142,6 +145,9 @@ def main() -> None:
         "--methods", nargs="+", choices=list(METHODS), default=list(METHODS), help="default: all"
     )
     add_result_options(parser, "compare_mnist")
+    parser.add_argument(
+        "--wall-name", help="also record the wall times alone as this result (default: not)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -190,6 +196,33 @@ def main() -> None:
         results_dir=args.results_dir,
     )
     print(f"wrote {path}")
+    if args.wall_name:
+        path = write_result(
+            args.wall_name,
+            wall_figures(rows),
+            title="Gradient attacks on MNIST, wall time",
+            command=command_line(),
+            conditions=wall_conditions(rows),
+            label=args.label,
+            results_dir=args.results_dir,
+        )
+        print(f"wrote {path}")
+
+
+def wall_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The wall seconds of each method's search, as gradient.md's table of earlier
+    measurements shows them."""
+    return {
+        "columns": ["method", "wall s"],
+        "rows": [[row["method"], round(row["wall_s"], 1)] for row in rows],
+        "formats": [None, ",.1f"],
+    }
+
+
+def wall_conditions(rows: list[dict[str, Any]]) -> str:
+    """The range of the 1-minute load average over the methods: what the wall times mean."""
+    loads = [row[key][0] for row in rows for key in ("load_average_before", "load_average_after")]
+    return f"1-minute load average {min(loads):.1f}-{max(loads):.1f}"
 
 
 def figures(rows: list[dict[str, Any]], until: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""MkDocs hooks (mkdocs.yml ``hooks:``): benchmark tables rendered from their result files.
+"""MkDocs hooks (mkdocs.yml ``hooks:``): benchmark tables and figures rendered from result files.
 
 A page writes ``<!-- results: NAME [NAME ...] -->`` on a line of its own where a table goes; the
 build replaces it with the table of ``docs/benchmarks/results/NAME.json`` (several names: their
@@ -7,6 +7,14 @@ figures, a column per result), followed by the machine, date and commit of each.
 written once, in its result file, and a page cannot show it without its machine. A name with no
 file, or a file that breaks the schema, fails the build (``mkdocs build --strict`` in
 scripts/test.sh), so a page cannot point at a result that is gone.
+
+A sentence that quotes one figure writes it as ``<!-- value: NAME | KEY -->`` (flat figures) or
+``<!-- value: NAME | ROW | COLUMN -->`` (a table), optionally ``| FORMAT`` last (a Python format
+spec, e.g. ``.1f`` or ``.0%``); the build replaces the marker with the value, formatted as its
+table cell is unless a FORMAT is given. ROW is the row's first cell, or its first cells joined by
+``, `` (``fp32, 400``), and must name exactly one row. A missing file, key, row or column fails
+the build. Markers inside code (backticks, fenced blocks) are left as written, so a page can show
+the syntax.
 
 Kept free of MkDocs imports beyond the hook signature so that the tests call the renderer
 directly.
@@ -127,13 +135,79 @@ def render(names: list[str], page_uri: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def expand(markdown: str, page_uri: str | None = None) -> str:
-    """``markdown`` with every results marker replaced by its table."""
-    return MARKER.sub(lambda match: render(match.group(1).split(), page_uri), markdown)
+#: A fenced code block, an inline code span, or a value marker (only the last is replaced).
+VALUE = re.compile(
+    r"(?P<fence>^[ \t]*(?P<fen>`{3,}|~{3,})[^\n]*\n.*?^[ \t]*(?P=fen)[ \t]*$)"
+    r"|(?P<tick>`+)(?:(?!\n[ \t]*\n).)+?(?P=tick)"  # a code span ends within its paragraph
+    r"|<!--[ \t]*value:(?P<body>.*?)-->",
+    re.M | re.S,
+)
+
+
+def _row_keys(row: list[Any]) -> list[str]:
+    """The names a row answers to: its first cell, its first two joined by ``, ``, ..."""
+    plain = [cell if isinstance(cell, str) else str(cell) for cell in row[:-1]]
+    return [", ".join(plain[: k + 1]) for k in range(len(plain))]
+
+
+def value(name: str, selectors: list[str]) -> str:
+    """One figure of the result ``name``, as a ``<!-- value: ... -->`` marker shows it:
+    ``selectors`` is ``[KEY]`` (flat figures) or ``[ROW, COLUMN]`` (a table), with an optional
+    format spec last."""
+    result = load_result(name, RESULTS_DIR)
+    figures = result["figures"]
+    where = f"value of result {name!r}"
+    wanted = 2 if _is_table(figures) else 1
+    if len(selectors) not in (wanted, wanted + 1) or not all(selectors):
+        shape = "ROW | COLUMN" if wanted == 2 else "KEY"
+        raise ResultError(f"{where}: write <!-- value: {name} | {shape} [| FORMAT] -->")
+    spec = selectors[wanted] if len(selectors) > wanted else None
+    if wanted == 1:
+        key = selectors[0]
+        if key not in figures:
+            raise ResultError(f"{where}: no figure {key!r}")
+        cell, column_spec = figures[key], None
+    else:
+        row_key, column = selectors[:2]
+        columns = figures["columns"]
+        if column not in columns:
+            raise ResultError(f"{where}: no column {column!r}")
+        rows = [row for row in figures["rows"] if row_key in _row_keys(row)]
+        if len(rows) != 1:
+            found = "no row" if not rows else f"{len(rows)} rows"
+            raise ResultError(f"{where}: {found} named {row_key!r}")
+        index = columns.index(column)
+        cell = rows[0][index]
+        column_spec = (figures.get("formats") or [None] * len(columns))[index]
+    if spec is None:
+        return format_cell(cell, column_spec)
+    if cell is None or isinstance(cell, str | bool):
+        raise ResultError(f"{where}: {cell!r} is not a number, so it takes no format {spec!r}")
+    try:
+        return format(cell, spec)
+    except ValueError as exc:
+        raise ResultError(f"{where}: format {spec!r}: {exc}") from exc
+
+
+def _value_marker(match: re.Match[str]) -> str:
+    if match.group("body") is None:  # code: left as written
+        return match.group(0)
+    name, *selectors = (part.strip() for part in match.group("body").split("|"))
+    if not name:
+        raise ResultError(f"a value marker without a result name: {match.group(0)!r}")
+    return value(name, selectors)
+
+
+def expand(markdown: str, page_uri: str | None = None, values: bool = True) -> str:
+    """``markdown`` with every results marker replaced by its table and, unless ``values`` is
+    false, every value marker by its figure."""
+    markdown = MARKER.sub(lambda match: render(match.group(1).split(), page_uri), markdown)
+    return VALUE.sub(_value_marker, markdown) if values else markdown
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """MkDocs hook: render the page's results markers (a missing result fails the build)."""
+    """MkDocs hook: render the page's results and value markers (a missing result, key, row or
+    column fails the build)."""
     from mkdocs.exceptions import PluginError
 
     try:

@@ -26,7 +26,15 @@ from bench_results import (  # noqa: E402
     machine_info,
     write_result,
 )
-from docs_hooks import MARKER, expand, format_cell, on_page_content, render  # noqa: E402
+from docs_hooks import (  # noqa: E402
+    MARKER,
+    expand,
+    format_cell,
+    on_page_content,
+    on_page_markdown,
+    render,
+    value,
+)
 
 
 def marked_names() -> set[str]:
@@ -54,7 +62,7 @@ def test_the_pages_show_results_that_exist_and_every_result_is_shown() -> None:
 
 
 def test_a_table_keeps_its_figures_exactly_and_says_where_they_were_measured() -> None:
-    text = render(["bench_mnist_2026-11-25", "bench_mnist_earlier"], "benchmarks/mnist.md")
+    text = render(["bench_mnist", "bench_mnist_earlier"], "benchmarks/mnist.md")
     # the README's cells: 0.998 and 2.50 (a column format keeps the trailing zero), 10,089
     assert "| 2026-11-25 instance | 200 (default) | 10,089 | 10,067 | 0.998 | 2.50 |" in text
     assert "| earlier instance | 100 | 16,388 | 15,315 | 0.94 | 1.17 |" in text
@@ -68,6 +76,68 @@ def test_flat_figures_compare_side_by_side() -> None:
     assert "| figure | d0aab20 | 558dfef |" in text
     assert "| evolution, seconds | 862.6 | 720 |" in text
     assert "| gallery, seconds | 19.1 | – |" in text  # not measured in the rerun
+
+
+def test_a_value_marker_renders_its_figure_as_its_table_cell_or_as_formatted() -> None:
+    # a table's cell by its row's first cells and its column, with the column's format
+    assert value("gpu_lite0_h200", ["fp32, 400", "CPPN loop (evals/s)"]) == "10,925"
+    assert value("gpu_lite0_h200", ["bf16, 400", "CPPN efficiency"]) == "0.73"
+    assert value("bench_mnist", ["200 (default)", "time to fool, median, s (goal <= 2)"]) == "2.50"
+    # a row named by its first cell alone; a format spec of one's own
+    assert value("ray_ceiling", ["2 Ray workers (null), this driver", "run 2"]) == "16,592"
+    assert value("gpu_lite0_h200", ["fp32, 400", "CPPN efficiency", ".0%"]) == "76%"
+    # flat figures by their key
+    assert value("gpu_checks_h200", ["paper's ImageNet run: seconds"]) == "149"
+    assert value("gpu_checks_h200", ["the same with --robust, median best confidence"]) == "0.595"
+    text = "took <!-- value: gpu_checks_h200 | paper's ImageNet run: seconds --> s."
+    assert expand(text) == "took 149 s."
+    # as the site builds it: in the middle of a sentence, with spaces around the parts
+    page = type("Page", (), {"file": type("File", (), {"src_uri": "benchmarks/gpu.md"})()})()
+    marker = "<!--value:gpu_lite0_h200|fp32, 400|CPPN efficiency|.1%-->"
+    assert on_page_markdown(f"at {marker}, less", page, None, None) == "at 76.0%, less"
+
+
+def test_a_value_marker_that_names_nothing_fails_the_build() -> None:
+    from mkdocs.exceptions import PluginError
+
+    for marker, message in [
+        ("<!-- value: no_such_result | x -->", "no file"),
+        ("<!-- value: gpu_checks_h200 | no such figure -->", "no figure 'no such figure'"),
+        ("<!-- value: gpu_lite0_h200 | fp32, 400 | no column -->", "no column 'no column'"),
+        ("<!-- value: gpu_lite0_h200 | fp32, 800 | CPPN efficiency -->", "no row named"),
+        ("<!-- value: gpu_lite0_h200 | fp32 | CPPN efficiency -->", "2 rows named 'fp32'"),
+        ("<!-- value: gpu_lite0_h200 | CPPN efficiency -->", r"ROW \| COLUMN"),
+        ("<!-- value: gpu_lite0_h200 | fp32, 400 | precision | .1f -->", "not a number"),
+        ("<!-- value: gpu_checks_h200 | tests/gpu passed | q -->", "format 'q'"),
+        ("<!-- value: -->", "without a result name"),
+    ]:
+        with pytest.raises(ResultError, match=message):
+            expand(f"a sentence with {marker} in it\n")
+    page = type("Page", (), {"file": type("File", (), {"src_uri": "x.md"})()})()
+    with pytest.raises(PluginError, match="x.md: result 'no_such_result'"):
+        on_page_markdown("<!-- value: no_such_result | x -->", page, None, None)
+
+
+def test_value_markers_in_code_are_left_as_written() -> None:
+    text = (
+        "write `<!-- value: NAME | KEY -->` where a figure goes:\n\n"
+        "```markdown\n<!-- value: NAME | ROW | COLUMN -->\n```\n\n"
+        "    ~~~\n    <!-- value: NAME | KEY -->\n    ~~~\n"
+    )
+    assert expand(text) == text
+    assert expand(text, values=False) == text
+    # a code span ends with its paragraph: a lone backtick does not hide a later marker
+    lone = "a ` alone\n\n<!-- value: gpu_checks_h200 | tests/gpu passed --> tests"
+    assert expand(lone) == "a ` alone\n\n5 tests"
+
+
+def test_every_page_renders_its_value_markers() -> None:
+    quoted = 0
+    for page in pages():
+        markdown = page.read_text(encoding="utf-8")
+        quoted += markdown.count("<!-- value:")
+        expand(markdown)  # raises on a marker that names nothing
+    assert quoted >= 10  # the pages' sentences quote their figures through markers
 
 
 def test_cells() -> None:
@@ -87,7 +157,7 @@ def test_a_marker_without_a_file_or_with_other_columns_fails() -> None:
     with pytest.raises(ResultError, match="no file"):
         expand("<!-- results: no_such_result -->\n")
     with pytest.raises(ResultError, match="other columns"):
-        render(["bench_mnist_2026-11-25", "cppn_host_path"])
+        render(["bench_mnist", "cppn_host_path"])
     assert expand("text\n") == "text\n"
 
 
@@ -158,3 +228,17 @@ def test_the_readme_quotes_its_set_up_figures_as_measured() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quoted = readme.split("<!-- setup-figures", 1)[1].split("<!-- /setup-figures -->", 1)[0]
     assert expected in quoted
+
+
+def about(value: float) -> str:
+    """``value`` to two significant figures, as the README quotes counts: ``~570``, ``~31,000``."""
+    return f"~{float(f'{value:.2g}'):,.0f}"
+
+
+def test_the_readme_quotes_the_cma_emitter_s_evaluations_as_measured() -> None:
+    figures = load_result("queries_mnist")["figures"]
+    median = figures["columns"].index("evaluations to fool all (median)")
+    rows = {row[0]: row[median] for row in figures["rows"]}
+    assert (about(566), about(30_632)) == ("~570", "~31,000")
+    quoted = f"# {about(rows['direct/cma'])} images, not {about(rows['direct/paper'])}"
+    assert quoted in (ROOT / "README.md").read_text(encoding="utf-8")

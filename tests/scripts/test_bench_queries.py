@@ -94,3 +94,33 @@ def test_the_median_counts_a_run_out_of_budget_as_above_every_other() -> None:
     assert censored_median([1, 2, None]) == 2
     assert censored_median([1, 3, None, None]) is None  # the middle pair includes a None
     assert censored_median([None]) is None
+
+
+def test_an_entry_sets_encoding_options_as_the_command_does(lenet_target, tmp_path) -> None:
+    """``direct/paper/crossover_rate=0.5``: the paper's operators with the original code's SBX
+    crossover, in the columns mnist.md shows (queries_mnist_crossover)."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    from bench_queries import split_settings
+    from bench_scripts import assert_page_shows, read_result
+
+    assert split_settings(["cma.sigma=1", "crossover_rate=0.5", "color=hls"]) == (
+        ["cma.sigma=1"],
+        {"crossover_rate": 0.5, "color": "hls"},
+    )
+    out = tmp_path / "queries.json"
+    entries = ["direct/paper", "direct/paper/crossover_rate=0.5"]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "mnist", "--emitters", *entries, "--seeds", "0",
+         "--budget", "400", "--out", str(out), "--results-dir", str(tmp_path),
+         "--name", "queries_mnist_crossover"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plain, crossed = json.loads(out.read_text())["runs"]
+    assert (plain["encoding_options"], crossed["encoding_options"]) == ({}, {"crossover_rate": 0.5})
+    # the same seed and budget: generation 0 is the same, crossover changes the children after it
+    assert plain["evaluations"] == crossed["evaluations"]
+    assert plain["best_confidence"] != crossed["best_confidence"]
+    result = read_result(tmp_path, "queries_mnist_crossover")
+    assert [row[0] for row in result["figures"]["rows"]] == entries
+    assert_page_shows(result, "queries_mnist_crossover")

@@ -16,6 +16,7 @@ def test_the_result_holds_the_computed_figures_and_fits_the_page(lenet_target, t
     printed = run_script(
         "compare_mnist.py", "--other", other, "--until", 0.5, "--methods", "cppn", "ascent",
         "--out", tmp_path / "runs", "--json", raw_path, "--results-dir", tmp_path,
+        "--wall-name", "compare_mnist_wall_tiny", "--label", "tiny",
     )  # fmt: skip
     rows = json.loads(raw_path.read_text())["rows"]
     result = read_result(tmp_path, "compare_mnist")
@@ -35,3 +36,12 @@ def test_the_result_holds_the_computed_figures_and_fits_the_page(lenet_target, t
         assert f"| {cell} |" in printed  # the table it printed
     assert (tmp_path / "runs" / "compare.png").is_file()
     assert_page_shows(result, "compare_mnist")
+    # the wall times alone, for the table of measurements taken at other loads
+    wall = read_result(tmp_path, "compare_mnist_wall_tiny")
+    assert (
+        wall["figures"]["rows"] == [[row["method"], round(row["wall_s"], 1)] for row in rows]
+        and wall["label"] == "tiny"
+    )
+    assert wall["conditions"].startswith("1-minute load average ")
+    text = assert_page_shows(wall, "compare_mnist_wall_d0aab20")
+    assert f"| tiny | evolution, CPPN | {rows[0]['wall_s']:,.1f} |" in text

@@ -80,7 +80,9 @@ def render_in_place_of(result: dict[str, Any], shown: str) -> str:
         saved, docs_hooks.RESULTS_DIR = docs_hooks.RESULTS_DIR, results
         try:
             uri = page.relative_to(ROOT / "docs").as_posix() if page.name != "README.md" else None
-            return docs_hooks.expand(page.read_text(encoding="utf-8"), uri)
+            # The tables only: a tiny setting's rows are not the ones the page's sentences
+            # quote (``<!-- value: ... -->``), which the committed results resolve.
+            return docs_hooks.expand(page.read_text(encoding="utf-8"), uri, values=False)
         finally:
             docs_hooks.RESULTS_DIR = saved
 
