@@ -11,8 +11,9 @@ scripts/test.sh), so a page cannot point at a result that is gone.
 A sentence that quotes one figure writes it as ``<!-- value: NAME | KEY -->`` (flat figures) or
 ``<!-- value: NAME | ROW | COLUMN -->`` (a table), optionally ``| FORMAT`` last (a Python format
 spec, e.g. ``.1f`` or ``.0%``); the build replaces the marker with the value, formatted as its
-table cell is unless a FORMAT is given. ROW is the row's first cell, or its first cells joined by
-``, `` (``fp32, 400``), and must name exactly one row. A missing file, key, row or column fails
+table cell is unless a FORMAT is given. ROW is the row's first cell, or its first cell followed by
+later cells of it, in order, joined by ``, `` (``fp32, 400``; a row whose first cells are blank
+continues the row above, whose cells it takes there), and must name exactly one row. A missing file, key, row or column fails
 the build. Markers inside code (backticks, fenced blocks) are left as written, so a page can show
 the syntax.
 
@@ -144,10 +145,40 @@ VALUE = re.compile(
 )
 
 
-def _row_keys(row: list[Any]) -> list[str]:
-    """The names a row answers to: its first cell, its first two joined by ``, ``, ..."""
+def _continued(rows: list[list[Any]]) -> list[list[Any]]:
+    """The rows with the blank leading cells of a row that continues the one above (a second
+    line of the same run: ``["", "", "print-photo", ...]``) read as that row's."""
+    filled: list[list[Any]] = []
+    for row in rows:
+        if filled and row and row[0] == "":
+            above = filled[-1]
+            blank = next((k for k, cell in enumerate(row) if cell != ""), len(row))
+            row = above[:blank] + row[blank:]
+        filled.append(row)
+    return filled
+
+
+def _answers_to(row: list[Any], key: str) -> bool:
+    """Whether a row answers to ``key``: its first cell, or its first cell followed by any of
+    the cells after it (but the last), in order, joined by ``, `` (``fp32, 400``;
+    ``run, print-photo``)."""
     plain = [cell if isinstance(cell, str) else str(cell) for cell in row[:-1]]
-    return [", ".join(plain[: k + 1]) for k in range(len(plain))]
+
+    def rest_matches(rest: str, cells: list[str]) -> bool:
+        return any(
+            rest == cell
+            or (
+                rest.startswith(cell + ", ") and rest_matches(rest[len(cell) + 2 :], cells[k + 1 :])
+            )
+            for k, cell in enumerate(cells)
+        )
+
+    if not plain:
+        return False
+    first = plain[0]
+    return key == first or (
+        key.startswith(first + ", ") and rest_matches(key[len(first) + 2 :], plain[1:])
+    )
 
 
 def value(name: str, selectors: list[str]) -> str:
@@ -172,7 +203,7 @@ def value(name: str, selectors: list[str]) -> str:
         columns = figures["columns"]
         if column not in columns:
             raise ResultError(f"{where}: no column {column!r}")
-        rows = [row for row in figures["rows"] if row_key in _row_keys(row)]
+        rows = [row for row in _continued(figures["rows"]) if _answers_to(row, row_key)]
         if len(rows) != 1:
             found = "no row" if not rows else f"{len(rows)} rows"
             raise ResultError(f"{where}: {found} named {row_key!r}")

@@ -97,6 +97,25 @@ def test_a_value_marker_renders_its_figure_as_its_table_cell_or_as_formatted() -
     assert on_page_markdown(f"at {marker}, less", page, None, None) == "at 76.0%, less"
 
 
+def test_a_row_is_named_by_its_first_cell_and_any_later_cells_and_continues_the_row_above() -> None:
+    # robustness_mnist: a run's second line ("", ..., "print-photo") is the same run's
+    paired_346 = "MNIST direct, `--robust`, K = 8, paired, 346 (all 10 at 0.9999)"
+    assert (
+        value("robustness_mnist", ["MNIST direct, standard, SPEC", "median of means"]) == "0.9552"
+    )
+    assert (
+        value("robustness_mnist", ["MNIST direct, standard, print-photo", "median of means"])
+        == "0.9867"
+    )
+    assert value("robustness_mnist", [f"{paired_346}, print-photo", "views >= 0.9999"]) == "77%"
+    # cells skipped in between, in order only; and still exactly one row
+    assert value("gpu_lite0_h200", ["fp32, 400", "CPPN loop (evals/s)"]) == "10,925"
+    with pytest.raises(ResultError, match="no row named"):
+        value("robustness_mnist", ["MNIST direct, standard, print-photo, 24400", "worst p5"])
+    with pytest.raises(ResultError, match="2 rows named"):
+        value("robustness_mnist", ["MNIST direct, `--robust`, K = 8, paired, SPEC", "worst p5"])
+
+
 def test_a_value_marker_that_names_nothing_fails_the_build() -> None:
     from mkdocs.exceptions import PluginError
 
