@@ -14,8 +14,8 @@ spec, e.g. ``.1f`` or ``.0%``); the build replaces the marker with the value, fo
 table cell is unless a FORMAT is given. ROW is the row's first cell, or its first cell followed by
 later cells of it, in order, joined by ``, `` (``fp32, 400``; a row whose first cells are blank
 continues the row above, whose cells it takes there), and must name exactly one row. A missing
-file, key, row or column fails the build. Markers inside code (backticks, fenced blocks) are left as written, so a page can show
-the syntax.
+file, key, row or column fails the build. Markers inside code (backticks, fenced blocks) are left
+as written, so a page can show the syntax.
 
 Kept free of MkDocs imports beyond the hook signature so that the tests call the renderer
 directly.
