@@ -90,6 +90,16 @@ def test_every_option_of_fooling_evolve_has_a_case() -> None:
     assert len(CASES) >= 50  # the count the report gives
 
 
+def test_the_api_documents_every_option() -> None:
+    named = {"target", "out"}  # fooling.evolve's own parameters
+    missing = [
+        param.name
+        for param in evolve_command.params
+        if param.name not in named and f"``{param.name}``" not in fooling.evolve.__doc__
+    ]
+    assert missing == []
+
+
 def test_the_api_refuses_what_the_command_refuses() -> None:
     with pytest.raises(TypeError, match="unknown option.*max_generation\\b"):
         evolve_spec(max_generation=3)
