@@ -27,7 +27,7 @@ def test_ray_options_give_the_same_config_both_ways(
     address = ray_session.get_runtime_context().gcs_address
     args, target, keywords = case_arguments(name, {"address": address, "tmp": str(tmp_path)})
     cli_dir, api_dir = tmp_path / "cli", tmp_path / "api"
-    command = [*args, "--threads", "1", "--out", str(cli_dir)]
+    command = ["evolve", *args, "--threads", "1", "--out", str(cli_dir)]
     done = child(f"from fooling.cli import main; main({command!r})")
     assert done.returncode == 0, done.stderr
     done = child(
