@@ -113,7 +113,11 @@ class RunConfig:
     ) -> RunConfig:
         """A new run's configuration against a loaded ``target`` (its recorded options) with a
         built ``encoding``. ``until``, when set, is also the threshold the summaries count.
-        ``emitters``: :meth:`evolve.emitters.Scheduler.config` (default: the paper's operators)."""
+        ``emitters``: :meth:`evolve.emitters.Scheduler.config` (default: the paper's operators).
+
+        For scripts and tests that build a run by hand; the application (every command, the
+        Python API, the studies) makes its runs' configs in one place,
+        :func:`fooling.run_spec.run_config`."""
         return cls(
             target=target.options.to_dict(),
             target_fingerprint=target.fingerprint,

@@ -89,6 +89,17 @@ class TargetOptions:
         return cls(**data)
 
 
+def split_weights(spec: str, option: str = "--target") -> tuple[str, str | None]:
+    """``NAME=WEIGHTS`` as (NAME, WEIGHTS); anything else (an existing file too) as (spec, None).
+    ``option``: the option that named ``spec``, for the message when a part is missing."""
+    if "=" in spec and not Path(spec).exists():
+        name, weights = spec.split("=", 1)
+        if not name or not weights:
+            raise TargetError(f"{option} {spec!r}: give NAME=WEIGHTS with both parts")
+        return name, weights
+    return spec, None
+
+
 def read_class_names(path: str) -> list[str]:
     """One class name per line (blank lines ignored)."""
     try:

@@ -15,28 +15,26 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from archives import DEFAULT_THRESHOLD, EliteArchive
+from archives import EliteArchive
 from archives.export import as_numpy
-from evolve.config import RunConfig, stop_conditions
-from evolve.emitters import emitter_settings, with_gradients
+from evolve.config import RunConfig
 from evolve.encodings import build_encoding
 from evolve.encodings.base import Encoding
 from evolve.errors import RunError
 from evolve.observers import Observer
 from evolve.run_dir import CONFIG_FILE, SUMMARY_FILE, load_run_archive
-from evolve.runner import Evolution
 from fitness.loading import TargetOptions
 from fitness.loading import load_target as _load_target
-from fitness.robust import DEFAULT_ELITES, RobustScoring
 from fitness.target import Target
-from fitness.transforms import TransformSpec
-from fooling.cli.options import ENCODING_OPTIONS, encoding_config, select_cells
+from fooling.cli.declared import SCORING_OPTIONS, STOP_OPTIONS
+from fooling.launch import evolve_new, evolve_resumed
+from fooling.run_spec import RunSpec, run_spec
 
 
 @dataclass
@@ -87,99 +85,156 @@ def load_target(target: str = "mnist-lenet", **options: Any) -> Target:
 def evolve(
     target: Target | str = "mnist-lenet",
     *,
-    encoding: str = "direct",
     out: str | Path | None = None,
-    batch: int = 200,
-    seed: int = 0,
-    until: float | None = None,
-    max_generations: int | None = None,
-    max_evaluations: int | None = None,
-    time_limit: float | None = None,
-    only_classes: str | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    overwrite: bool = False,
-    progress: bool = False,
-    robust: str | None = None,
-    robust_samples: int = 8,
-    robust_reduce: str = "mean",
-    robust_elites: str = DEFAULT_ELITES,
-    emitter: str = "paper",
-    emitter_setting: Sequence[str] = (),
-    gradients: bool = False,
-    initial_population: int | None = None,
+    progress: bool | None = None,
     observers: Sequence[Observer] = (),
-    **encoding_options: Any,
+    **options: Any,
 ) -> Run:
-    """Evolve one fooling image per class, as ``fooling evolve`` does.
+    """Evolve one fooling image per class, as ``fooling evolve`` does, with the same options
+    and defaults: the run's config.json is the one the command writes for the same options.
 
-    ``target``: a :class:`Target` from :func:`load_target`, or a built-in name. ``out``: a run
-    directory (resumable with ``fooling evolve --resume``); None evolves in memory. The run stops
-    at the first of ``until`` (every class at that confidence), ``max_generations``,
-    ``max_evaluations`` and ``time_limit`` (seconds); with none, after the original code's
-    generations. ``robust``: a transformation SPEC (``"shift=2,jpeg=60:95"``, ``"print-photo"``)
-    under which each image is scored ``robust_samples`` times, its fitness the ``robust_reduce``
-    ("mean" or "min") of the views, its elites scored again each generation under the
-    children's views (``robust_elites="paired"``; or ``"rescore"``, ``"average"``, ``"keep"``),
-    as ``--robust``. ``emitter``: what makes the children, as ``--emitter`` (``"paper"``, the
-    default, or ``"cma"``; ``"cma:3,paper:1"`` splits each batch); ``emitter_setting``: its
-    ``NAME.KEY=VALUE`` settings, as ``--emitter-setting`` (e.g. ``["cma.sigma=1.5"]``).
-    ``gradients``: as ``--gradients``, the grad emitter (white-box gradient ascent per class;
-    ``emitter`` must then be the default or name ``grad``).
-    ``initial_population``: random genomes in generation 0 (default: ``batch``).
-    ``observers``: :class:`evolve.observers.Observer` objects told of the run's progress (e.g.
-    a notebook callback, or :class:`evolve.tensorboard.TensorBoardLog` to watch it in
-    TensorBoard).
-    ``encoding_options``: the encoding's
-    settings (``mutation_rate``, ``color``, ``coordinates``, ``cppn_config``, ...), as the
-    command's options of the same names.
+    ``target``: a :class:`Target` from :func:`load_target`, or a target as ``--target`` names
+    it (a built-in name, a model file, ``package.module:factory``, ``NAME=WEIGHTS``), loaded
+    with the target options below. ``out``: a run directory (resumable with ``fooling evolve
+    --resume``, or with ``resume=True``); None evolves in memory. ``progress``: progress bars
+    (default: none; ``quiet=False`` says the same). ``observers``:
+    :class:`evolve.observers.Observer` objects told of the run's progress (e.g. a notebook
+    callback, or :class:`evolve.tensorboard.TensorBoardLog`).
+
+    ``options`` are the options of ``fooling evolve`` by their Python names
+    (``--max-generations`` is ``max_generations``), each checked as the command checks it, a
+    value as the command line would give it or as its Python value (``input_shape=(3, 32,
+    32)``, ``robust="shift=2"``, ``emitter_setting=["cma.sigma=1.5"]``):
+
+    - target: ``weights``, ``random_weights``, ``input_shape``, ``class_names_file``,
+      ``input_scale``, ``mean``, ``std``, ``device``, ``max_batch``, ``model_outputs``,
+      ``genome_size``, ``crops``, ``precision``, ``channels_last`` (for a target given by
+      name), and ``only_classes``;
+    - encoding: ``encoding`` ("direct" or "cppn"), ``mutation_rate``, ``mutation_eta``,
+      ``crossover_rate``, ``crossover_eta``, ``halve_every``, ``cppn_config``, ``color``,
+      ``coordinates``, ``renderer``;
+    - children: ``batch``, ``initial_population``, ``seed``, ``emitter`` ("paper", "cma",
+      "grad" or a split such as "cma:3,paper:1"), ``emitter_setting`` (``NAME.KEY=VALUE``
+      strings), ``gradients``;
+    - stop: ``until``, ``max_generations``, ``max_evaluations``, ``time_limit`` (seconds),
+      ``threshold``; with none of the first four, the original code's generations;
+    - scoring: ``robust`` (a transformation SPEC), ``robust_samples``, ``robust_reduce``,
+      ``robust_elites``, ``chunk``, ``threads``, and Ray's ``workers``, ``ray_address``,
+      ``worker_threads``, ``worker_gpus``, ``worker_timeout``, ``oversubscribe``;
+    - output: ``checkpoint_every``, ``overwrite``, ``quiet``, ``tensorboard`` (a log folder),
+      ``resume`` (continue the run in ``out``; only the stop and scoring options,
+      ``tensorboard`` and ``observers`` may be given with it).
+
+    An unknown name raises :class:`TypeError`; a bad value :class:`ValueError` naming it.
     """
-    if isinstance(target, str):
-        target = load_target(target)
-    if target.options is None:
-        raise ValueError("target must come from fooling.load_target (its options are recorded)")
-    unknown = set(encoding_options) - set(ENCODING_OPTIONS)
-    if unknown:
-        raise TypeError(f"unknown encoding option(s): {', '.join(sorted(unknown))}")
-    stop = stop_conditions(encoding, max_generations, max_evaluations, time_limit, until)
-    emitters = emitter_settings(with_gradients(emitter) if gradients else emitter, emitter_setting)
-    built = build_encoding(
-        encoding_config(encoding, target.image_shape, target.options.device, encoding_options)
-    )
-    cells = select_cells(target.class_names, only_classes)
-    scoring = None
-    if robust is not None:
-        transforms = TransformSpec.parse(robust).for_images(target.image_shape[0])
-        scoring = RobustScoring(transforms, robust_samples, robust_reduce, robust_elites)
-    config = RunConfig.for_target(
-        target,
-        built,
-        cells,
-        batch=batch,
-        seed=seed,
-        stop=stop,
-        threshold=threshold,
-        robust=scoring,
-        emitters=emitters,
-        initial_population=initial_population,
-    )
+    options = checked_options(options)
+    progress = progress_of(progress, options)
+    if options.pop("resume", False):
+        return resumed(out, options, progress, observers)
+    spec = spec_of(target, out, progress, options)
+    loaded = None if isinstance(target, str) else target
     if out is not None:
-        evolution = Evolution.create(
-            Path(out),
-            config,
-            target,
-            built,
-            overwrite=overwrite,
-            progress=progress,
-            observers=observers,
-        )
-        summary = evolution.run()
-        return Run(config, summary, evolution.archive, built, Path(out))
+        evolution, summary = evolve_new(spec, observers=observers, target=loaded)
+        return Run(evolution.config, summary, evolution.archive, evolution.encoding, Path(out))
     with tempfile.TemporaryDirectory(prefix="fooling-") as folder:
-        evolution = Evolution.create(
-            Path(folder), config, target, built, progress=progress, observers=observers
+        output = replace(spec.output, run_dir=Path(folder))
+        evolution, summary = evolve_new(
+            replace(spec, output=output), observers=observers, target=loaded
         )
-        summary = evolution.run()
-    return Run(config, summary, evolution.archive, built)
+    return Run(evolution.config, summary, evolution.archive, evolution.encoding)
+
+
+def evolve_spec(
+    target: Target | str = "mnist-lenet",
+    *,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+    **options: Any,
+) -> RunSpec:
+    """The :class:`~fooling.run_spec.RunSpec` that :func:`evolve` makes of the same arguments
+    (a new run's: without ``resume``): what it would run."""
+    options = checked_options(options)
+    progress = progress_of(progress, options)
+    if options.pop("resume", False):
+        raise TypeError("resume=True continues a run: it has no new specification")
+    return spec_of(target, out, progress, options)
+
+
+def spec_of(
+    target: Target | str, out: str | Path | None, progress: bool, options: dict[str, Any]
+) -> RunSpec:
+    """The run spec of checked options (:func:`checked_options`) for ``target``: by name, or
+    a loaded target's recorded options."""
+    if isinstance(target, str):
+        named: dict[str, Any] = {"target": target}
+    elif target.options is None:
+        raise ValueError("target must come from fooling.load_target (its options are recorded)")
+    else:
+        named = {"target_options": target.options}
+    return run_spec({**options, **named, "out": out, "progress": progress})
+
+
+def progress_of(progress: bool | None, options: dict[str, Any]) -> bool:
+    """Progress bars: ``progress``, or ``quiet`` (popped from ``options``) said the other way;
+    none by default."""
+    if "quiet" in options:
+        if progress is not None:
+            raise TypeError("progress and quiet say the same thing: give one of them")
+        return not options.pop("quiet")
+    return bool(progress)
+
+
+def checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``fooling evolve``'s options by name, each converted and checked by the command's own
+    option (``"1,28,28"`` and ``(1, 28, 28)`` alike); an unknown name is a :class:`TypeError`,
+    a bad value a :class:`ValueError`."""
+    import click
+
+    from fooling.cli.evolve import evolve as command
+
+    params = {p.name: p for p in command.params if p.name not in ("target", "out")}
+    unknown = sorted(set(options) - set(params))
+    if unknown:
+        raise TypeError(
+            f"unknown option(s): {', '.join(unknown)} (fooling.evolve takes the options of "
+            "fooling evolve by their Python names, e.g. max_generations)"
+        )
+    context = click.Context(command)
+    checked = {}
+    for name, value in options.items():
+        param = params[name]
+        if value is not None and param.multiple and isinstance(value, str):
+            value = (value,)
+        if isinstance(value, list):
+            value = tuple(value)
+        try:
+            checked[name] = None if value is None else param.type_cast_value(context, value)
+        except click.BadParameter as exc:
+            raise ValueError(f"{name}={value!r}: {exc.format_message()}") from None
+    return checked
+
+
+def resumed(
+    out: str | Path | None, options: dict[str, Any], progress: bool, observers: Sequence[Observer]
+) -> Run:
+    """``resume=True``: continue the run in ``out`` with the stop and scoring options given."""
+    if out is None:
+        raise TypeError("resume=True continues the run in out: give out")
+    allowed = {*STOP_OPTIONS, *SCORING_OPTIONS, "tensorboard"}
+    refused = sorted(set(options) - allowed)
+    if refused:
+        raise TypeError(f"{', '.join(refused)}: cannot change when a run resumes")
+    stop_given = {name: options[name] for name in STOP_OPTIONS if name in options}
+    where = run_spec({name: options[name] for name in SCORING_OPTIONS if name in options}).scoring
+    evolution, summary = evolve_resumed(
+        Path(out),
+        stop_given,
+        where,
+        tensorboard=options.get("tensorboard"),
+        progress=progress,
+        observers=observers,
+    )
+    return Run(evolution.config, summary, evolution.archive, evolution.encoding, Path(out))
 
 
 def read_run(run_dir: str | Path) -> Run:

@@ -39,7 +39,7 @@ import torch
 from archives import ArchiveError
 from archives.atomic import atomic_save_npz, atomic_write_json
 from archives.elite_archive import read_npz
-from evolve.config import RunConfig, StopConditions, foreign_file
+from evolve.config import RunConfig, foreign_file
 from evolve.encodings.base import Encoding
 from evolve.encodings.direct import DirectEncoding
 from evolve.errors import RunError
@@ -57,6 +57,8 @@ from fooling.attacks.steps import (
     project,
     straight_through,
 )
+from fooling.launch import launch
+from fooling.run_spec import RunSpec
 
 STARTS = ("noise", "zeros", "test-images")
 #: Image-sized arrays in a checkpoint (``evolve.checkpoint``'s state arrays).
@@ -190,46 +192,28 @@ def start_images(
 
 
 def start_ascent(
-    run_dir: Path,
+    spec: RunSpec,
     target: Target,
     settings: AscentSettings,
     *,
-    cells: list[int],
-    seed: int,
-    stop: StopConditions,
-    threshold: float,
-    checkpoint_every: int = 100,
-    overwrite: bool = False,
-    progress: bool = True,
     observers: Sequence[Observer] = (),
 ) -> Evolution:
-    """A new ascent run: pick the start images, then create the run directory (config.json,
-    ascent.json, starts.npz). Images are stored as direct-encoding genes."""
+    """A new ascent run of ``spec`` (its cells, seed, stop, threshold and output; one image per
+    cell in each step) against the loaded ``target``: pick the start images, then create the
+    run directory (config.json, ascent.json, starts.npz) through :func:`fooling.launch.launch`.
+    Images are stored as direct-encoding genes."""
     encoding = DirectEncoding(*target.image_shape, device=genome_device(str(target.device)))
-    config = RunConfig.for_target(
-        target,
-        encoding,
-        cells,
-        batch=len(cells),
-        seed=seed,
-        stop=stop,
-        checkpoint_every=checkpoint_every,
-        threshold=threshold,
-    )
-    config.method = "ascent"
-    starts = start_images(settings, target, cells, np.random.default_rng(seed))
-    run = Evolution.create(
-        run_dir,
-        config,
-        target,
-        encoding,
-        overwrite=overwrite,
-        progress=progress,
-        method=GradientAscent(settings, starts, cells, target),
+    cells = spec.target.cells_of(target.class_names)
+    starts = start_images(settings, target, cells, np.random.default_rng(spec.emitters.seed))
+    run = launch(
+        spec,
         observers=observers,
+        target=target,
+        encoding=encoding,
+        method=GradientAscent(settings, starts, cells, target),
     )
     atomic_write_json(
-        run.run_dir / ASCENT_FILE, {"settings": asdict(settings), "run_id": config.run_id}
+        run.run_dir / ASCENT_FILE, {"settings": asdict(settings), "run_id": run.config.run_id}
     )
     arrays = {"images": np.rint(starts.images * 255.0).astype(np.uint8)}
     if starts.labels is not None and starts.indices is not None:

@@ -8,13 +8,14 @@ from typing import Any
 
 import click
 
-from evolve.config import DEFAULT_THRESHOLD, StopConditions
-from evolve.errors import RunError
-from evolve.run_dir import CHECKPOINT_FILE, CONFIG_FILE, removed_on_failure
+from evolve.config import StopConditions
+from evolve.run_dir import CHECKPOINT_FILE, removed_on_failure
 from fooling.attacks.steps import NORMS
-from fooling.cli.options import UNIT, select_cells, target_options, target_options_from
+from fooling.cli import declared
 from fooling.cli.param_types import FiniteFloat
 from fooling.cli.resume import given_on_command_line, load_for_resume, refuse_other_options
+from fooling.launch import refuse_earlier_run
+from fooling.run_spec import RunSpec, run_spec
 
 #: The options that may change on --resume: when the run stops.
 STOP_OPTIONS = ("steps", "until", "time_limit")
@@ -23,7 +24,7 @@ DEFAULT_LR = 0.01
 
 
 @click.command()
-@target_options
+@declared.apply(declared.TARGET_GROUP)
 @click.option(
     "--start",
     type=click.Choice(["noise", "zeros", "test-images"]),
@@ -58,7 +59,7 @@ DEFAULT_LR = 0.01
     show_default=True,
     help="Steepest ascent (and the --epsilon ball) under L-inf (sign of the gradient) or L2.",
 )
-@click.option("--until", type=UNIT, help="Stop once every class is >= this confidence.")
+@declared.apply(declared.UNTIL)
 @click.option(
     "--l2",
     type=FiniteFloat(min=0),
@@ -81,38 +82,17 @@ DEFAULT_LR = 0.01
     "units: at most 1 under linf, the images' L2 diameter under l2); needs --start "
     "test-images. Saved 8-bit images respect it too.",
 )
-@click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option(
-    "--threshold",
-    type=UNIT,
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="Confidence counted as fooled in summaries (--until sets it).",
+@declared.apply(
+    declared.SEED,
+    declared.THRESHOLD,
+    declared.TIME_LIMIT,
+    declared.ONLY_CLASSES,
+    declared.CHECKPOINT_EVERY,
+    declared.OUT,
+    declared.RESUME,
+    declared.OVERWRITE,
+    declared.QUIET,
 )
-@click.option(
-    "--time-limit",
-    type=FiniteFloat(min=0, min_open=True),
-    help="Stop after this many wall seconds.",
-)
-@click.option("--only-classes", help="Only these classes (comma-separated names/indices).")
-@click.option(
-    "--checkpoint-every",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Write checkpoint.npz and summary.json every N steps.",
-)
-@click.option(
-    "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Run directory."
-)
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Continue the run in --out from its checkpoint (only --steps, --until and "
-    "--time-limit may be given; they replace the stored ones).",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an earlier run in --out.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ascent(ctx: click.Context, **kwargs: Any) -> None:
     """Gradient ascent on each class's log-probability, one image per class in one batch.
@@ -120,14 +100,16 @@ def ascent(ctx: click.Context, **kwargs: Any) -> None:
     From --start test-images with --epsilon it is targeted PGD (with --steps 1, FGSM). Writes
     a run directory like evolve's (config.json, metrics.jsonl per step, summary.json with the
     forward and backward passes, archive.npz) plus ascent.json and starts.npz; gallery, plot
-    and transfer work on it. Ctrl-C checkpoints; --resume continues exactly where it stopped.
+    and transfer work on it. Ctrl-C checkpoints; --resume continues exactly where it stopped
+    (with it, only --steps, --until and --time-limit may be given; they replace the stored
+    ones). --target NAME=WEIGHTS is --target NAME --weights WEIGHTS.
     """
     from fooling.attacks.ascent import resume_ascent
 
-    run_dir = Path(kwargs.pop("run_dir"))
-    progress = not kwargs.pop("quiet")
-    if kwargs.pop("resume"):
-        refuse_other_options(ctx, {*STOP_OPTIONS, "resume", "run_dir", "quiet", "overwrite"})
+    run_dir = Path(kwargs["out"])
+    progress = not kwargs["quiet"]
+    if kwargs["resume"]:
+        refuse_other_options(ctx, {*STOP_OPTIONS, "resume", "out", "quiet", "overwrite"})
         if kwargs["overwrite"]:
             raise click.UsageError("--resume and --overwrite exclude each other")
         config, target, encoding = load_for_resume(run_dir, "ascent", progress)
@@ -141,7 +123,7 @@ def ascent(ctx: click.Context, **kwargs: Any) -> None:
         return
     # A run that fails before its first checkpoint leaves no folder it created behind.
     with removed_on_failure(run_dir, keep=lambda: (run_dir / CHECKPOINT_FILE).exists()):
-        summary = new_run(run_dir, kwargs, progress).run()
+        summary = new_run(kwargs).run()
     report(summary, run_dir)
 
 
@@ -162,12 +144,11 @@ def step_length(lr: float | None, epsilon: float | None, steps: int) -> float:
     return min(epsilon, 2.5 * epsilon / max(steps, 1))
 
 
-def new_run(run_dir: Path, kwargs: dict[str, Any], progress: bool) -> Any:
+def new_run(kwargs: dict[str, Any]) -> Any:
     """Check the settings, load the target, then (and only then) create the run directory."""
     from fitness.loading import load_target
     from fooling.attacks.ascent import AscentSettings, start_ascent
 
-    options = target_options_from(kwargs)
     settings = AscentSettings(
         start=kwargs["start"],
         lr=step_length(kwargs["lr"], kwargs["epsilon"], kwargs["steps"]),
@@ -181,26 +162,39 @@ def new_run(run_dir: Path, kwargs: dict[str, Any], progress: bool) -> Any:
     problem = settings.problem()
     if problem is not None:
         raise click.UsageError(problem)
-    if (run_dir / CONFIG_FILE).exists() and not kwargs["overwrite"]:
-        raise RunError(
-            f"{run_dir} already holds a run; use --resume to continue it or --overwrite to "
-            "start again"
-        )
-    target = load_target(options, progress=progress)
+    spec = ascent_spec(kwargs)
+    refuse_earlier_run(spec)
+    target = load_target(spec.target.options, progress=spec.output.progress)
     problem = settings.problem(target.image_shape)  # an L2 --lr or --epsilon past the images
     if problem is not None:
         raise click.UsageError(problem)
-    return start_ascent(
-        run_dir,
-        target,
-        settings,
-        cells=select_cells(target.class_names, kwargs["only_classes"]),
-        seed=kwargs["seed"],
-        stop=stop_conditions(kwargs["steps"], kwargs["time_limit"], kwargs["until"]),
-        threshold=kwargs["until"] if kwargs["until"] is not None else kwargs["threshold"],
-        checkpoint_every=kwargs["checkpoint_every"],
-        overwrite=kwargs["overwrite"],
-        progress=progress,
+    return start_ascent(spec, target, settings)
+
+
+#: The options of ascent that are options of a run (fooling.run_spec reads them by name).
+RUN_OPTIONS = (
+    *declared.names(declared.TARGET_GROUP),
+    "only_classes",
+    "seed",
+    "until",
+    "time_limit",
+    "threshold",
+    "checkpoint_every",
+    "out",
+    "overwrite",
+    "quiet",
+)
+
+
+def ascent_spec(kwargs: dict[str, Any]) -> RunSpec:
+    """The run an ascent writes: one image per cell a step, --steps as its generations."""
+    return run_spec(
+        {
+            **{name: kwargs[name] for name in RUN_OPTIONS},
+            "max_generations": kwargs["steps"],
+            "batch": None,
+            "method": "ascent",
+        }
     )
 
 

@@ -9,18 +9,13 @@ import click
 
 from evolve.errors import RunError
 from evolve.run_dir import removed_on_failure
-from fooling.cli.options import distinct_run_dirs, rescore_options
+from fooling.cli import declared
+from fooling.cli.options import distinct_run_dirs, with_weights
 
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
-@click.option(
-    "--target",
-    "target_spec",
-    required=True,
-    help="The network whose logits the detectors read (usually the one the runs fooled): a "
-    "built-in name, NAME=WEIGHTS, or a model file (which takes the runs' input description).",
-)
+@declared.apply(declared.TARGET, declared.WEIGHTS)
 @click.option(
     "--reference",
     default="test-digits",
@@ -28,13 +23,11 @@ from fooling.cli.options import distinct_run_dirs, rescore_options
     help="Real in-distribution images: test-digits (the bundled MNIST test split) or a folder "
     "of images (sub-folders included).",
 )
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@rescore_options
-@click.option("--overwrite", is_flag=True, help="Replace the detection files of an earlier call.")
-@click.option("--quiet", "-q", is_flag=True)
+@declared.apply(declared.OUT_FOLDER, declared.RESCORE, declared.OVERWRITE, declared.QUIET)
 def detect(
     run_dirs: tuple[str, ...],
-    target_spec: str,
+    target: str,
+    weights: str | None,
     reference: str,
     out_dir: str,
     device: str,
@@ -47,7 +40,9 @@ def detect(
     Maximum softmax probability and energy score, both from the target's logits in float64.
     Writes detection.csv (a row per fooling image: scores, whether each detector lets it
     through at 5% false positives on real images), detection.md (per run and detector: AUROC,
-    FPR at 95% TPR, share slipping through), roc.png and detection.json.
+    FPR at 95% TPR, share slipping through), roc.png and detection.json. --target is the
+    network whose logits the detectors read, usually the one the runs fooled; --target
+    NAME=WEIGHTS is --target NAME --weights WEIGHTS.
     """
     from fooling.reports.detection import CSV_FILE, MARKDOWN_FILE, NAMES, write_detection_report
     from fooling.studies.detection import detect as run_detect
@@ -57,6 +52,7 @@ def detect(
         raise RunError(f"{out} exists and is not a directory")
     if (out / CSV_FILE).exists() and not overwrite:
         raise RunError(f"{out} already holds a detection study; use --overwrite to replace it")
+    target_spec = with_weights(target, weights, "--target")
     sources = distinct_run_dirs(run_dirs)
     result = run_detect(
         sources,

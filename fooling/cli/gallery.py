@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fooling.cli import declared
+
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
@@ -33,7 +35,7 @@ import click
     show_default=True,
     help="Write grid.png (a minute's work and unreadable for 1000 classes: use --html).",
 )
-@click.option("--quiet", "-q", is_flag=True)
+@declared.apply(declared.QUIET)
 def gallery(
     run_dir: str,
     size: int | None,

@@ -1,4 +1,5 @@
-"""Click parameter types shared by every command: floats that must be finite."""
+"""Click parameter types shared by every command: floats that must be finite, probabilities,
+number lists and transformation SPECs."""
 
 from __future__ import annotations
 
@@ -52,3 +53,33 @@ class TransformSpecParam(click.ParamType):
         if spec.is_identity and not self.identity:
             self.fail(f"{value!r} changes no image: name at least one transform", param, ctx)
         return spec
+
+
+#: A probability or confidence.
+UNIT = FiniteFloat(0.0, 1.0)
+
+
+class NumberList(click.ParamType):
+    """Comma-separated numbers, e.g. ``0.485,0.456,0.406`` (or, from the Python API, a list or
+    tuple of numbers, checked alike)."""
+
+    def __init__(self, kind: type = float, length: int | None = None, positive: bool = False):
+        self.kind, self.length, self.positive = kind, length, positive
+        self.name = f"{kind.__name__} list"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201 (click's signature)
+        """Parse the list, checking count and sign."""
+        parts = value if isinstance(value, list | tuple) else str(value).split(",")
+        try:
+            numbers = tuple(self.kind(part) for part in parts)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a comma-separated list of {self.kind.__name__}s", param, ctx
+            )
+        if self.length is not None and len(numbers) != self.length:
+            self.fail(f"{value!r} needs exactly {self.length} values", param, ctx)
+        if self.positive and any(n <= 0 for n in numbers):
+            self.fail(f"{value!r} must hold positive values", param, ctx)
+        if any(n != n or n in (float("inf"), float("-inf")) for n in numbers):
+            self.fail(f"{value!r} must hold finite values", param, ctx)
+        return numbers

@@ -8,12 +8,13 @@ import click
 
 from evolve.errors import RunError
 from evolve.run_dir import removed_on_failure
-from fooling.cli.options import UNIT
+from fooling.cli import declared
+from fooling.cli.param_types import UNIT
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@declared.apply(declared.OUT_FOLDER)
 @click.option(
     "--min-correlation",
     type=UNIT,
@@ -21,12 +22,7 @@ from fooling.cli.options import UNIT
     show_default=True,
     help="Self-correlation at the period needed to count a motif as repeated.",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Control's pixels."
-)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
-@click.option("--overwrite", is_flag=True, help="Replace the files of an earlier call.")
-@click.option("--quiet", "-q", is_flag=True)
+@declared.apply(declared.SEED, declared.DEVICE, declared.OVERWRITE, declared.QUIET)
 def repetition(
     run_dir: str,
     out_dir: str,
@@ -42,7 +38,7 @@ def repetition(
     Detection: the self-correlation of the image shifted along rows and columns (see
     fooling/studies/repetition.py). Writes repetition.csv (confidence before, after, control;
     images without a detectable repetition are marked so and left alone), repetition.png and
-    repetition.json.
+    repetition.json. --seed draws the control's pixels.
     """
     from fooling.reports.repetition import CSV_FILE, write_repetition_report
     from fooling.studies.repetition import repetition_study

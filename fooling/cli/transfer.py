@@ -9,7 +9,8 @@ import click
 from archives.fooled import DEFAULT_THRESHOLD
 from evolve.errors import RunError
 from evolve.run_dir import removed_on_failure
-from fooling.cli.options import UNIT, distinct_run_dirs, distinct_values, rescore_options
+from fooling.cli import declared
+from fooling.cli.options import distinct_run_dirs, distinct_values, with_weights
 
 
 @click.command()
@@ -20,25 +21,24 @@ from fooling.cli.options import UNIT, distinct_run_dirs, distinct_values, rescor
     multiple=True,
     required=True,
     help="A target to score the elites with (repeat for several): a built-in name, "
-    "NAME=WEIGHTS (a built-in or package.module:factory with a state dict), or a model file. "
-    "Models without an input description take the run's (shape, scale, mean, std, classes).",
+    "NAME=WEIGHTS (a built-in or package.module:factory with a state dict; with one --to, "
+    "--weights WEIGHTS says the same), or a model file. Models without an input description "
+    "take the run's (shape, scale, mean, std, classes).",
 )
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@click.option(
-    "--threshold",
-    type=UNIT,
-    default=DEFAULT_THRESHOLD,
-    show_default=True,
-    help="Confidence counted as fooled.",
+@declared.apply(
+    declared.WEIGHTS,
+    declared.OUT_FOLDER,
+    declared.THRESHOLD,
+    declared.RESCORE,
+    declared.OVERWRITE,
+    declared.QUIET,
 )
-@rescore_options
-@click.option("--overwrite", is_flag=True, help="Replace the transfer files of an earlier call.")
-@click.option("--quiet", "-q", is_flag=True)
 def transfer(
     run_dirs: tuple[str, ...],
     targets: tuple[str, ...],
+    weights: str | None,
     out_dir: str,
-    threshold: float,
+    threshold: float | None,
     device: str,
     max_batch: int,
     overwrite: bool,
@@ -58,6 +58,15 @@ def transfer(
         raise RunError(f"{out} exists and is not a directory")
     if (out / CSV_FILE).exists() and not overwrite:
         raise RunError(f"{out} already holds a transfer study; use --overwrite to replace it")
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLD
+    if weights is not None:
+        if len(targets) != 1:
+            raise click.UsageError(
+                "--weights goes with a single --to; with several, give each its weights as "
+                "--to NAME=WEIGHTS"
+            )
+        targets = (with_weights(targets[0], weights, "--to"),)
     sources = distinct_run_dirs(run_dirs)
     targets = tuple(distinct_values(targets, "--to"))
     rows, summary = run_transfer(

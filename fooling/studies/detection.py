@@ -171,7 +171,9 @@ def detect(
     loaded: dict[TargetOptions, Target] = {}
     targets = []
     for source in sources:
-        options = target_options_for(target_spec, source, device=device, max_batch=max_batch)
+        options = target_options_for(
+            target_spec, source, device=device, max_batch=max_batch, option="--target"
+        )
         if options not in loaded:
             loaded[options] = load_target(options, progress=progress)
         targets.append(loaded[options])

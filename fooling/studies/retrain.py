@@ -38,7 +38,6 @@ import numpy as np
 from archives.atomic import atomic_write_json
 from evolve.config import (
     DEFAULT_THRESHOLD,
-    RunConfig,
     StopConditions,
     foreign_file,
     new_run_id,
@@ -58,6 +57,7 @@ from fitness.retrainable import (
     training_set,
 )
 from fitness.target import Target, TargetError
+from fooling.run_spec import RunSpec, run_spec
 from fooling.studies.fooling_set import FoolingSet, collect, image_digests, pool_from_logs
 from fooling.studies.retrain_state import (
     DIGESTS,
@@ -421,7 +421,7 @@ class Study(StudyState):
             record["runs"],
             target,
             encoding,
-            lambda run: self.run_config(index, run, target),
+            lambda run: self.spec_of(index, run),
             progress=self.progress,
             where=f"round {index}, run {{run}}",
             resume_command=f"fooling retrain --resume --out {self.dir}",
@@ -438,24 +438,28 @@ class Study(StudyState):
             record["gallery_s"] = time.perf_counter() - started
         self.save_state()
 
-    def run_config(self, index: int, run: int, target: Target) -> RunConfig:
-        """Configuration of run ``run`` of round ``index``: real classes only, elites logged."""
+    def spec_of(self, index: int, run: int) -> RunSpec:
+        """What run ``run`` of round ``index`` asks for: DNN_index, real classes only, elites
+        logged from ``collect_min``; its folder is the round's (:func:`run_round`)."""
         c = self.config
-        return RunConfig(
-            target=self.network_options(index).to_dict(),
-            target_fingerprint=target.fingerprint,
-            class_names=target.class_names,
-            cell_classes=self.real_classes,
-            encoding=c.encoding,
-            batch=c.batch,
-            initial_population=c.initial_population,
-            seed=derived_seed(c.seed, index, SEED_RUN, run),
-            stop=StopConditions(**asdict(c.stop)),
-            checkpoint_every=c.checkpoint_every,
-            threshold=c.threshold,
-            elite_log_min=c.collect_min,
-            chunk=c.chunk,
-            emitters=c.emitters,
+        return run_spec(
+            {
+                "target_options": self.network_options(index),
+                "cells": self.real_classes,
+                "encoding": c.encoding["name"],
+                "batch": c.batch,
+                "initial_population": c.initial_population,
+                "seed": derived_seed(c.seed, index, SEED_RUN, run),
+                "max_generations": c.stop.max_generations,
+                "max_evaluations": c.stop.max_evaluations,
+                "time_limit": c.stop.time_limit_s,
+                "until": c.stop.until,
+                "threshold": c.threshold,
+                "checkpoint_every": c.checkpoint_every,
+                "chunk": c.chunk,
+                "emitters": c.emitters,
+                "elite_log_min": c.collect_min,
+            }
         )
 
     def fooling_sets(self, upto: int) -> list[FoolingSet]:

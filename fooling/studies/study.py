@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from evolve.observers import Observer
 from evolve.run_dir import CONFIG_FILE
 from evolve.runner import Evolution
 from fitness.target import Target
+from fooling.launch import launch, make_evaluator
+from fooling.run_spec import RunSpec, run_config
 
 STATE_FILE = "state.json"
 
@@ -132,7 +135,7 @@ def run_round(
     done: list[dict[str, Any]],
     target: Target,
     encoding: Encoding,
-    make_config: Callable[[int], RunConfig],
+    make_spec: Callable[[int], RunSpec],
     *,
     progress: bool,
     where: str,
@@ -142,46 +145,49 @@ def run_round(
     observers: Callable[[Path], Sequence[Observer]] | None = None,
 ) -> None:
     """Runs ``len(done) + 1 .. runs`` of a round in ``folder/run_N``, each resumed from its own
-    checkpoint where it had started. ``done`` holds the finished runs' summaries (with wall_s and
-    seed added), and ``on_run_done(run, summary)`` is called after each is appended (save the
-    state there). A signal re-raises :class:`Interrupted`, and a run that lost its Ray workers
-    :class:`WorkersLost`, each saying ``where`` (with ``{run}`` filled in) it stopped and the
-    ``resume_command`` that continues the study. ``observers(run_dir)``: what each run reports
-    to beyond its own files (e.g. a TensorBoard log)."""
+    checkpoint where it had started. ``make_spec(run)`` is what run ``run`` asks for (its folder,
+    progress bars and the right to replace a run folder that never got its config.json are set
+    here); a new run starts through :func:`fooling.launch.launch`. ``done`` holds the finished
+    runs' summaries (with wall_s and seed added), and ``on_run_done(run, summary)`` is called
+    after each is appended (save the state there). A signal re-raises :class:`Interrupted`, and
+    a run that lost its Ray workers :class:`WorkersLost`, each saying ``where`` (with ``{run}``
+    filled in) it stopped and the ``resume_command`` that continues the study.
+    ``observers(run_dir)``: what each run reports to beyond its own files (e.g. a TensorBoard
+    log)."""
     folder.mkdir(exist_ok=True)
     for run in range(len(done) + 1, runs + 1):
         started = time.perf_counter()
         run_dir = folder / f"run_{run}"
         target.queries = 0  # an Evolution counts its own run's queries on top of this
         try:
-            resuming = (run_dir / CONFIG_FILE).exists()
-            run_config = make_config(run)
-            if resuming:
-                run_config = same_run(RunConfig.load(run_dir / CONFIG_FILE), run_config, run_dir)
-            evaluator = (
-                None if evaluators is None else evaluators(encoding, target, run_config.chunk)
+            spec = make_spec(run)
+            spec = replace(
+                spec,
+                output=replace(spec.output, run_dir=run_dir, overwrite=True, progress=progress),
             )
             watchers = () if observers is None else observers(run_dir)
-            if resuming:
+            if (run_dir / CONFIG_FILE).exists():
+                config = same_run(
+                    RunConfig.load(run_dir / CONFIG_FILE),
+                    run_config(spec, target, encoding),
+                    run_dir,
+                )
                 evolution = Evolution.resume(
                     run_dir,
-                    run_config,
+                    config,
                     target,
                     encoding,
                     progress=progress,
-                    evaluator=evaluator,
+                    evaluator=make_evaluator(evaluators, encoding, target, config),
                     observers=watchers,
                 )
             else:
-                evolution = Evolution.create(
-                    run_dir,
-                    run_config,
-                    target,
-                    encoding,
-                    overwrite=True,
-                    progress=progress,
-                    evaluator=evaluator,
+                evolution = launch(
+                    spec,
                     observers=watchers,
+                    target=target,
+                    encoding=encoding,
+                    evaluators=evaluators,
                 )
             summary = evolution.run()
         except Interrupted as exc:
@@ -195,8 +201,8 @@ def run_round(
                 f"{exc.reason} in {where.format(run=run)}; continue with: {resume_command}"
             ) from None
         summary["wall_s"] = time.perf_counter() - started
-        summary["seed"] = run_config.seed
-        summary["run_id"] = run_config.run_id
+        summary["seed"] = evolution.config.seed
+        summary["run_id"] = evolution.config.run_id
         done.append(summary)
         on_run_done(run, summary)
 

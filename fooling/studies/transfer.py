@@ -20,7 +20,7 @@ from archives.export import to_uint8_nchw
 from evolve.errors import RunError
 from fitness.builtin import LENET_SPEC
 from fitness.imagenet import IMAGENET_TARGETS
-from fitness.loading import BUILTIN_TARGETS, TargetOptions, load_target
+from fitness.loading import BUILTIN_TARGETS, TargetOptions, load_target, split_weights
 from fitness.target import InputSpec, Target, TargetError
 
 
@@ -90,26 +90,22 @@ def source_input_spec(options: TargetOptions) -> InputSpec:
     return options.input_spec()
 
 
-def split_weights(spec: str) -> tuple[str, str | None]:
-    """``NAME=WEIGHTS`` as (NAME, WEIGHTS); anything else (an existing file too) as (spec, None)."""
-    if "=" in spec and not Path(spec).exists():
-        name, weights = spec.split("=", 1)
-        if not name or not weights:
-            raise TargetError(f"--to {spec!r}: give NAME=WEIGHTS with both parts")
-        return name, weights
-    return spec, None
-
-
 def target_options_for(
-    spec: str, source: SourceRun, *, device: str = "auto", max_batch: int = 1024
+    spec: str,
+    source: SourceRun,
+    *,
+    device: str = "auto",
+    max_batch: int = 1024,
+    option: str = "--to",
 ) -> TargetOptions:
     """How to load ``--to spec`` for scoring ``source``'s images.
 
     Built-in targets know their input; a model file or a factory takes the run's input
     description. Images keep the run's size and reach the model through the run's crops when
-    they are at least the model's input size, else they are resized.
+    they are at least the model's input size, else they are resized. ``option``: the option
+    that named ``spec``, for messages.
     """
-    name, weights = split_weights(spec)
+    name, weights = split_weights(spec, option)
     run = source.target_options
     channels, height, width = source.images.shape[1:]
     if name in BUILTIN_TARGETS:

@@ -52,7 +52,7 @@ def test_bad_arguments_name_the_problem() -> None:
     with pytest.raises(TypeError, match="unknown target option"):
         fooling.load_target("mnist-lenet", colour="red")
     lenet = fooling.load_target("mnist-lenet", device="cpu")
-    with pytest.raises(TypeError, match="unknown encoding option"):
+    with pytest.raises(TypeError, match="unknown option"):
         fooling.evolve(lenet, mutation_rat=0.2)
 
 

@@ -180,6 +180,7 @@ def test_a_study_that_loses_its_workers_names_its_own_resume_command(
     ray_session, lenet_target, tmp_path
 ) -> None:
     """A retraining round's run stops as a lone run does, but the message continues the study."""
+    from fooling.run_spec import run_spec
     from fooling.studies.study import run_round
 
     encoding = encoding_for("cppn")
@@ -193,7 +194,16 @@ def test_a_study_that_loses_its_workers_names_its_own_resume_command(
                 [],
                 lenet_target,
                 encoding,
-                lambda run: make_config(lenet_target, encoding, 3),
+                lambda run: run_spec(
+                    {
+                        "target_options": lenet_target.options,
+                        "encoding": "cppn",
+                        "batch": BATCH,
+                        "seed": 3,
+                        "max_generations": 3,
+                        "chunk": CHUNK,
+                    }
+                ),
                 progress=False,
                 where="round 1, run {run}",
                 resume_command="fooling retrain --resume --out study",
