@@ -11,9 +11,10 @@ Two rules for a parallel loop (``numba.prange``), from open Numba bugs (numba is
 and 10338; seen with Numba 0.68): the records it uses are flat, as Numba hands a tuple's fields to
 the loop's worker function one by one but not those of a tuple inside a tuple ("scalar type ...
 given for non scalar argument" when compiling); and its body writes no array reached through a
-record (``out.x[i] = v`` there compiles and writes nothing). So a parallel loop's body is one call
-of a function that takes the records (writes inside a called function do land), or the loop uses
-the fields unpacked before it; nested records are built inside those functions.
+record: ``out.x[i] = v`` there compiles and writes nothing (apparently the parallel pass does not
+count a tuple's arrays as views of an argument, and drops the write as dead). Reads are fine, and so
+are writes inside a called function that Numba does not inline (the call keeps them), so a parallel
+loop's body is one such call where it writes through records; nested records are built inside.
 """
 
 from __future__ import annotations

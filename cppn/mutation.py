@@ -111,15 +111,22 @@ def _init_float(
 @numba.njit(cache=True)
 def _new_response(stream: np.ndarray, s: MutationSettings) -> float:
     """A new node's response."""
-    return _init_float(stream, s.response_gaussian, s.response_mean, s.response_stdev,
-                       s.response_min, s.response_max)  # fmt: skip
+    return _init_float(
+        stream,
+        s.response_gaussian,
+        s.response_mean,
+        s.response_stdev,
+        s.response_min,
+        s.response_max,
+    )
 
 
 @numba.njit(cache=True)
 def _new_weight(stream: np.ndarray, s: MutationSettings) -> float:
     """A new connection's weight."""
-    return _init_float(stream, s.weight_gaussian, s.weight_mean, s.weight_stdev, s.weight_min,
-                       s.weight_max)  # fmt: skip
+    return _init_float(
+        stream, s.weight_gaussian, s.weight_mean, s.weight_stdev, s.weight_min, s.weight_max
+    )
 
 
 @numba.njit(cache=True)
