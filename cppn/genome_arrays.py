@@ -2,26 +2,33 @@
 argument per column.
 
 :class:`GenomeArrays` holds a population's columns under the population's own names
-(:class:`~cppn.population.CppnPopulation`, less the genome keys); :class:`NodeArrays` and
-:class:`LinkArrays` are one genome's nodes and links, built inside kernels as views
-(:func:`node_view`, :func:`link_view`). Adding a gene attribute means a field here, its copy in
-:func:`copy_node` or :func:`copy_link`, and its column in cppn.population.
+(:class:`~cppn.population.CppnPopulation`, less the genome keys, :meth:`~cppn.population.
+CppnPopulation.arrays`); :class:`NodeArrays` and :class:`LinkArrays` are one genome's nodes and
+links, views that the kernels build per genome. Records are typed named tuples: Numba compiles
+their field access to a plain read, and the kernels are specialised on their types.
 
-Two rules for a parallel loop (``numba.prange``), from open Numba bugs (numba issues 5703, 7135
-and 10338; seen with Numba 0.68): the records it uses are flat, as Numba hands a tuple's fields to
-the loop's worker function one by one but not those of a tuple inside a tuple ("scalar type ...
-given for non scalar argument" when compiling); and its body writes no array reached through a
-record: ``out.x[i] = v`` there compiles and writes nothing (apparently the parallel pass does not
-count a tuple's arrays as views of an argument, and drops the write as dead). Reads are fine, and so
-are writes inside a called function that Numba does not inline (the call keeps them), so a parallel
-loop's body is one such call where it writes through records; nested records are built inside.
+Three rules keep the kernels correct and as fast as with positional arrays (Numba 0.68; the first
+two are open Numba bugs, numba issues 5703, 7135 and 10338):
+
+* A parallel loop (``numba.prange``) uses flat records only: Numba hands a tuple's fields to the
+  loop's worker one by one, but not those of a tuple inside a tuple ("scalar type ... given for
+  non scalar argument" when compiling).
+* A parallel loop's body writes no array reached through a record: ``out.x[i] = v`` there
+  compiles and writes nothing (so does a write to such an array unpacked before the loop, in
+  the kernels' loops); writes inside a function the body calls do land. The two parallel loops
+  of cppn.mutation and cppn.program_arrays therefore take their columns one by one, each behind
+  one function that takes the records and is the one place that spells them out; that form also
+  keeps the body's slice copies as plain loops, 20-30% faster than the record-taking forms tried.
+* A hot loop reads the record's fields into local names before it starts
+  (``ins, outs = links.in_node, links.out_node``): a field read inside the loop counts a
+  reference to the array on every pass, which Numba does not always remove (10-15% of a
+  compilation, measured).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 
@@ -59,65 +66,3 @@ class LinkArrays(NamedTuple):
     weight: np.ndarray
     innovation: np.ndarray
     enabled: np.ndarray
-
-
-@numba.njit(cache=True)
-def node_view(genomes: GenomeArrays, start: int, stop: int) -> NodeArrays:
-    """Nodes ``start:stop`` of ``genomes``' columns (views, no copy)."""
-    return NodeArrays(
-        genomes.node_key[start:stop],
-        genomes.node_activation[start:stop],
-        genomes.node_bias[start:stop],
-        genomes.node_response[start:stop],
-    )
-
-
-@numba.njit(cache=True)
-def link_view(genomes: GenomeArrays, start: int, stop: int) -> LinkArrays:
-    """Links ``start:stop`` of ``genomes``' columns (views, no copy)."""
-    return LinkArrays(
-        genomes.link_in[start:stop],
-        genomes.link_out[start:stop],
-        genomes.link_weight[start:stop],
-        genomes.link_innovation[start:stop],
-        genomes.link_enabled[start:stop],
-    )
-
-
-@numba.njit(cache=True)
-def copy_node(nodes: NodeArrays, dst: int, src: int) -> None:
-    """Node ``src`` over node ``dst``, every column."""
-    nodes.key[dst] = nodes.key[src]
-    nodes.activation[dst] = nodes.activation[src]
-    nodes.bias[dst] = nodes.bias[src]
-    nodes.response[dst] = nodes.response[src]
-
-
-@numba.njit(cache=True)
-def copy_link(links: LinkArrays, dst: int, src: int) -> None:
-    """Link ``src`` over link ``dst``, every column."""
-    links.in_node[dst] = links.in_node[src]
-    links.out_node[dst] = links.out_node[src]
-    links.weight[dst] = links.weight[src]
-    links.innovation[dst] = links.innovation[src]
-    links.enabled[dst] = links.enabled[src]
-
-
-@numba.njit(cache=True)
-def copy_genome(
-    src: GenomeArrays, g: int, dst: GenomeArrays, node_at: int, link_at: int
-) -> tuple[int, int]:
-    """Genome ``g`` of ``src`` into ``dst``'s columns at node ``node_at`` and link ``link_at``;
-    returns its (nodes, links)."""
-    a, nn = src.node_start[g], src.node_start[g + 1] - src.node_start[g]
-    b, nl = src.link_start[g], src.link_start[g + 1] - src.link_start[g]
-    dst.node_key[node_at : node_at + nn] = src.node_key[a : a + nn]
-    dst.node_activation[node_at : node_at + nn] = src.node_activation[a : a + nn]
-    dst.node_bias[node_at : node_at + nn] = src.node_bias[a : a + nn]
-    dst.node_response[node_at : node_at + nn] = src.node_response[a : a + nn]
-    dst.link_in[link_at : link_at + nl] = src.link_in[b : b + nl]
-    dst.link_out[link_at : link_at + nl] = src.link_out[b : b + nl]
-    dst.link_weight[link_at : link_at + nl] = src.link_weight[b : b + nl]
-    dst.link_innovation[link_at : link_at + nl] = src.link_innovation[b : b + nl]
-    dst.link_enabled[link_at : link_at + nl] = src.link_enabled[b : b + nl]
-    return nn, nl

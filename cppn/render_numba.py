@@ -298,18 +298,20 @@ def _node_sum(
     programs: ProgramArrays, g: int, k: int, values: np.ndarray, z: np.ndarray, count: int
 ) -> None:
     """z[:count] = node k's weighted input sum over the block, its links in order."""
+    # Fields read once, before the loops (see cppn.genome_arrays).
+    link_source, link_weight = programs.link_source, programs.link_weight
     first, last = programs.link_start[g, k], programs.link_start[g, k + 1]
     if first == last:  # a node without inputs: activation(bias)
         for p in range(count):
             z[p] = 0.0
     else:  # the first link sets the sum, so it needs no zeroing pass
-        w = programs.link_weight[g, first]
-        source = values[programs.link_source[g, first]]
+        w = link_weight[g, first]
+        source = values[link_source[g, first]]
         for p in range(count):
             z[p] = w * source[p]
     for link in range(first + 1, last):
-        w = programs.link_weight[g, link]
-        source = values[programs.link_source[g, link]]
+        w = link_weight[g, link]
+        source = values[link_source[g, link]]
         for p in range(count):
             z[p] = fma(w, source[p], z[p])
 
