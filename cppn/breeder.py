@@ -18,58 +18,78 @@ import numpy as np
 
 from cppn import activations, mutation
 from cppn.convert import from_neat, to_neat
+from cppn.genome_arrays import GenomeArrays
 from cppn.genomes import CppnBreeder, _genes_stay_enabled, _only_activations_mutate
 from cppn.population import LINK_FIELDS, NODE_FIELDS, CppnPopulation
 from cppn.profile import CppnProfile
 from cppn.streams import child_seeds
 
 
-def _init_params(gc: Any, name: str) -> list[float] | None:
-    """(type, mean, stdev, min, max) of neat's init for a float attribute; None if unknown."""
+def _float_init(gc: Any, name: str) -> dict[str, Any] | None:
+    """neat's init settings of a float attribute as MutationSettings' fields (NAME_gaussian,
+    NAME_mean, NAME_stdev, NAME_min, NAME_max); None for an init type the kernels lack."""
     kind = str(getattr(gc, f"{name}_init_type")).lower()
     if "gauss" in kind or "normal" in kind:
-        code = 0.0
+        gaussian = True
     elif "uniform" in kind:
-        code = 1.0
+        gaussian = False
     else:
         return None
-    fields = ("init_mean", "init_stdev", "min_value", "max_value")
-    return [code, *(float(getattr(gc, f"{name}_{f}")) for f in fields)]
+    return {
+        f"{name}_gaussian": gaussian,
+        f"{name}_mean": float(getattr(gc, f"{name}_init_mean")),
+        f"{name}_stdev": float(getattr(gc, f"{name}_init_stdev")),
+        f"{name}_min": float(getattr(gc, f"{name}_min_value")),
+        f"{name}_max": float(getattr(gc, f"{name}_max_value")),
+    }
 
 
-def kernel_params(profile: CppnProfile) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """The kernel's parameter vector and activation options, and why the kernels cannot serve
-    this profile (None when they can)."""
-    gc = profile.genome_config
-    params = np.zeros(mutation.NUM_PARAMS, dtype=np.float64)
-    params[mutation.P_ADD_NODE] = gc.node_add_prob
-    params[mutation.P_DEL_NODE] = gc.node_delete_prob
-    params[mutation.P_ADD_CONN] = gc.conn_add_prob
-    params[mutation.P_DEL_CONN] = gc.conn_delete_prob
-    params[mutation.P_SINGLE] = float(bool(gc.single_structural_mutation))
-    params[mutation.P_SURER] = float(gc.check_structural_mutation_surer())
-    params[mutation.P_ACT_RATE] = gc.activation_mutate_rate
-    default = str(gc.activation_default)
-    params[mutation.P_ACT_DEFAULT] = (
-        -1.0 if default.lower() in ("none", "random") else activations.IDS[default]
+def _unused_init(name: str, gc: Any) -> dict[str, Any]:
+    """Init fields for a profile the kernels do not serve (they never run): zeros, and the
+    weight bounds, which polynomial mutation reads too."""
+    fields = {f"{name}_gaussian": True, f"{name}_mean": 0.0, f"{name}_stdev": 0.0}
+    low, high = (
+        (float(gc.weight_min_value), float(gc.weight_max_value)) if name == "weight" else (0.0, 0.0)
     )
-    options = np.array([activations.IDS[name] for name in gc.activation_options], dtype=np.int32)
-    params[mutation.P_POLY_RATE] = profile.weight_polynomial_rate
-    params[mutation.P_POLY_ETA] = profile.weight_polynomial_eta
+    return {**fields, f"{name}_min": low, f"{name}_max": high}
+
+
+def kernel_settings(profile: CppnProfile) -> tuple[mutation.MutationSettings, str | None]:
+    """The mutation kernels' settings, and why the kernels cannot serve this profile (None when
+    they can)."""
+    gc = profile.genome_config
+    default = str(gc.activation_default)
     reason = None
-    response, weight = _init_params(gc, "response"), _init_params(gc, "weight")
+    response, weight = _float_init(gc, "response"), _float_init(gc, "weight")
     if not _only_activations_mutate(gc):
         reason = "the profile mutates gene attributes other than activation (neat's own mutation)"
     elif not _genes_stay_enabled(gc):
         reason = "the profile creates disabled connections (enabled_default is not True)"
     elif response is None or weight is None:
         reason = "the profile uses an init_type other than gaussian or uniform"
-    else:
-        params[mutation.P_RESP : mutation.P_RESP + 5] = response
-        params[mutation.P_WEIGHT : mutation.P_WEIGHT + 5] = weight
-    params[mutation.P_WEIGHT + 3] = gc.weight_min_value  # polynomial mutation's bounds
-    params[mutation.P_WEIGHT + 4] = gc.weight_max_value
-    return params, options, reason
+    if reason is not None or response is None or weight is None:
+        response, weight = _unused_init("response", gc), _unused_init("weight", gc)
+    settings = mutation.MutationSettings(
+        add_node=float(gc.node_add_prob),
+        delete_node=float(gc.node_delete_prob),
+        add_connection=float(gc.conn_add_prob),
+        delete_connection=float(gc.conn_delete_prob),
+        single_structural=bool(gc.single_structural_mutation),
+        surer=bool(gc.check_structural_mutation_surer()),
+        activation_rate=float(gc.activation_mutate_rate),
+        activation_default=(
+            -1 if default.lower() in ("none", "random") else int(activations.IDS[default])
+        ),
+        activation_options=np.array(
+            [activations.IDS[name] for name in gc.activation_options], dtype=np.int32
+        ),
+        **response,
+        **weight,
+        weight_rate=float(profile.weight_polynomial_rate),
+        weight_eta=float(profile.weight_polynomial_eta),
+        num_outputs=int(gc.num_outputs),
+    )
+    return settings, reason
 
 
 class ArrayBreeder:
@@ -77,7 +97,7 @@ class ArrayBreeder:
 
     def __init__(self, profile: CppnProfile) -> None:
         self.profile = profile
-        self.params, self.options, self.fallback_reason = kernel_params(profile)
+        self.settings, self.fallback_reason = kernel_settings(profile)
         self.next_genome_key = 0
         self.next_node_key = int(profile.genome_config.num_outputs)
         self.innovation_counter = 0
@@ -111,33 +131,29 @@ class ArrayBreeder:
         np.cumsum(parents.num_nodes + 1, out=cap_nodes[1:])
         np.cumsum(parents.num_links + 3, out=cap_links[1:])
         work = self._working_arrays(int(cap_nodes[-1]), int(cap_links[-1]))
-        n_nodes = np.empty(n, dtype=np.int64)
-        n_links = np.empty(n, dtype=np.int64)
-        added = np.empty(n, dtype=np.bool_)
-        record = np.zeros((n, 3), dtype=np.int64)
-        nodes, links = parents.node_columns(), parents.link_columns()
-        mutation.mutate_batch(
-            parents.node_start, parents.link_start, *nodes.values(), *links.values(),
-            seeds, self.params, self.options, int(self.profile.genome_config.num_outputs),
-            cap_nodes, cap_links, *work.values(), n_nodes, n_links, added, record,
-        )  # fmt: skip
+        slots = GenomeArrays(cap_nodes, cap_links, **work)
+        out = mutation.Mutations(
+            num_nodes=np.empty(n, dtype=np.int64),
+            num_links=np.empty(n, dtype=np.int64),
+            added_node=np.empty(n, dtype=np.bool_),
+            new_connection=np.zeros((n, 3), dtype=np.int64),
+        )
+        mutation.mutate_batch(parents.arrays(), slots, seeds, self.settings, out)
         node_of, innovation, self.next_node_key, self.innovation_counter = mutation.assign_keys(
-            added, record, self.next_node_key, self.innovation_counter
+            out.added_node, out.new_connection, self.next_node_key, self.innovation_counter
         )
         node_start = np.zeros(n + 1, dtype=np.int64)
         link_start = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(n_nodes, out=node_start[1:])
-        np.cumsum(n_links, out=link_start[1:])
-        mutation.compact(
-            cap_nodes, cap_links, node_start, link_start, *work.values(), node_of, innovation
-        )
+        np.cumsum(out.num_nodes, out=node_start[1:])
+        np.cumsum(out.num_links, out=link_start[1:])
+        mutation.compact(slots, node_start, link_start, node_of, innovation)
         # The children keep the working arrays, trimmed (the slack is a node and three links
         # per child): no second allocation and copy.
-        out = {k: a[: node_start[-1]] for k, a in work.items() if k in NODE_FIELDS}
-        out.update({k: a[: link_start[-1]] for k, a in work.items() if k in LINK_FIELDS})
+        columns = {k: a[: node_start[-1]] for k, a in work.items() if k in NODE_FIELDS}
+        columns.update({k: a[: link_start[-1]] for k, a in work.items() if k in LINK_FIELDS})
         keys = np.arange(self.next_genome_key, self.next_genome_key + n, dtype=np.int64)
         self.next_genome_key += n
-        return CppnPopulation(keys, node_start, link_start, **out)
+        return CppnPopulation(keys, node_start, link_start, **columns)
 
     def _working_arrays(self, num_nodes: int, num_links: int) -> dict[str, np.ndarray]:
         """Node and link columns of at least these lengths (contents undefined), by name.

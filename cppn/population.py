@@ -18,6 +18,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from cppn.genome_arrays import GenomeArrays
+
 EMPTY_KEY = -1
 #: Per-node and per-link columns, with their dtypes.
 NODE_FIELDS = {
@@ -88,6 +90,10 @@ class CppnPopulation:
     def link_columns(self) -> dict[str, np.ndarray]:
         """The per-link arrays by name."""
         return {name: getattr(self, name) for name in LINK_FIELDS}
+
+    def arrays(self) -> GenomeArrays:
+        """The columns as one record for the compiled kernels (the same arrays, no copy)."""
+        return GenomeArrays(*(getattr(self, name) for name in GenomeArrays._fields))
 
     def copy(self) -> CppnPopulation:
         """A deep copy."""

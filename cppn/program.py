@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -122,6 +122,22 @@ def compile_genome(genome: Any, genome_config: Any) -> Program:
     )
 
 
+class ProgramArrays(NamedTuple):
+    """Programs' arrays as one record for compiled kernels, the fields of
+    :class:`PackedPrograms` (:meth:`PackedPrograms.arrays`, padded rows [N, ...]); the compiler
+    (cppn.program_arrays) also uses it for programs laid end to end, and for one program's views.
+    """
+
+    num_nodes: np.ndarray
+    activation: np.ndarray
+    bias: np.ndarray
+    response: np.ndarray
+    link_start: np.ndarray
+    link_source: np.ndarray
+    link_weight: np.ndarray
+    output_slot: np.ndarray
+
+
 @dataclass(frozen=True)
 class PackedPrograms:
     """A population of programs in padded arrays (genome-major) for batch renderers.
@@ -146,6 +162,10 @@ class PackedPrograms:
     def max_nodes(self) -> int:
         """K, the padded node count."""
         return self.activation.shape[1]
+
+    def arrays(self) -> ProgramArrays:
+        """The arrays as one record for the compiled renderers (the same arrays, no copy)."""
+        return ProgramArrays(*(getattr(self, name) for name in ProgramArrays._fields))
 
 
 def pack(programs: Sequence[Program]) -> PackedPrograms:

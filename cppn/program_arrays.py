@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from cppn import node_index
+from cppn.genome_arrays import GenomeArrays, LinkArrays, NodeArrays
 from cppn.population import CppnPopulation
 from cppn.profile import NUM_INPUTS
-from cppn.program import PackedPrograms
+from cppn.program import PackedPrograms, ProgramArrays
 
 OK, MISSING_OUTPUT, NOT_FEED_FORWARD, DANGLING_LINK = 0, 1, 2, 3
 
@@ -134,141 +136,252 @@ def _carve(scratch: np.ndarray, at: int, size: int) -> tuple[np.ndarray, int]:
     return scratch[at : at + size], at + size
 
 
-@numba.njit(cache=True)
-def _compile_one(
+class LinksByTarget(NamedTuple):
+    """A genome's enabled links grouped by target node (a counting sort), genome order within."""
+
+    start: np.ndarray  # [n + 1]: node t's links are link[start[t]:start[t + 1]]
+    link: np.ndarray  # link indices (positions in the genome's link arrays)
+    source: np.ndarray  # by link index: its source's node position, or -(input slot + 1)
+
+
+class Consumers(NamedTuple):
+    """The required nodes that read each node: node s's are node[start[s]:start[s + 1]]."""
+
+    start: np.ndarray  # [n + 1]
+    node: np.ndarray
+
+
+@numba.njit(cache=True, inline="always")
+def _link_ends(
+    table: np.ndarray,
     keys: np.ndarray,
-    acts: np.ndarray,
-    biases: np.ndarray,
-    responses: np.ndarray,
-    ins: np.ndarray,
-    outs: np.ndarray,
-    ws: np.ndarray,
-    ens: np.ndarray,
-    num_outputs: int,
-    o_act: np.ndarray,
-    o_bias: np.ndarray,
-    o_resp: np.ndarray,
-    o_start: np.ndarray,
-    o_src: np.ndarray,
-    o_w: np.ndarray,
-    o_slot: np.ndarray,
-    scratch: np.ndarray,
-) -> tuple[int, int, int]:
-    """One genome into its compact program; returns (status, nodes, links)."""
-    n, m = keys.size, ins.size
-    # Scratch carved from this thread's buffer (no allocation per genome); see scratch_size.
-    table = scratch[: node_index.table_size(n)]
-    at = table.size
-    node_index.build(keys, n, table)  # local index = position in the genome's node arrays
-    # Enabled links grouped by target in genome order: source as local index, or -(slot + 1).
-    count, at = _take(scratch, at, n + 1, 0)
-    src, at = _carve(scratch, at, m)  # read only where dst >= 0
-    dst, at = _take(scratch, at, m, -1)
-    for j in range(m):
-        if not ens[j]:
+    links: LinkArrays,
+    source: np.ndarray,
+    target: np.ndarray,
+    count: np.ndarray,
+) -> int:
+    """Each enabled link's source (node position, or -(input slot + 1)) and target position,
+    and the count of links into each node (at ``count[t + 1]``); DANGLING_LINK for a link to
+    or from no node."""
+    ins, outs, enabled = links.in_node, links.out_node, links.enabled  # see cppn.genome_arrays
+    for j in range(ins.size):
+        if not enabled[j]:
             continue
         t = node_index.find(table, keys, outs[j])
-        if ins[j] < 0 and ins[j] >= -NUM_INPUTS:
-            s = ins[j]  # input key -1..-4 -> slot 0..3 is -(key) - 1
-        else:
-            s = node_index.find(table, keys, ins[j])
-            if s < 0:
-                return DANGLING_LINK, 0, 0
-        if t < 0:
-            return DANGLING_LINK, 0, 0
-        src[j], dst[j] = s, t
+        a = ins[j]
+        is_input = -NUM_INPUTS <= a < 0  # input key -1..-4 -> slot 0..3 is -(key) - 1
+        s = a if is_input else node_index.find(table, keys, a)
+        if t < 0 or (s < 0 and not is_input):
+            return DANGLING_LINK
+        source[j], target[j] = s, t
         count[t + 1] += 1
+    return OK
+
+
+@numba.njit(cache=True, inline="always")
+def _links_by_target(
+    table: np.ndarray, keys: np.ndarray, links: LinkArrays, scratch: np.ndarray, at: int
+) -> tuple[int, LinksByTarget, int]:
+    """The enabled links grouped by target (carved from ``scratch`` at ``at``); returns
+    (status, the grouping, the next free scratch position)."""
+    n, m = keys.size, links.in_node.size
+    start, at = _take(scratch, at, n + 1, 0)
+    source, at = _carve(scratch, at, m)  # read only where target >= 0
+    target, at = _take(scratch, at, m, -1)
+    status = _link_ends(table, keys, links, source, target, start)
+    if status != OK:
+        return status, LinksByTarget(start, target, source), at
     for i in range(n):
-        count[i + 1] += count[i]
+        start[i + 1] += start[i]
     fill, at = _carve(scratch, at, n)
-    fill[:] = count[:-1]
-    incoming, at = _carve(scratch, at, count[n])  # link indices by target, genome order
+    fill[:] = start[:-1]
+    link, at = _carve(scratch, at, start[n])
     for j in range(m):
-        if dst[j] >= 0:
-            incoming[fill[dst[j]]] = j
-            fill[dst[j]] += 1
-    # Required: outputs and every node with a path to one.
+        if target[j] >= 0:
+            link[fill[target[j]]] = j
+            fill[target[j]] += 1
+    return OK, LinksByTarget(start, link, source), at
+
+
+@numba.njit(cache=True, inline="always")
+def _required_nodes(
+    table: np.ndarray,
+    keys: np.ndarray,
+    num_outputs: int,
+    by_target: LinksByTarget,
+    scratch: np.ndarray,
+    at: int,
+) -> tuple[int, np.ndarray, np.ndarray, int, int]:
+    """neat's required_for_output: the outputs and every node with a path to one. Returns
+    (status, required flag per node, each output's node position, how many are required, the
+    next free scratch position); MISSING_OUTPUT when an output node is absent."""
+    n = keys.size
+    start, link, source = by_target.start, by_target.link, by_target.source
     required, at = _take(scratch, at, n, 0)
     stack, at = _carve(scratch, at, n)
-    top = 0
     outputs, at = _carve(scratch, at, num_outputs)
+    top = 0
     for o in range(num_outputs):
         i = node_index.find(table, keys, o)
         if i < 0:
-            return MISSING_OUTPUT, 0, 0
+            return MISSING_OUTPUT, required, outputs, 0, at
         outputs[o] = i
         if not required[i]:
             required[i] = 1
             stack[top] = i
             top += 1
+    num_required = top
     while top > 0:
         top -= 1
         node = stack[top]
-        for k in range(count[node], count[node + 1]):
-            s = src[incoming[k]]
+        for k in range(start[node], start[node + 1]):
+            s = source[link[k]]
             if s >= 0 and not required[s]:
                 required[s] = 1
+                num_required += 1
                 stack[top] = s
                 top += 1
-    # Kahn's algorithm over required nodes, smallest ready key first.
+    return OK, required, outputs, num_required, at
+
+
+@numba.njit(cache=True, inline="always")
+def _consumers(
+    required: np.ndarray, by_target: LinksByTarget, scratch: np.ndarray, at: int
+) -> tuple[np.ndarray, Consumers, int]:
+    """For Kahn's algorithm over the required nodes: how many required sources each waits for,
+    and who reads each node; returns (waiting, consumers, the next free scratch position)."""
+    n = required.size
+    by_start, link, source = by_target.start, by_target.link, by_target.source
     waiting, at = _take(scratch, at, n, 0)
-    fan_out, at = _take(scratch, at, n + 1, 0)
+    start, at = _take(scratch, at, n + 1, 0)
     for t in range(n):
         if required[t]:
-            for k in range(count[t], count[t + 1]):
-                s = src[incoming[k]]
+            for k in range(by_start[t], by_start[t + 1]):
+                s = source[link[k]]
                 if s >= 0:
                     waiting[t] += 1
-                    fan_out[s + 1] += 1
+                    start[s + 1] += 1
     for i in range(n):
-        fan_out[i + 1] += fan_out[i]
-    fill[:] = fan_out[:-1]
-    consumers, at = _carve(scratch, at, fan_out[n])
+        start[i + 1] += start[i]
+    fill, at = _carve(scratch, at, n)
+    fill[:] = start[:-1]
+    node, at = _carve(scratch, at, start[n])
     for t in range(n):
         if required[t]:
-            for k in range(count[t], count[t + 1]):
-                s = src[incoming[k]]
+            for k in range(by_start[t], by_start[t + 1]):
+                s = source[link[k]]
                 if s >= 0:
-                    consumers[fill[s]] = t
+                    node[fill[s]] = t
                     fill[s] += 1
-    heap, at = _carve(scratch, at, n)
+    return waiting, Consumers(start, node), at
+
+
+@numba.njit(cache=True, inline="always")
+def _ready_nodes(
+    keys: np.ndarray, required: np.ndarray, waiting: np.ndarray, scratch: np.ndarray, at: int
+) -> tuple[np.ndarray, int, int]:
+    """A min-heap (by node key) of the required nodes that wait for nothing; returns (heap,
+    its size, the next free scratch position)."""
+    heap, at = _carve(scratch, at, keys.size)
     size = 0
-    num_required = 0
-    for i in range(n):
-        if required[i]:
-            num_required += 1
-            if waiting[i] == 0:
-                size = _heap_push(heap, size, i, keys)
-    slot, at = _take(scratch, at, n, -1)
+    for i in range(keys.size):
+        if required[i] and waiting[i] == 0:
+            size = _heap_push(heap, size, i, keys)
+    return heap, size, at
+
+
+@numba.njit(cache=True, inline="always")
+def _emit_program(
+    nodes: NodeArrays,
+    weight: np.ndarray,
+    by_target: LinksByTarget,
+    consumers: Consumers,
+    waiting: np.ndarray,
+    heap: np.ndarray,
+    size: int,
+    slot: np.ndarray,
+    program: ProgramArrays,
+) -> tuple[int, int]:
+    """Kahn's algorithm, the smallest ready key first: each node, in that order, into the
+    program with its links (in genome order, each reading its source's value slot); ``slot``
+    gets each node's value slot. Returns (nodes, links)."""
+    # Fields read once, before the loop (see cppn.genome_arrays).
+    keys, acts, biases, responses = nodes.key, nodes.activation, nodes.bias, nodes.response
+    start, link, source = by_target.start, by_target.link, by_target.source
+    consumer_start, consumer = consumers.start, consumers.node
+    act, bias, response = program.activation, program.bias, program.response
+    link_start, link_source, link_weight = (
+        program.link_start,
+        program.link_source,
+        program.link_weight,
+    )
     k = 0
     links = 0
-    o_start[0] = 0
+    link_start[0] = 0
     while size > 0:
         node, size = _heap_pop(heap, size, keys)
         slot[node] = NUM_INPUTS + k
-        o_act[k], o_bias[k], o_resp[k] = acts[node], biases[node], responses[node]
-        for q in range(count[node], count[node + 1]):
-            j = incoming[q]
-            s = src[j]
-            o_src[links] = -s - 1 if s < 0 else slot[s]
-            o_w[links] = ws[j]
+        act[k], bias[k], response[k] = acts[node], biases[node], responses[node]
+        for q in range(start[node], start[node + 1]):
+            j = link[q]
+            s = source[j]
+            link_source[links] = -s - 1 if s < 0 else slot[s]
+            link_weight[links] = weight[j]
             links += 1
         k += 1
-        o_start[k] = links
-        for q in range(fan_out[node], fan_out[node + 1]):
-            c = consumers[q]
+        link_start[k] = links
+        # node is done: its consumers wait for one source less; the ready ones join the heap.
+        for q in range(consumer_start[node], consumer_start[node + 1]):
+            c = consumer[q]
             waiting[c] -= 1
             if waiting[c] == 0:
                 size = _heap_push(heap, size, c, keys)
+    return k, links
+
+
+@numba.njit(cache=True)
+def _compile_one(
+    nodes: NodeArrays,
+    links: LinkArrays,
+    num_outputs: int,
+    program: ProgramArrays,
+    scratch: np.ndarray,
+) -> tuple[int, int]:
+    """One genome into its compact program, ``program``: views of its place (``num_nodes``
+    one element, which gets the node count); returns (status, links)."""
+    program.num_nodes[0] = 0
+    n = nodes.key.size
+    # Scratch carved from this thread's buffer (no allocation per genome); see scratch_size.
+    table = scratch[: node_index.table_size(n)]
+    node_index.build(nodes.key, n, table)  # local index = position in the genome's node arrays
+    status, by_target, at = _links_by_target(table, nodes.key, links, scratch, table.size)
+    if status != OK:
+        return status, 0
+    status, required, outputs, num_required, at = _required_nodes(
+        table, nodes.key, num_outputs, by_target, scratch, at
+    )
+    if status != OK:
+        return status, 0
+    waiting, consumers, at = _consumers(required, by_target, scratch, at)
+    heap, size, at = _ready_nodes(nodes.key, required, waiting, scratch, at)
+    slot, at = _take(scratch, at, n, -1)
+    k, num_links = _emit_program(
+        nodes, links.weight, by_target, consumers, waiting, heap, size, slot, program
+    )
     if k != num_required:
-        return NOT_FEED_FORWARD, 0, 0
+        return NOT_FEED_FORWARD, 0
     for o in range(num_outputs):
-        o_slot[o] = slot[outputs[o]]
-    return OK, k, links
+        program.output_slot[o] = slot[outputs[o]]
+    program.num_nodes[0] = k
+    return OK, num_links
 
 
+# The parallel loop takes the columns one by one, not as records: in a Numba parallel loop's body
+# a write to an array reached through a tuple is lost (see cppn.genome_arrays), and a call per
+# genome that takes the records measured 10% slower. _compile_all is the one place that spells
+# the columns out.
 @numba.njit(cache=True, parallel=True)
-def _compile_all(
+def _compile_genomes(
     node_start: np.ndarray,
     link_start: np.ndarray,
     keys: np.ndarray,
@@ -278,11 +391,10 @@ def _compile_all(
     ins: np.ndarray,
     outs: np.ndarray,
     ws: np.ndarray,
+    inns: np.ndarray,
     ens: np.ndarray,
     num_outputs: int,
-    status: np.ndarray,
-    num_nodes: np.ndarray,
-    num_links: np.ndarray,
+    c_nodes: np.ndarray,
     c_act: np.ndarray,
     c_bias: np.ndarray,
     c_resp: np.ndarray,
@@ -290,30 +402,45 @@ def _compile_all(
     c_src: np.ndarray,
     c_w: np.ndarray,
     c_slot: np.ndarray,
+    status: np.ndarray,
+    num_links: np.ndarray,
     scratch: np.ndarray,
 ) -> None:
+    """:func:`_compile_all`'s loop, over the genomes' and the programs' columns."""
     for g in numba.prange(node_start.size - 1):
         a, b = node_start[g], node_start[g + 1]
         c, d = link_start[g], link_start[g + 1]
-        status[g], num_nodes[g], num_links[g] = _compile_one(
-            keys[a:b],
-            acts[a:b],
-            biases[a:b],
-            responses[a:b],
-            ins[c:d],
-            outs[c:d],
-            ws[c:d],
-            ens[c:d],
-            num_outputs,
-            c_act[a:b],
-            c_bias[a:b],
-            c_resp[a:b],
-            c_start[a + g : b + g + 1],
-            c_src[c:d],
-            c_w[c:d],
-            c_slot[g],
-            scratch[numba.get_thread_id()],
+        nodes = NodeArrays(keys[a:b], acts[a:b], biases[a:b], responses[a:b])
+        links = LinkArrays(ins[c:d], outs[c:d], ws[c:d], inns[c:d], ens[c:d])
+        program = ProgramArrays(
+            c_nodes[g : g + 1], c_act[a:b], c_bias[a:b], c_resp[a:b],
+            c_start[a + g : b + g + 1], c_src[c:d], c_w[c:d], c_slot[g],
+        )  # fmt: skip
+        status[g], num_links[g] = _compile_one(
+            nodes, links, num_outputs, program, scratch[numba.get_thread_id()]
         )
+
+
+@numba.njit(cache=True)
+def _compile_all(
+    genomes: GenomeArrays,
+    num_outputs: int,
+    programs: ProgramArrays,
+    status: np.ndarray,
+    num_links: np.ndarray,
+    scratch: np.ndarray,
+) -> None:
+    """Every genome into its place in ``programs``, in parallel, each thread with its row of
+    ``scratch``: the programs lie end to end as the genomes do (node arrays at the genome's
+    nodes' offsets, link_start one longer per genome before it, link arrays at its links'); a
+    genome's status and link count go to ``status[g]`` and ``num_links[g]``."""
+    x, p = genomes, programs
+    _compile_genomes(
+        x.node_start, x.link_start, x.node_key, x.node_activation, x.node_bias, x.node_response,
+        x.link_in, x.link_out, x.link_weight, x.link_innovation, x.link_enabled, num_outputs,
+        p.num_nodes, p.activation, p.bias, p.response, p.link_start, p.link_source,
+        p.link_weight, p.output_slot, status, num_links, scratch,
+    )  # fmt: skip
 
 
 # Serial: a plain copy, cheaper than waking the thread pool once more (a parallel region
@@ -322,37 +449,28 @@ def _compile_all(
 def _pad(
     node_start: np.ndarray,
     link_start: np.ndarray,
-    num_nodes: np.ndarray,
+    compact: ProgramArrays,
     num_links: np.ndarray,
-    c_act: np.ndarray,
-    c_bias: np.ndarray,
-    c_resp: np.ndarray,
-    c_start: np.ndarray,
-    c_src: np.ndarray,
-    c_w: np.ndarray,
-    activation: np.ndarray,
-    bias: np.ndarray,
-    response: np.ndarray,
-    start: np.ndarray,
-    source: np.ndarray,
-    weight: np.ndarray,
+    packed: ProgramArrays,
 ) -> None:
-    for g in range(num_nodes.size):
-        a, c, k, m = node_start[g], link_start[g], num_nodes[g], num_links[g]
-        activation[g, :k] = c_act[a : a + k]
-        bias[g, :k] = c_bias[a : a + k]
-        response[g, :k] = c_resp[a : a + k]
-        start[g, : k + 1] = c_start[a + g : a + g + k + 1]
-        start[g, k + 1 :] = m  # padding nodes have no links
-        source[g, :m] = c_src[c : c + m]
-        weight[g, :m] = c_w[c : c + m]
+    """The programs laid end to end (``compact``, as :func:`_compile_all` wrote them) into the
+    padded rows of ``packed`` (all but num_nodes and output_slot)."""
+    for g in range(compact.num_nodes.size):
+        a, c, k, m = node_start[g], link_start[g], compact.num_nodes[g], num_links[g]
+        packed.activation[g, :k] = compact.activation[a : a + k]
+        packed.bias[g, :k] = compact.bias[a : a + k]
+        packed.response[g, :k] = compact.response[a : a + k]
+        packed.link_start[g, : k + 1] = compact.link_start[a + g : a + g + k + 1]
+        packed.link_start[g, k + 1 :] = m  # padding nodes have no links
+        packed.link_source[g, :m] = compact.link_source[c : c + m]
+        packed.link_weight[g, :m] = compact.link_weight[c : c + m]
         # Padding as compile_population's zeros (and ones for response): the arrays come
         # uninitialised, and reused.
-        activation[g, k:] = 0
-        bias[g, k:] = 0.0
-        response[g, k:] = 1.0
-        source[g, m:] = 0
-        weight[g, m:] = 0.0
+        packed.activation[g, k:] = 0
+        packed.bias[g, k:] = 0.0
+        packed.response[g, k:] = 1.0
+        packed.link_source[g, m:] = 0
+        packed.link_weight[g, m:] = 0.0
 
 
 def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedPrograms:
@@ -362,15 +480,18 @@ def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedProgra
         raise CompileError("cannot compile an empty cell")
     total_nodes, total_links = len(population.node_key), len(population.link_in)
     status = np.zeros(n, dtype=np.int64)
-    num_nodes = np.zeros(n, dtype=np.int64)
     num_links = np.zeros(n, dtype=np.int64)
-    c_act = _buffer("act", total_nodes, np.int32)
-    c_bias = _buffer("bias", total_nodes, np.float64)
-    c_resp = _buffer("resp", total_nodes, np.float64)
-    c_start = _buffer("start", total_nodes + n, np.int32)
-    c_src = _buffer("src", total_links, np.int32)
-    c_w = _buffer("w", total_links, np.float64)
     slot = np.zeros((n, num_outputs), dtype=np.int32)
+    compact = ProgramArrays(
+        num_nodes=np.zeros(n, dtype=np.int64),
+        activation=_buffer("act", total_nodes, np.int32),
+        bias=_buffer("bias", total_nodes, np.float64),
+        response=_buffer("resp", total_nodes, np.float64),
+        link_start=_buffer("start", total_nodes + n, np.int32),
+        link_source=_buffer("src", total_links, np.int32),
+        link_weight=_buffer("w", total_links, np.float64),
+        output_slot=slot,
+    )
     p = population
     # One scratch row per thread, as large as the largest genome needs.
     need = scratch_size(
@@ -378,25 +499,19 @@ def compile_arrays(population: CppnPopulation, num_outputs: int) -> PackedProgra
     )
     threads = numba.config.NUMBA_NUM_THREADS
     scratch = _buffer("scratch", threads * need, np.int64).reshape(threads, need)
-    _compile_all(
-        p.node_start, p.link_start, p.node_key, p.node_activation, p.node_bias, p.node_response,
-        p.link_in, p.link_out, p.link_weight, p.link_enabled, int(num_outputs),
-        status, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src, c_w, slot, scratch,
-    )  # fmt: skip
+    _compile_all(p.arrays(), int(num_outputs), compact, status, num_links, scratch)
     bad = np.flatnonzero(status != OK)
     if bad.size:
         reasons = {MISSING_OUTPUT: "lacks an output node", NOT_FEED_FORWARD: "is not feed-forward",
                    DANGLING_LINK: "has a link to or from no node"}  # fmt: skip
         g = int(bad[0])
         raise CompileError(f"genome {int(p.key[g])} {reasons[int(status[g])]}")
-    k = int(num_nodes.max(initial=0))
+    k = int(compact.num_nodes.max(initial=0))
     width = max(1, int(num_links.max(initial=0)))
     packed = PackedPrograms(
-        num_nodes=num_nodes.astype(np.int32), output_slot=slot, **_packed_arrays(n, k, width)
+        num_nodes=compact.num_nodes.astype(np.int32),
+        output_slot=slot,
+        **_packed_arrays(n, k, width),
     )
-    _pad(
-        p.node_start, p.link_start, num_nodes, num_links, c_act, c_bias, c_resp, c_start, c_src,
-        c_w, packed.activation, packed.bias, packed.response, packed.link_start,
-        packed.link_source, packed.link_weight,
-    )  # fmt: skip
+    _pad(p.node_start, p.link_start, compact, num_links, packed.arrays())
     return packed

@@ -37,7 +37,7 @@ from numba.core import config
 
 from cppn.color import COLOR_MODES, HUE_SECTORS_PER_BYTE, MODE_IDS
 from cppn.profile import NUM_INPUTS
-from cppn.program import PackedPrograms
+from cppn.program import PackedPrograms, ProgramArrays
 from cppn.render_numba import activate, fma, pixel_channel
 
 
@@ -65,21 +65,9 @@ _kernel_jit = cuda.jit if config.ENABLE_CUDASIM else cuda.jit(cache=True)
 
 
 @_kernel_jit
-def _render_kernel(
-    num_nodes,
-    activation,
-    bias,
-    response,
-    link_start,
-    link_source,
-    link_weight,
-    output_slot,
-    grid,
-    mode,
-    hue_scale,
-    scratch,
-    out,
-):  # noqa: ANN001, ANN202
+def _render_kernel(programs, grid, mode, hue_scale, scratch, out):  # noqa: ANN001, ANN202
+    # ``programs``: a ProgramArrays record of device arrays (a launch passes a tuple's fields as
+    # separate kernel arguments). Reads only: a kernel writes into ``scratch`` and ``out``.
     n, channels, pixels = out.shape
     thread = cuda.grid(1)
     values = scratch[:, thread]  # this thread's value slots
@@ -89,37 +77,23 @@ def _render_kernel(
         p = index - g * pixels
         for i in range(NUM_INPUTS):
             values[i] = grid[i, p]
-        for k in range(num_nodes[g]):
+        for k in range(programs.num_nodes[g]):
             total = 0.0
-            for link in range(link_start[g, k], link_start[g, k + 1]):
-                total = fma(link_weight[g, link], values[link_source[g, link]], total)
-            values[NUM_INPUTS + k] = activate(
-                activation[g, k], fma(response[g, k], total, bias[g, k])
-            )
+            for link in range(programs.link_start[g, k], programs.link_start[g, k + 1]):
+                w, source = programs.link_weight[g, link], programs.link_source[g, link]
+                total = fma(w, values[source], total)
+            z = fma(programs.response[g, k], total, programs.bias[g, k])
+            values[NUM_INPUTS + k] = activate(programs.activation[g, k], z)
+        slot = programs.output_slot
         if mode >= 2:  # HLS: three outputs make three channels together
-            h = values[output_slot[g, 0]]
-            lum = values[output_slot[g, 1]]
-            s = values[output_slot[g, 2]]
+            h = values[slot[g, 0]]
+            lum = values[slot[g, 1]]
+            s = values[slot[g, 2]]
             for c in range(3):
                 out[g, c, p] = pixel_channel(mode, hue_scale, c, h, lum, s)
         else:
             for c in range(channels):
-                v = values[output_slot[g, c]]
-                out[g, c, p] = pixel_channel(mode, hue_scale, c, v, 0.0, 0.0)
-
-
-def _program_arrays(programs: PackedPrograms) -> tuple[np.ndarray, ...]:
-    """The kernel's program arguments, in order."""
-    return (
-        programs.num_nodes,
-        programs.activation,
-        programs.bias,
-        programs.response,
-        programs.link_start,
-        programs.link_source,
-        programs.link_weight,
-        programs.output_slot,
-    )
+                out[g, c, p] = pixel_channel(mode, hue_scale, c, values[slot[g, c]], 0.0, 0.0)
 
 
 def _launch_shape(programs: PackedPrograms, pixels: int) -> tuple[int, tuple[int, int]]:
@@ -129,11 +103,17 @@ def _launch_shape(programs: PackedPrograms, pixels: int) -> tuple[int, tuple[int
 
 
 def _launch(
-    arrays: tuple, grid: Any, mode: int, hue_scale: float, scratch: Any, out: Any, stream: Any
+    programs: ProgramArrays,
+    grid: Any,
+    mode: int,
+    hue_scale: float,
+    scratch: Any,
+    out: Any,
+    stream: Any,
 ) -> None:
     """One launch over every (genome, pixel) of ``out`` [N, C, P], device arrays all."""
     blocks = scratch.shape[1] // THREADS
-    _render_kernel[blocks, THREADS, stream](*arrays, grid, mode, hue_scale, scratch, out)
+    _render_kernel[blocks, THREADS, stream](programs, grid, mode, hue_scale, scratch, out)
 
 
 def _mode(color: str) -> tuple[int, float]:
@@ -163,16 +143,18 @@ def _render_tensor(
     out = torch.empty((n, channels, pixels), dtype=torch.float32, device=device)
     if n:
         # Copies (np.array) because the cached grid is read-only, which torch warns about.
-        arrays = tuple(torch.from_numpy(np.array(a)).to(device) for a in _program_arrays(programs))
+        arrays = [torch.from_numpy(np.array(a)).to(device) for a in programs.arrays()]
         grid_t = torch.from_numpy(np.array(grid, dtype=np.float64)).to(device)
         _, shape = _launch_shape(programs, pixels)
         scratch = torch.empty(shape, dtype=torch.float64, device=device)
         with cuda.gpus[index]:
             stream = cuda.external_stream(torch.cuda.current_stream(device).cuda_stream)
             # sync=False: every array is used on the stream that produced it, so ordering holds
-            # without the host-side synchronisation numba would otherwise do on import.
+            # without the host-side synchronisation numba would otherwise do on import. Numba's
+            # own device arrays: a kernel argument's tuple takes no other CUDA array.
             views = [cuda.as_cuda_array(a, sync=False) for a in (*arrays, grid_t, scratch, out)]
-            _launch(tuple(views[:-3]), views[-3], mode, hue_scale, views[-2], views[-1], stream)
+            record = ProgramArrays(*views[:-3])
+            _launch(record, views[-3], mode, hue_scale, views[-2], views[-1], stream)
     return out
 
 

@@ -53,11 +53,7 @@ def numba_outputs(population, channels, coordinates):
     programs = compile_arrays(population, channels)
     grid = image.input_grid(HEIGHT, WIDTH, coordinates)
     out = np.empty((len(programs), channels, grid.shape[1]), dtype=np.float64)
-    render_numba._render_kernel(
-        programs.num_nodes, programs.activation, programs.bias, programs.response,
-        programs.link_start, programs.link_source, programs.link_weight, programs.output_slot,
-        grid, 0, 0.0, out,
-    )  # fmt: skip
+    render_numba._render_kernel(programs.arrays(), grid, 0, 0.0, out)
     return out.reshape(len(programs), channels, HEIGHT, WIDTH)
 
 

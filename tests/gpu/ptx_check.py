@@ -12,11 +12,22 @@ from __future__ import annotations
 import sys
 import types
 
-SIGNATURE = (
-    "void(int32[::1], int32[:, ::1], float64[:, ::1], float64[:, ::1], int32[:, ::1],"
-    " int32[:, ::1], float64[:, ::1], int32[:, ::1], float64[:, ::1], int64, float64,"
-    " float64[:, ::1], float32[:, :, ::1])"
-)
+
+def signature():  # noqa: ANN201 - a Numba signature
+    """The kernel's argument types: the programs record (PackedPrograms' dtypes), the grid, the
+    colour mode, the hue scale, the scratch array and the output."""
+    from numba.core import types as nb
+
+    from cppn.program import ProgramArrays
+
+    def array(dtype, ndim):  # noqa: ANN001, ANN202
+        return nb.Array(dtype, ndim, "C")
+
+    i32, f64 = nb.int32, nb.float64
+    fields = (array(i32, 1), array(i32, 2), array(f64, 2), array(f64, 2), array(i32, 2),
+              array(i32, 2), array(f64, 2), array(i32, 2))  # fmt: skip
+    programs = nb.NamedTuple(fields, ProgramArrays)
+    return nb.void(programs, array(f64, 2), nb.int64, f64, array(f64, 2), array(nb.float32, 3))
 
 
 def main() -> int:
@@ -33,7 +44,7 @@ def main() -> int:
     from cppn import render_cuda
 
     try:
-        ptx, _ = cuda.compile_ptx(render_cuda._render_kernel.py_func, SIGNATURE, cc=(9, 0))
+        ptx, _ = cuda.compile_ptx(render_cuda._render_kernel.py_func, signature(), cc=(9, 0))
     except Exception as error:  # NVVM missing shows up as one of several error types
         text = f"{type(error).__name__}: {error}"
         missing = ("nvvm", "nvrtc", "libdevice", "dynamiclibnotfound")

@@ -7,7 +7,7 @@ import numpy as np
 from numba import cuda
 
 from cppn import render_cuda
-from cppn.program import PackedPrograms
+from cppn.program import PackedPrograms, ProgramArrays
 
 
 def render_host(programs: PackedPrograms, grid: np.ndarray, color: str = "raw") -> np.ndarray:
@@ -17,9 +17,7 @@ def render_host(programs: PackedPrograms, grid: np.ndarray, color: str = "raw") 
     out = np.zeros((len(programs), programs.output_slot.shape[1], grid.shape[1]), np.float32)
     if len(programs):
         stream = cuda.stream()
-        arrays = tuple(
-            cuda.to_device(a, stream=stream) for a in render_cuda._program_arrays(programs)
-        )
+        arrays = ProgramArrays(*(cuda.to_device(a, stream=stream) for a in programs.arrays()))
         grid_d = cuda.to_device(np.ascontiguousarray(grid, dtype=np.float64), stream=stream)
         out_d = cuda.to_device(out, stream=stream)
         _, shape = render_cuda._launch_shape(programs, grid.shape[1])
