@@ -98,6 +98,30 @@ def evolve_new(
             return evolution, evolution.run()
 
 
+def relaunch(
+    run_dir: Path,
+    config: RunConfig,
+    target: Target,
+    encoding: Encoding,
+    *,
+    evaluators: Callable[[Encoding, Target, int | None], Any] | None = None,
+    observers: Sequence[Observer] = (),
+    progress: bool = True,
+) -> Evolution:
+    """The one path back into a stored run: ``run_dir``'s run, with ``config`` (its own
+    config.json, checked or with new stop conditions), ready to ``run()`` on from its
+    checkpoint. ``evaluators`` and ``observers`` as for :func:`launch`."""
+    return Evolution.resume(
+        run_dir,
+        config,
+        target,
+        encoding,
+        progress=progress,
+        evaluator=make_evaluator(evaluators, encoding, target, config),
+        observers=tuple(observers),
+    )
+
+
 def evolve_resumed(
     run_dir: Path,
     stop_given: Mapping[str, Any],
@@ -129,14 +153,14 @@ def evolve_resumed(
             )
         if "until" in stop_given:
             config.threshold = stop_given["until"]
-        evolution = Evolution.resume(
+        evolution = relaunch(
             run_dir,
             config,
             target,
             encoding,
-            progress=progress,
-            evaluator=make_evaluator(evaluators, encoding, target, config),
+            evaluators=evaluators,
             observers=(*logs, *observers),
+            progress=progress,
         )
         return evolution, evolution.run()
 

@@ -28,9 +28,8 @@ from evolve.encodings.base import Encoding
 from evolve.errors import Interrupted, RunError
 from evolve.observers import Observer
 from evolve.run_dir import CONFIG_FILE
-from evolve.runner import Evolution
 from fitness.target import Target
-from fooling.launch import launch, make_evaluator
+from fooling.launch import launch, relaunch
 from fooling.run_spec import RunSpec, run_config
 
 STATE_FILE = "state.json"
@@ -172,14 +171,14 @@ def run_round(
                     run_config(spec, target, encoding),
                     run_dir,
                 )
-                evolution = Evolution.resume(
+                evolution = relaunch(
                     run_dir,
                     config,
                     target,
                     encoding,
-                    progress=progress,
-                    evaluator=make_evaluator(evaluators, encoding, target, config),
+                    evaluators=evaluators,
                     observers=watchers,
+                    progress=progress,
                 )
             else:
                 evolution = launch(
