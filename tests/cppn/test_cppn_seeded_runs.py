@@ -8,8 +8,9 @@ keys, innovations, activations, the compiled programs' layout, the breeder's cou
 the one recorded on main at 140d614, before the kernels took records (issue 24): integer data
 only, as it depends on no floating-point library and so is the same on every platform. The
 float arrays (weights, responses) and the rendered images were compared bit for bit when that
-change was made (one hash of every array and image, main and the branch on the same machine). The record's fields are held to the
-population's columns below, so that a column added to one is added to the other.
+change was made (one hash of every array and image, main and the branch on the same machine).
+The record's fields are held to the population's columns below, so that a column added to one is
+added to the other.
 
 If a deliberate change of the kernels' draws changes the hash, record the new one here.
 """
