@@ -107,10 +107,11 @@ def relaunch(
     evaluators: Callable[[Encoding, Target, int | None], Any] | None = None,
     observers: Sequence[Observer] = (),
     progress: bool = True,
+    method: Method | None = None,
 ) -> Evolution:
     """The one path back into a stored run: ``run_dir``'s run, with ``config`` (its own
     config.json, checked or with new stop conditions), ready to ``run()`` on from its
-    checkpoint. ``evaluators`` and ``observers`` as for :func:`launch`."""
+    checkpoint. ``evaluators``, ``observers`` and ``method`` as for :func:`launch`."""
     return Evolution.resume(
         run_dir,
         config,
@@ -118,6 +119,7 @@ def relaunch(
         encoding,
         progress=progress,
         evaluator=make_evaluator(evaluators, encoding, target, config),
+        method=method,
         observers=tuple(observers),
     )
 

@@ -57,7 +57,7 @@ from fooling.attacks.steps import (
     project,
     straight_through,
 )
-from fooling.launch import launch
+from fooling.launch import launch, relaunch
 from fooling.run_spec import RunSpec
 
 STARTS = ("noise", "zeros", "test-images")
@@ -251,7 +251,7 @@ def resume_ascent(
             f"{path}: the run's start images differ from those its seed and test images "
             "give now (were --test-dir's files changed?)"
         )
-    return Evolution.resume(
+    return relaunch(
         run_dir,
         config,
         target,
