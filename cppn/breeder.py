@@ -126,27 +126,20 @@ class ArrayBreeder:
             return from_neat(self._with_reference(lambda ref: ref.vary(genomes, rng)))
         n = len(parents)
         seeds = child_seeds(rng, n)
-        cap_nodes = np.zeros(n + 1, dtype=np.int64)
-        cap_links = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(parents.num_nodes + 1, out=cap_nodes[1:])
-        np.cumsum(parents.num_links + 3, out=cap_links[1:])
+        # Each child's capacity slot: its parent's genes and room for a node and three links
+        # more (the parents' starts plus one and three per genome before it).
+        room = np.arange(n + 1, dtype=np.int64)
+        cap_nodes = parents.node_start - parents.node_start[0] + room
+        cap_links = parents.link_start - parents.link_start[0] + 3 * room
         work = self._working_arrays(int(cap_nodes[-1]), int(cap_links[-1]))
-        slots = GenomeArrays(cap_nodes, cap_links, **work)
-        out = mutation.Mutations(
-            num_nodes=np.empty(n, dtype=np.int64),
-            num_links=np.empty(n, dtype=np.int64),
-            added_node=np.empty(n, dtype=np.bool_),
-            new_connection=np.zeros((n, 3), dtype=np.int64),
+        node_start, link_start, self.next_node_key, self.innovation_counter = mutation.breed(
+            parents.arrays(),
+            GenomeArrays(cap_nodes, cap_links, **work),
+            seeds,
+            self.settings,
+            self.next_node_key,
+            self.innovation_counter,
         )
-        mutation.mutate_batch(parents.arrays(), slots, seeds, self.settings, out)
-        node_of, innovation, self.next_node_key, self.innovation_counter = mutation.assign_keys(
-            out.added_node, out.new_connection, self.next_node_key, self.innovation_counter
-        )
-        node_start = np.zeros(n + 1, dtype=np.int64)
-        link_start = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(out.num_nodes, out=node_start[1:])
-        np.cumsum(out.num_links, out=link_start[1:])
-        mutation.compact(slots, node_start, link_start, node_of, innovation)
         # The children keep the working arrays, trimmed (the slack is a node and three links
         # per child): no second allocation and copy.
         columns = {k: a[: node_start[-1]] for k, a in work.items() if k in NODE_FIELDS}
