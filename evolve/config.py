@@ -6,6 +6,7 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ CONFIG_FORMAT = "fooling-run"
 CONFIG_VERSION = 1
 #: The commands that write run directories (config.json's ``method``; older files: evolve).
 RUN_METHODS = ("evolve", "ascent")
+#: A new run's emitters when none are named: the paper's operators, the whole batch.
+PAPER_EMITTERS: tuple[dict[str, Any], ...] = ({"name": "paper", "share": 1.0},)
 
 
 @dataclass
@@ -99,7 +102,7 @@ class RunConfig:
         cls,
         target: Any,
         encoding: Any,
-        cell_classes: list[int],
+        cell_classes: Sequence[int],
         *,
         batch: int,
         seed: int,
@@ -107,17 +110,25 @@ class RunConfig:
         initial_population: int | None = None,
         checkpoint_every: int = 100,
         threshold: float = DEFAULT_THRESHOLD,
+        elite_log_min: float | None = None,
         chunk: int | None = DEFAULT_CHUNK,
         robust: RobustScoring | None = None,
-        emitters: list[dict[str, Any]] | None = None,
+        method: str = "evolve",
+        emitters: Sequence[Mapping[str, Any]] | None = PAPER_EMITTERS,
     ) -> RunConfig:
-        """A new run's configuration against a loaded ``target`` (its recorded options) with a
-        built ``encoding``. ``until``, when set, is also the threshold the summaries count.
-        ``emitters``: :meth:`evolve.emitters.Scheduler.config` (default: the paper's operators).
+        """A new run's configuration against a loaded ``target`` (one from
+        :func:`fitness.loading.load_target`: its recorded options and fingerprint) with a built
+        ``encoding``; the only code that makes a new run's config. ``initial_population``
+        (None: the batch); ``until``, when set, is also the threshold the summaries count;
+        ``robust``: already fitted to the target's channels; ``emitters``:
+        :meth:`evolve.emitters.Scheduler.config` (default: the paper's operators; None: none
+        recorded, as in runs made before emitters). ``chunk`` defaults to :data:`DEFAULT_CHUNK`,
+        as ``--chunk`` does (the field's None is for runs made before chunks).
 
-        For scripts and tests that build a run by hand; the application (every command, the
-        Python API, the studies) makes its runs' configs in one place,
-        :func:`fooling.run_spec.run_config`."""
+        The application (every command, the Python API, the studies) reaches it through
+        :func:`fooling.run_spec.run_config`; scripts and tests call it directly."""
+        if target.options is None:
+            raise ValueError("the target must come from fitness.loading.load_target")
         return cls(
             target=target.options.to_dict(),
             target_fingerprint=target.fingerprint,
@@ -130,9 +141,11 @@ class RunConfig:
             stop=stop,
             checkpoint_every=checkpoint_every,
             threshold=stop.until if stop.until is not None else threshold,
+            elite_log_min=elite_log_min,
             chunk=chunk,
             robust=robust.to_dict() if robust is not None else None,
-            emitters=emitters if emitters is not None else [{"name": "paper", "share": 1.0}],
+            method=method,
+            emitters=None if emitters is None else [dict(e) for e in emitters],
         )
 
     def ensure_run_id(self) -> str:

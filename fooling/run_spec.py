@@ -5,8 +5,9 @@ option names to values: ``fooling evolve`` from click's params, :func:`fooling.e
 keywords, a retraining study and ``fooling ascent`` from their settings. The names are those of
 ``fooling evolve``'s options (``fooling/cli/declared.py``: ``--max-generations`` is
 ``max_generations``), and one left out takes that option's default. :func:`run_config` is the
-only place a new run's :class:`~evolve.config.RunConfig` (its config.json) is made, from the spec,
-the loaded target and the built encoding; :func:`fooling.launch.launch` starts the run::
+application's only path to a new run's :class:`~evolve.config.RunConfig` (its config.json), from
+the spec, the loaded target and the built encoding, through the one constructor,
+:meth:`~evolve.config.RunConfig.for_target`; :func:`fooling.launch.launch` starts the run::
 
     spec = run_spec({"target": "mnist-lenet", "until": 0.9999, "out": "runs/demo"})
     spec.stop.until, spec.emitters.batch        # 0.9999, 200
@@ -337,33 +338,30 @@ def output_spec(values: Mapping[str, Any]) -> OutputSpec:
 
 
 def run_config(spec: RunSpec, target: Target, encoding: Encoding) -> RunConfig:
-    """The only place a new run's :class:`RunConfig` (config.json) is made: ``spec`` against
-    the loaded ``target`` (its recorded options and fingerprint) with the built ``encoding``."""
-    if target.options is None:
-        raise ValueError("the target must come from fitness.loading.load_target")
+    """A new run's :class:`RunConfig` (config.json) as the application makes it: ``spec``
+    against the loaded ``target`` with the built ``encoding``. Every command, the Python API
+    and the studies come here; this computes the spec's cells, batch and fitted robust scoring,
+    and :meth:`RunConfig.for_target`, the one constructor, builds the config."""
     cells = spec.target.cells_of(target.class_names)
     batch = spec.emitters.batch if spec.emitters.batch is not None else len(cells)
     robust = spec.scoring.robust
     if robust is not None:
         robust = replace(robust, transforms=robust.transforms.for_images(target.image_shape[0]))
-    settings = spec.emitters.settings
-    return RunConfig(
-        target=target.options.to_dict(),
-        target_fingerprint=target.fingerprint,
-        class_names=list(target.class_names),
-        cell_classes=list(cells),
-        encoding=encoding.config(),
+    return RunConfig.for_target(
+        target,
+        encoding,
+        cells,
         batch=batch,
-        initial_population=spec.emitters.initial_population or batch,
         seed=spec.emitters.seed,
         stop=spec.stop.conditions(),
+        initial_population=spec.emitters.initial_population,
         checkpoint_every=spec.output.checkpoint_every,
         threshold=spec.stop.threshold,
         elite_log_min=spec.output.elite_log_min,
         chunk=spec.scoring.chunk,
-        robust=None if robust is None else robust.to_dict(),
+        robust=robust,
         method=spec.method,
-        emitters=None if settings is None else [dict(e) for e in settings],
+        emitters=spec.emitters.settings,
     )
 
 

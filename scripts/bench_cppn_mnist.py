@@ -79,25 +79,21 @@ def make_encoding(args: argparse.Namespace, shape: tuple[int, int, int]) -> Cppn
 
 
 def run_config(
-    options: TargetOptions,
-    target: Any,
-    encoding: CppnEncoding,
-    seed: int,
-    batch: int,
-    stop: StopConditions,
+    target: Any, encoding: CppnEncoding, seed: int, batch: int, stop: StopConditions
 ) -> RunConfig:
-    """A RunConfig as ``fooling evolve`` builds it (all classes, default checkpointing)."""
-    return RunConfig(
-        target=options.to_dict(),
-        target_fingerprint=target.fingerprint,
-        class_names=target.class_names,
-        cell_classes=list(range(len(target.class_names))),
-        encoding=encoding.config(),
+    """A RunConfig as ``fooling evolve`` builds it (all classes, default checkpointing), with
+    the bench's own threshold (0.99 without ``--until``), one chunk (the efficiency bench
+    times whole batches) and no emitters named (the paper's operators), as it always recorded."""
+    return RunConfig.for_target(
+        target,
+        encoding,
+        range(len(target.class_names)),
         batch=batch,
-        initial_population=batch,
         seed=seed,
         stop=stop,
-        threshold=stop.until if stop.until is not None else 0.99,
+        threshold=0.99,
+        chunk=None,
+        emitters=None,
     )
 
 
@@ -132,7 +128,6 @@ class InstrumentedEvaluator(LocalEvaluator):
 
 def evolve(
     args: argparse.Namespace,
-    options: TargetOptions,
     target: Any,
     seed: int,
     batch: int,
@@ -143,7 +138,7 @@ def evolve(
     clock at the end of each generation, from metrics.jsonl, and ``scoring_s``, the seconds of
     each scoring call), and with ``record`` the images it scored (generation 0 first)."""
     encoding = make_encoding(args, target.image_shape)
-    config = run_config(options, target, encoding, seed, batch, stop)
+    config = run_config(target, encoding, seed, batch, stop)
     evaluator = InstrumentedEvaluator(encoding, target, config.chunk, keep_images=record)
     with tempfile.TemporaryDirectory() as tmp:
         evolution = Evolution.create(
@@ -155,12 +150,12 @@ def evolve(
         return summary, evaluator.images
 
 
-def convergence(args: argparse.Namespace, options: TargetOptions, target: Any) -> dict[str, Any]:
+def convergence(args: argparse.Namespace, target: Any) -> dict[str, Any]:
     """Generations and seconds until every class is at ``args.until``, per seed and median."""
     runs = []
     for seed in args.seeds:
         stop = StopConditions(max_generations=args.max_generations, until=args.until)
-        summary, _ = evolve(args, options, target, seed, args.batch, stop)
+        summary, _ = evolve(args, target, seed, args.batch, stop)
         reached = summary["all_at_threshold"]
         run = {
             "seed": seed,
@@ -208,9 +203,7 @@ def forward_rate(target: Any, batches: list[Any], calls: int) -> float:
     return calls * len(batches[0]) / (time.perf_counter() - start)
 
 
-def efficiency(
-    args: argparse.Namespace, options: TargetOptions, target: Any, batch: int
-) -> dict[str, Any]:
+def efficiency(args: argparse.Namespace, target: Any, batch: int) -> dict[str, Any]:
     """Loop evaluations/s over bare forward evaluations/s at ``batch``, median over rounds."""
     encoding = make_encoding(args, target.image_shape)
     rng = np.random.default_rng(0)
@@ -223,9 +216,9 @@ def efficiency(
     for r in range(args.rounds):
         stop = StopConditions(max_generations=args.efficiency_generations)
         # An untimed replay of the timed run (same seed, same run: the images it will score).
-        _, scored = evolve(args, options, target, 1000 + r, batch, stop, record=True)
+        _, scored = evolve(args, target, 1000 + r, batch, stop, record=True)
         before = forward_rate(target, scored, calls), forward_rate(target, fixed, calls)
-        summary, _ = evolve(args, options, target, 1000 + r, batch, stop)
+        summary, _ = evolve(args, target, 1000 + r, batch, stop)
         after = forward_rate(target, fixed, calls), forward_rate(target, scored, calls)
         steady_forward = forward_rate(target, scored[2:], calls - 2)
         loop = summary["evaluations_per_s"]
@@ -375,10 +368,10 @@ def main() -> None:
     }
     if not args.skip_convergence:
         print(f"convergence (until {args.until}, cap {args.max_generations} generations):")
-        results["convergence"] = convergence(args, options, target)
+        results["convergence"] = convergence(args, target)
     if not args.skip_efficiency:
         results["phases"] = [phases(args, target, b) for b in args.batches]
-        results["efficiency"] = [efficiency(args, options, target, b) for b in args.batches]
+        results["efficiency"] = [efficiency(args, target, b) for b in args.batches]
     results["machine"]["load_average_end"] = os.getloadavg()
 
     print()

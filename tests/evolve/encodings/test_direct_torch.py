@@ -115,14 +115,11 @@ def test_genome_device_follows_the_target_and_is_checked() -> None:
 
 def _run(run_dir, target, generations: int, resume: bool = False) -> EliteArchive:
     encoding = DirectEncoding(device="cpu")
-    config = RunConfig(
-        target={},
-        target_fingerprint=target.fingerprint,
-        class_names=target.class_names,
-        cell_classes=list(range(10)),
-        encoding=encoding.config(),
+    config = RunConfig.for_target(
+        target,
+        encoding,
+        range(10),
         batch=200,
-        initial_population=200,
         seed=3,
         stop=StopConditions(max_generations=generations),
         checkpoint_every=5,
