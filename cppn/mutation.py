@@ -25,7 +25,9 @@ add-connection repeating one made earlier in the batch reusing its number (neat'
 The kernels take records, not an argument per column: parents and the children's capacity slots
 as :class:`~cppn.genome_arrays.GenomeArrays`, the profile's rates and init settings as
 :class:`MutationSettings` (by name; it replaced a float vector read through index constants), and
-they report each child in :class:`Mutations`.
+they report each child in :class:`Mutations`. Python enters once a generation, through
+:func:`breed` (mutation, key assignment and compaction): each call with records costs Numba
+more to type than one with arrays.
 """
 
 from __future__ import annotations
