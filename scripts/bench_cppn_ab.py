@@ -44,6 +44,7 @@ from bench_results import (
 )
 
 import cppn.breeder
+import cppn.population
 import cppn.profile
 import cppn.program_arrays
 from cppn.population import CppnPopulation
@@ -122,25 +123,24 @@ def measure(hidden: int, base: dict[str, Any], args: argparse.Namespace) -> dict
     parents, state = grow(args.population, hidden, args.channels)
     here_modules = {
         "breeder": cppn.breeder, "profile": cppn.profile,
-        "population": sys.modules["cppn.population"], "program_arrays": cppn.program_arrays,
+        "population": cppn.population, "program_arrays": cppn.program_arrays,
     }  # fmt: skip
     here, there = Version(here_modules, parents, state, args), Version(base, parents, state, args)
-    here.generation(0), there.generation(0)  # compiles (or loads) both versions' kernels
-    here.breed_s.clear(), here.compile_s.clear(), there.breed_s.clear(), there.compile_s.clear()
+    for version in (here, there):
+        version.generation(0)  # compiles (or loads) the version's kernels: not timed
+        version.breed_s.clear()
+        version.compile_s.clear()
     for round_ in range(args.rounds):
         order = (here, there) if round_ % 2 == 0 else (there, here)
         results = {id(version): version.generation(round_) for version in order}
         if not same_work(results[id(here)], results[id(there)]):
             raise SystemExit(f"the two versions bred or compiled differently in round {round_}")
 
-    def ms(times: list[float], how: Any) -> float:
-        return 1e3 * how(times)
-
     row: dict[str, Any] = {"hidden": float((parents.num_nodes - args.channels).mean())}
     for part in ("breed", "compile"):
         for how, label in ((min, "fastest"), (statistics.median, "median")):
-            base_ms = ms(getattr(there, f"{part}_s"), how)
-            here_ms = ms(getattr(here, f"{part}_s"), how)
+            base_ms = 1e3 * how(getattr(there, f"{part}_s"))
+            here_ms = 1e3 * how(getattr(here, f"{part}_s"))
             row[f"{part}_{label}"] = (base_ms, here_ms)
     return row
 
